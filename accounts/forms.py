@@ -1,0 +1,25 @@
+import re
+
+from django import forms
+
+from accounts.models import Organisation
+
+
+class OrganisationForm(forms.ModelForm):
+    website = forms.URLField(required=False, assume_scheme="https")
+    country = forms.CharField(help_text="Two-letter ISO 3166 code, e.g. DE.")
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "legal_name", "kind", "country", "vat_id", "billing_address", "website"]
+        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_country(self):
+        country = self.cleaned_data["country"].strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            raise forms.ValidationError("Use the two-letter ISO 3166 country code, e.g. DE or US.")
+        return country
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address of the person to invite")

@@ -1,0 +1,88 @@
+"""Writes for organisations and their members. Views call these; they never save models themselves."""
+import structlog
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import Invitation, Membership, Organisation
+
+log = structlog.get_logger(__name__)
+
+
+class MembershipError(Exception):
+    """A request about organisation membership that cannot be carried out; the message says why."""
+
+
+def _unique_slug(name):
+    base = slugify(name)[:70] or "organisation"
+    slug, n = base, 1
+    while Organisation.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def organisation_create(*, by, name, legal_name, country, billing_address, vat_id="", website="", kind="startup"):
+    if Membership.objects.select_for_update().filter(user=by).exists():
+        raise MembershipError("You already belong to an organisation.")
+    organisation = Organisation.objects.create(
+        name=name,
+        slug=_unique_slug(name),
+        legal_name=legal_name,
+        country=country.upper(),
+        billing_address=billing_address,
+        vat_id=vat_id,
+        website=website,
+        kind=kind,
+    )
+    Membership.objects.create(user=by, organisation=organisation, role=Membership.Role.OWNER)
+    log.info("organisation_created", organisation=organisation.slug, by=by.pk)
+    return organisation
+
+
+def _require_owner(user, organisation):
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.organisation_id != organisation.pk or membership.role != Membership.Role.OWNER:
+        raise MembershipError("Only the organisation's owner can do this.")
+
+
+def invitation_create(*, by, organisation, email):
+    _require_owner(by, organisation)
+    email = email.strip().lower()
+    if Membership.objects.filter(organisation=organisation, user__email__iexact=email).exists():
+        raise MembershipError(f"{email} is already a member of {organisation}.")
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(organisation=organisation, email=email, invited_by=by)
+    except IntegrityError:
+        raise MembershipError(f"{email} has already been invited and has not answered yet.") from None
+    link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[invitation.token])
+    transaction.on_commit(
+        lambda: send_mail(
+            f"[Tessera] {by} invites you to {organisation}",
+            f"{by} invites you to join {organisation} on Tessera.\n\n"
+            f"Sign up or log in with this address ({email}), then open:\n{link}\n",
+            None,
+            [email],
+        )
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, by, token):
+    invitation = Invitation.objects.select_for_update().filter(token=token, accepted_at__isnull=True).first()
+    if invitation is None:
+        raise MembershipError("This invitation does not exist or has already been used.")
+    if invitation.email.lower() != by.email.lower():
+        raise MembershipError(f"This invitation is for {invitation.email}; you are logged in as {by.email}.")
+    if Membership.objects.filter(user=by).exists():
+        raise MembershipError("You already belong to an organisation.")
+    Membership.objects.create(user=by, organisation=invitation.organisation, role=Membership.Role.MEMBER)
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return invitation.organisation

@@ -1,0 +1,79 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.forms import InvitationForm, OrganisationForm
+from accounts.models import Invitation, Membership
+
+
+@login_required
+def organisation_create(request):
+    if hasattr(request.user, "membership"):
+        return redirect("accounts:organisation_detail")
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = services.organisation_create(by=request.user, **form.cleaned_data)
+        except services.MembershipError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{organisation} is set up. You can now apply for a research licence.")
+            return redirect("home")
+    return render(request, "accounts/organisation_form.html", {"form": form})
+
+
+@login_required
+def organisation_detail(request):
+    membership = getattr(request.user, "membership", None)
+    if membership is None:
+        return redirect("accounts:organisation_create")
+    organisation = membership.organisation
+    return render(
+        request,
+        "accounts/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "is_owner": membership.role == Membership.Role.OWNER,
+            "members": organisation.memberships.select_related("user").order_by("created_at"),
+            "open_invitations": organisation.invitations.filter(accepted_at__isnull=True),
+            "invite_form": InvitationForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def invitation_create(request):
+    membership = getattr(request.user, "membership", None)
+    if membership is None:
+        raise Http404
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invitation_create(by=request.user, organisation=membership.organisation, **form.cleaned_data)
+        except services.MembershipError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+    else:
+        messages.error(request, "Enter a valid e-mail address to invite.")
+    return redirect("accounts:organisation_detail")
+
+
+@login_required
+def invitation_accept(request, token):
+    invitation = Invitation.objects.select_related("organisation").filter(token=token).first()
+    if invitation is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            organisation = services.invitation_accept(by=request.user, token=token)
+        except services.MembershipError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"You have joined {organisation}.")
+            return redirect("home")
+    return render(request, "accounts/invitation_accept.html", {"invitation": invitation})

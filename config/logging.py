@@ -1,0 +1,30 @@
+import time
+import uuid
+
+import structlog
+
+log = structlog.get_logger("tessera.request")
+
+
+class RequestLogMiddleware:
+    """One structured line per request, with an id that every log line of the request carries."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            user_id=getattr(getattr(request, "user", None), "pk", None),
+        )
+        return response

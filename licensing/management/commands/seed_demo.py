@@ -1,0 +1,202 @@
+"""Demo data: one account per role, a start-up, contributors and a catalogue of real files.
+
+Running it again changes nothing that is already there: users, contributors and
+assets are found by their natural keys, and files are only written when missing.
+"""
+import hashlib
+import io
+import random
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Organisation, User
+from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER, sync_role_groups
+from licensing.models import Asset, Contributor, ContributorConsentChange
+
+DEMO_PASSWORD = "tessera-demo"
+
+FIRST = ["Ana", "Bruno", "Chiara", "Dmitri", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas",
+         "Kaia", "Luca", "Mira", "Nils", "Olu", "Priya", "Quentin", "Rosa", "Sven", "Tara",
+         "Uma", "Viktor", "Wen", "Ximena", "Yusuf"]
+LAST = ["Ribeiro", "Okafor", "Lindqvist", "Moreau", "Tanaka"]
+SUBJECTS = ["harbour", "forest", "street", "market", "mountain", "kitchen", "workshop", "beach", "city",
+            "garden", "river", "desert", "studio", "train", "bridge", "festival", "snow", "field"]
+IMAGE_SIZES = [(320, 240), (480, 320), (640, 480), (800, 600), (1024, 768), (1280, 720)]
+VIDEO_SIZES = [(160, 120), (320, 240)]
+
+
+def contributor_name(n):
+    return f"{FIRST[n % len(FIRST)]} {LAST[(n // len(FIRST)) % len(LAST)]}"
+
+
+def render_image(rng, width, height, fmt):
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x0, y0 = rng.randrange(width), rng.randrange(height)
+        x1, y1 = x0 + rng.randrange(20, width // 2 + 21), y0 + rng.randrange(20, height // 2 + 21)
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape([x0, y0, x1, y1], fill=tuple(rng.randrange(256) for _ in range(3)))
+    out = io.BytesIO()
+    image.save(out, format=fmt, **({"quality": 70} if fmt == "JPEG" else {"optimize": False}))
+    return out.getvalue()
+
+
+def render_video(rng, width, height, frames, fps):
+    """A short MPEG-4 clip in an MP4 container, encoded by PyAV (FFmpeg)."""
+    import av
+    from PIL import Image, ImageDraw
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        background = tuple(rng.randrange(256) for _ in range(3))
+        foreground = tuple(255 - c for c in background)
+        for i in range(frames):
+            image = Image.new("RGB", (width, height), background)
+            x = (i * 7) % max(1, width - 40)
+            ImageDraw.Draw(image).rectangle([x, height // 3, x + 40, height // 3 + 40], fill=foreground)
+            for packet in stream.encode(av.VideoFrame.from_image(image)):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+class Command(BaseCommand):
+    help = "Load the demo accounts, organisation and catalogue (idempotent; DEBUG only unless --force)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+        parser.add_argument("--contributors", type=int, default=50)
+        parser.add_argument("--assets", type=int, default=2000)
+        parser.add_argument("--video-share", type=float, default=0.1, help="Share of assets that are videos.")
+
+    def handle(self, *args, force, contributors, assets, video_share, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates accounts with a known password: it runs only with DEBUG on, or with --force.")
+        sync_role_groups()
+        with transaction.atomic():
+            users = self.seed_accounts()
+        contributor_rows = self.seed_contributors(contributors, users["contributor"])
+        created = self.seed_assets(contributor_rows, assets, video_share)
+        self.stdout.write(
+            f"Demo data ready: {User.objects.filter(email__endswith='@demo.example').count()} demo accounts, "
+            f"{len(contributor_rows)} contributors, {created} new assets "
+            f"({Asset.objects.filter(storage_key__startswith='demo/').count()} demo assets in all). "
+            f"Password for every demo account: {DEMO_PASSWORD}"
+        )
+
+    def seed_accounts(self):
+        users = {}
+        for key, email, name, group in [
+            ("applicant", "applicant@demo.example", "Alex Applicant", None),
+            ("reviewer", "reviewer@demo.example", "Rita Reviewer", REVIEWER),
+            ("admin", "admin@demo.example", "Adam Admin", LICENSOR_ADMIN),
+            ("finance", "finance@demo.example", "Fiona Finance", FINANCE),
+            ("contributor", "contributor@demo.example", "Ana Ribeiro", None),
+        ]:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name)
+            if group:
+                user.groups.add(Group.objects.get(name=group))
+            if key == "admin" and not user.is_staff:
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
+            EmailAddress.objects.update_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+            users[key] = user
+        organisation, _ = Organisation.objects.get_or_create(
+            slug="lumen-labs",
+            defaults={
+                "name": "Lumen Labs",
+                "legal_name": "Lumen Labs GmbH",
+                "country": "DE",
+                "vat_id": "DE123456789",
+                "billing_address": "Torstraße 1\n10119 Berlin\nGermany",
+                "website": "https://lumen-labs.example",
+                "kind": Organisation.Kind.STARTUP,
+            },
+        )
+        Membership.objects.get_or_create(
+            user=users["applicant"], defaults={"organisation": organisation, "role": Membership.Role.OWNER}
+        )
+        return users
+
+    def seed_contributors(self, count, contributor_user):
+        rows = []
+        for n in range(count):
+            contributor, created = Contributor.objects.get_or_create(
+                display_name=contributor_name(n), defaults={"public_profile": n % 3 == 0}
+            )
+            if n == 0 and contributor.user_id is None:
+                contributor.user = contributor_user
+                contributor.public_profile = True
+                contributor.save(update_fields=["user", "public_profile"])
+            # One contributor in fifty has said no to AI training, about the real-world rate.
+            if created and n % 50 == 49:
+                now = timezone.now()
+                contributor.opted_out, contributor.opt_out_changed_at = True, now
+                contributor.save(update_fields=["opted_out", "opt_out_changed_at"])
+                ContributorConsentChange.objects.create(
+                    contributor=contributor, opted_out=True, changed_at=now, note="Opted out at sign-up."
+                )
+            rows.append(contributor)
+        return rows
+
+    def seed_assets(self, contributors, count, video_share):
+        existing = set(Asset.objects.filter(storage_key__startswith="demo/").values_list("storage_key", flat=True))
+        new_rows = []
+        for n in range(count):
+            rng = random.Random(n)
+            contributor = contributors[n % len(contributors)]
+            is_video = rng.random() < video_share
+            if is_video:
+                width, height = rng.choice(VIDEO_SIZES)
+                fps, frames = 12, rng.randrange(12, 49)
+                key, mime, ext = f"demo/{n:05d}.mp4", "video/mp4", "mp4"
+            else:
+                width, height = rng.choice(IMAGE_SIZES)
+                fmt = "PNG" if rng.random() < 0.25 else "JPEG"
+                ext, mime = ("png", "image/png") if fmt == "PNG" else ("jpg", "image/jpeg")
+                key = f"demo/{n:05d}.{ext}"
+            if key in existing and default_storage.exists(key):
+                continue
+            data = (
+                render_video(rng, width, height, frames, fps) if is_video else render_image(rng, width, height, fmt)
+            )
+            if default_storage.exists(key):
+                default_storage.delete(key)
+            default_storage.save(key, ContentFile(data))
+            if key in existing:
+                continue
+            subject = rng.choice(SUBJECTS)
+            new_rows.append(
+                Asset(
+                    contributor=contributor,
+                    kind=Asset.Kind.VIDEO if is_video else Asset.Kind.IMAGE,
+                    title=f"{subject.capitalize()} {'clip' if is_video else 'photo'} {n + 1}",
+                    tags=sorted({subject, rng.choice(SUBJECTS), "video" if is_video else "photo"}),
+                    width=width,
+                    height=height,
+                    duration_seconds=round(frames / fps, 3) if is_video else None,
+                    bytes=len(data),
+                    mime_type=mime,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    storage_key=key,
+                )
+            )
+        Asset.objects.bulk_create(new_rows, batch_size=500)
+        return len(new_rows)

@@ -1,0 +1,80 @@
+import hashlib
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+
+from accounts.models import Membership, User
+from accounts.roles import roles_of
+from licensing.models import Asset, Contributor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def test_seed_demo_refuses_to_run_with_debug_off():
+    with pytest.raises(CommandError, match="only with DEBUG on"):
+        call_command("seed_demo", assets=4, contributors=2)
+    assert not User.objects.exists()
+
+
+def test_seed_demo_is_idempotent_and_its_files_match_their_rows(media):
+    call_command("seed_demo", force=True, assets=30, contributors=5, video_share=0.2)
+    counts = (User.objects.count(), Contributor.objects.count(), Asset.objects.count(), Membership.objects.count())
+    call_command("seed_demo", force=True, assets=30, contributors=5, video_share=0.2)
+    assert (User.objects.count(), Contributor.objects.count(), Asset.objects.count(), Membership.objects.count()) == counts
+    assert counts == (5, 5, 30, 1)
+
+    for asset in Asset.objects.all():
+        with default_storage.open(asset.storage_key) as handle:
+            data = handle.read()
+        assert len(data) == asset.bytes
+        assert hashlib.sha256(data).hexdigest() == asset.sha256
+        magic = {"image/jpeg": b"\xff\xd8", "image/png": b"\x89PNG", "video/mp4": data[4:8]}[asset.mime_type]
+        assert data.startswith(magic) or data[4:8] == b"ftyp"
+    assert Asset.objects.filter(kind="video", mime_type="video/mp4").exists()
+
+
+def test_seed_demo_creates_one_account_per_role(media):
+    call_command("seed_demo", force=True, assets=2, contributors=2)
+    applicant = User.objects.get(email="applicant@demo.example")
+    assert applicant.check_password("tessera-demo")
+    assert applicant.membership.role == "owner"
+    assert roles_of(User.objects.get(email="reviewer@demo.example")) == {"reviewer"}
+    assert roles_of(User.objects.get(email="admin@demo.example")) == {"licensor_admin"}
+    assert roles_of(User.objects.get(email="finance@demo.example")) == {"finance"}
+    assert User.objects.get(email="contributor@demo.example").contributor.display_name
+
+
+def test_seed_demo_restores_a_missing_file_with_the_same_content(media):
+    call_command("seed_demo", force=True, assets=3, contributors=1)
+    asset = Asset.objects.first()
+    default_storage.delete(asset.storage_key)
+    call_command("seed_demo", force=True, assets=3, contributors=1)
+    with default_storage.open(asset.storage_key) as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == asset.sha256
+
+
+def test_generate_catalog_writes_metadata_only_rows_with_the_asked_opt_out_rate():
+    call_command("generate_catalog", assets=20_000, contributors=500, opt_out_rate=0.1, seed=7)
+    assert Asset.objects.count() == 20_000
+    assert not Asset.objects.exclude(storage_key="").exists()
+    assert Contributor.objects.count() == 500
+    opted_out = Contributor.objects.filter(opted_out=True).count()
+    assert 25 <= opted_out <= 80
+    video = Asset.objects.filter(kind="video").first()
+    assert video.duration_seconds > 0 and len(video.sha256) == 64 and video.tags
+
+
+def test_generate_catalog_is_deterministic_for_a_seed():
+    call_command("generate_catalog", assets=500, contributors=10, seed=3)
+    first = list(Asset.objects.order_by("id").values_list("kind", "width", "bytes", "sha256"))
+    Asset.objects.all().delete()
+    Contributor.objects.all().delete()
+    call_command("generate_catalog", assets=500, contributors=10, seed=3)
+    assert list(Asset.objects.order_by("id").values_list("kind", "width", "bytes", "sha256")) == first
