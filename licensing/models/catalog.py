@@ -50,7 +50,8 @@ class Asset(models.Model):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
 
-    contributor = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="assets")
+    # Indexed by asset_contributor_kind_idx, which leads with the contributor.
+    contributor = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="assets", db_index=False)
     kind = models.CharField(max_length=5, choices=Kind.choices)
     title = models.CharField(max_length=300)
     tags = models.JSONField(default=list, blank=True)
@@ -69,7 +70,7 @@ class Asset(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["kind", "width", "height"], name="asset_kind_resolution_idx"),
-            models.Index(fields=["kind", "duration_seconds"], name="asset_kind_duration_idx"),
+            models.Index(fields=["duration_seconds"], condition=models.Q(kind="video"), name="asset_video_duration_idx"),
             models.Index(fields=["contributor", "kind"], name="asset_contributor_kind_idx"),
         ]
 
