@@ -82,6 +82,9 @@ class Command(BaseCommand):
         """
         table = Asset._meta.db_table
         with connection.cursor() as cursor:
+            # Fire what earlier statements of this transaction deferred: ALTER TABLE refuses pending trigger events.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             cursor.execute(
                 "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'", [table]
             )
