@@ -14,13 +14,26 @@ FINANCE = "finance"
 ROLE_LABELS = {REVIEWER: "Reviewer", LICENSOR_ADMIN: "Licensor admin", FINANCE: "Finance"}
 
 _REVIEW = [
+    "licensing.view_licence",
+    "licensing.view_licenceevent",
+    "licensing.review_licence",
     "licensing.view_contributor",
     "licensing.view_asset",
 ]
 ROLE_PERMISSIONS = {
     REVIEWER: _REVIEW,
-    LICENSOR_ADMIN: [*_REVIEW, "licensing.change_contributor"],
-    FINANCE: ["licensing.view_contributor"],
+    LICENSOR_ADMIN: [
+        *_REVIEW,
+        "licensing.offer_licence",
+        "licensing.administer_licence",
+        "licensing.change_contributor",
+    ],
+    FINANCE: [
+        "licensing.view_licence",
+        "licensing.view_licenceevent",
+        "licensing.record_payment",
+        "licensing.view_contributor",
+    ],
 }
 
 

@@ -24,6 +24,19 @@ def fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def tasks_in_process(request):
+    """Tasks run in-process, as in the embedded runtime, except in tests that start a real worker."""
+    from config.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 def make_user(email, *, organisation=None, role=Membership.Role.MEMBER, groups=(), password="pw-for-tests-123"):
     user = User.objects.create_user(email, password, full_name=email.split("@")[0].title())
     for name in groups:

@@ -1,3 +1,27 @@
 from licensing.models.catalog import Asset, Contributor, ContributorConsentChange
+from licensing.models.licences import (
+    BillingPeriod,
+    FundingStage,
+    Licence,
+    LicenceEvent,
+    LicencePhase,
+    LicenceState,
+    MediaKind,
+    ModelType,
+    SentEmail,
+)
 
-__all__ = ["Asset", "Contributor", "ContributorConsentChange"]
+__all__ = [
+    "Asset",
+    "BillingPeriod",
+    "Contributor",
+    "ContributorConsentChange",
+    "FundingStage",
+    "Licence",
+    "LicenceEvent",
+    "LicencePhase",
+    "LicenceState",
+    "MediaKind",
+    "ModelType",
+    "SentEmail",
+]

@@ -1,0 +1,149 @@
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+
+from licensing.models import BillingPeriod, Licence, MediaKind
+from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
+
+GIB = 1024**3
+
+
+class ApplicationForm(forms.ModelForm):
+    media_kinds = forms.MultipleChoiceField(
+        choices=MediaKind.choices, widget=forms.CheckboxSelectMultiple, label="Media kinds needed"
+    )
+    accept_terms = forms.BooleanField(
+        required=True,
+        label="I accept the research licence terms on behalf of my organisation",
+        help_text="Needed to submit. You can save a draft without it.",
+    )
+
+    class Meta:
+        model = Licence
+        fields = list(APPLICATION_FIELDS)
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "intended_use": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "description": "What the project is and what you want to learn from the data.",
+            "estimated_volume": "How many images and videos you expect to need for research.",
+        }
+
+    def __init__(self, *args, terms_already_accepted=False, draft=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if terms_already_accepted:
+            self.fields["accept_terms"].initial = True
+        # A draft may be saved before the terms are read; submitting needs them.
+        self.fields["accept_terms"].required = not draft and not terms_already_accepted
+
+    def application(self):
+        data = {key: self.cleaned_data[key] for key in APPLICATION_FIELDS}
+        return data, bool(self.cleaned_data.get("accept_terms"))
+
+
+class VersionedForm(forms.Form):
+    """Carries the licence version the page showed, so a stale page cannot act."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ConfirmForm(VersionedForm):
+    pass
+
+
+class ReasonForm(VersionedForm):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason",
+                             help_text="The applicant sees this on the licence page and in the e-mail.")
+
+
+class MessageForm(VersionedForm):
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What should the applicant change?")
+
+
+class ApproveForm(VersionedForm):
+    max_assets = forms.IntegerField(min_value=1, label="Most assets")
+    max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, label="Most data (GiB)")
+    max_slices = forms.IntegerField(min_value=1, label="Most slices")
+    duration_days = forms.IntegerField(min_value=1, max_value=730, label="Duration (days)")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant")
+
+    @classmethod
+    def defaults(cls):
+        return {
+            "max_assets": settings.RESEARCH_DEFAULT_MAX_ASSETS,
+            "max_gigabytes": Decimal(settings.RESEARCH_DEFAULT_MAX_BYTES) / GIB,
+            "max_slices": settings.RESEARCH_DEFAULT_MAX_SLICES,
+            "duration_days": settings.RESEARCH_DEFAULT_DURATION_DAYS,
+        }
+
+    def service_kwargs(self):
+        data = self.cleaned_data
+        return {
+            "max_assets": data["max_assets"],
+            "max_bytes": int(data["max_gigabytes"] * GIB),
+            "max_slices": data["max_slices"],
+            "duration_days": data["duration_days"],
+            "note": data["note"],
+        }
+
+
+class UpgradeRequestForm(VersionedForm):
+    intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Intended commercial use")
+    expected_scale = forms.CharField(max_length=300, label="Expected scale",
+                                     help_text="For example: 200,000 images a year for a product model.")
+
+
+class OfferForm(VersionedForm):
+    fee = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
+    currency = forms.ChoiceField(choices=[(c, c) for c in CURRENCIES])
+    billing_period = forms.ChoiceField(choices=BillingPeriod.choices)
+    term_months = forms.IntegerField(min_value=1, max_value=120, initial=12, label="Term (months)")
+    scope = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Licensed purpose")
+    territory = forms.CharField(max_length=200, initial="Worldwide")
+    max_assets = forms.IntegerField(min_value=1, required=False, label="Most assets", help_text="Empty: unlimited.")
+    max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, required=False,
+                                       label="Most data (GiB)", help_text="Empty: unlimited.")
+    max_slices = forms.IntegerField(min_value=1, required=False, label="Most slices", help_text="Empty: unlimited.")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant")
+
+    def service_kwargs(self):
+        data = dict(self.cleaned_data)
+        data.pop("version")
+        gigabytes = data.pop("max_gigabytes")
+        data["max_bytes"] = None if gigabytes is None else int(gigabytes * GIB)
+        return data
+
+
+class PaymentForm(VersionedForm):
+    reference = forms.CharField(max_length=100, label="Payment reference")
+    note = forms.CharField(required=False, max_length=300)
+
+
+# Which form each action takes on the licence page, and the label of its button.
+ACTION_FORMS = {
+    "submit": (ConfirmForm, "Submit for review"),
+    "withdraw": (ConfirmForm, "Withdraw the application"),
+    "request_changes": (MessageForm, "Request changes"),
+    "approve": (ApproveForm, "Approve"),
+    "reject": (ReasonForm, "Reject"),
+    "request_upgrade": (UpgradeRequestForm, "Ask for a commercial licence"),
+    "make_offer": (OfferForm, "Send the offer"),
+    "decline_upgrade": (ReasonForm, "Decline the upgrade"),
+    "accept_offer": (ConfirmForm, "Accept the offer"),
+    "record_payment": (PaymentForm, "Record payment"),
+    "suspend": (ReasonForm, "Suspend"),
+    "reinstate": (ConfirmForm, "Reinstate"),
+    "revoke": (ReasonForm, "Revoke"),
+}
+
+
+class QueueFilterForm(forms.Form):
+    state = forms.ChoiceField(required=False)
+    organisation = forms.CharField(required=False, label="Organisation")
+    older_than_days = forms.IntegerField(required=False, min_value=0, label="Waiting at least (days)")
+
+    def __init__(self, *args, states=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", "All in this queue"), *states]

@@ -1,0 +1,272 @@
+"""Every change to a licence: one function per action of the workflow table.
+
+Each runs in one transaction with the licence row locked, checks the table, applies
+the change, appends one LicenceEvent and sends its e-mails after commit.
+"""
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import structlog
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.roles import ROLE_LABELS, roles_of
+from licensing import workflow
+from licensing.models import Licence, LicenceEvent, LicenceState
+from licensing.workflow import LicenceActionRefused, StaleLicence
+
+log = structlog.get_logger(__name__)
+
+RESEARCH_TERMS_VERSION = "2026-01"
+CURRENCIES = ("EUR", "USD", "GBP", "CHF")
+
+APPLICATION_FIELDS = (
+    "project_title", "description", "intended_use", "model_type", "media_kinds",
+    "estimated_volume", "team_size", "funding_stage",
+)
+
+
+def _actor_label(by):
+    if by is None:
+        return "Tessera (scheduled job)"
+    roles = sorted(roles_of(by))
+    if roles:
+        return f"{by.get_full_name()} ({', '.join(ROLE_LABELS[r].lower() for r in roles)})"
+    return by.get_full_name()
+
+
+def _json_safe(payload):
+    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+
+
+def _perform(*, licence, action, by, expected_version=None, note="", payload=None, apply=None, actor_label=None):
+    payload = payload or {}
+    with transaction.atomic():
+        locked = Licence.objects.select_for_update().get(pk=licence.pk)
+        if expected_version is not None and locked.version != int(expected_version):
+            raise StaleLicence(
+                "This licence changed while you were looking at it: it is now "
+                f"{locked.get_state_display().lower()}. Nothing was done; see the timeline and try again."
+            )
+        now = timezone.now()
+        transition = workflow.check(locked, action, by, payload, now=now)
+        from_state = locked.state
+        target = workflow.target_of(transition, locked)
+        if apply is not None:
+            apply(locked, now)
+        if target == LicenceState.SUSPENDED:
+            locked.suspended_from = from_state
+        elif from_state == LicenceState.SUSPENDED:
+            locked.suspended_from = ""
+        locked.phase = workflow.phase_after(locked, target)
+        locked.state = target
+        locked.version += 1
+        locked.save()
+        event = LicenceEvent.objects.create(
+            licence=locked,
+            actor=by,
+            actor_label=actor_label or _actor_label(by),
+            action=action,
+            from_state=from_state,
+            to_state=target,
+            note=note or payload.get("reason") or payload.get("message") or "",
+            payload=_json_safe(payload),
+            created_at=now,
+        )
+        from licensing import tasks
+
+        transaction.on_commit(lambda: tasks.notify_licence_event.delay(event.pk))
+    log.info("licence_transition", licence=locked.pk, action=action, from_state=from_state, to_state=target)
+    _refresh(licence, locked)
+    return locked
+
+
+def _refresh(stale, fresh):
+    """Let the caller's instance see the new row without another query."""
+    if stale is not fresh:
+        for f in Licence._meta.concrete_fields:
+            setattr(stale, f.attname, getattr(fresh, f.attname))
+
+
+# --- The application --------------------------------------------------------
+
+@transaction.atomic
+def licence_create_draft(*, organisation, by, accept_terms, **application):
+    """A new application in draft. Not a transition: the licence starts its life here."""
+    licence = Licence(organisation=organisation, applicant=by, **{k: application[k] for k in APPLICATION_FIELDS})
+    if accept_terms:
+        licence.terms_accepted_at, licence.terms_version = timezone.now(), RESEARCH_TERMS_VERSION
+    licence.full_clean()
+    licence.save()
+    LicenceEvent.objects.create(
+        licence=licence, actor=by, actor_label=_actor_label(by), action="create",
+        from_state=LicenceState.DRAFT, to_state=LicenceState.DRAFT, note="Application started.",
+    )
+    return licence
+
+
+def licence_update_application(*, licence, by, expected_version=None, accept_terms=False, **application):
+    with transaction.atomic():
+        locked = Licence.objects.select_for_update().get(pk=licence.pk)
+        if expected_version is not None and locked.version != int(expected_version):
+            raise StaleLicence("This application changed while you were editing it. Nothing was saved; reload and try again.")
+        if locked.state not in (LicenceState.DRAFT, LicenceState.CHANGES_REQUESTED):
+            raise LicenceActionRefused(
+                f"The application can be edited only as a draft or when changes are requested; it is {locked.get_state_display().lower()}."
+            )
+        if "applicant" not in workflow.actor_kinds(by, locked):
+            raise LicenceActionRefused("Only the applicant's organisation can edit the application.")
+        for key in APPLICATION_FIELDS:
+            if key in application:
+                setattr(locked, key, application[key])
+        if accept_terms and locked.terms_accepted_at is None:
+            locked.terms_accepted_at, locked.terms_version = timezone.now(), RESEARCH_TERMS_VERSION
+        locked.full_clean()
+        locked.version += 1
+        locked.save()
+    _refresh(licence, locked)
+    return locked
+
+
+def licence_submit(*, licence, by, expected_version=None):
+    return _perform(licence=licence, action="submit", by=by, expected_version=expected_version)
+
+
+def licence_withdraw(*, licence, by, note="", expected_version=None):
+    return _perform(licence=licence, action="withdraw", by=by, note=note, expected_version=expected_version)
+
+
+# --- Review -----------------------------------------------------------------
+
+def licence_request_changes(*, licence, by, message, expected_version=None):
+    return _perform(licence=licence, action="request_changes", by=by, payload={"message": message},
+                    expected_version=expected_version)
+
+
+def licence_reject(*, licence, by, reason, expected_version=None):
+    return _perform(licence=licence, action="reject", by=by, payload={"reason": reason},
+                    expected_version=expected_version)
+
+
+def licence_approve(*, licence, by, max_assets=None, max_bytes=None, max_slices=None, duration_days=None, note="",
+                    expected_version=None):
+    caps = {
+        "max_assets": settings.RESEARCH_DEFAULT_MAX_ASSETS if max_assets is None else max_assets,
+        "max_bytes": settings.RESEARCH_DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+        "max_slices": settings.RESEARCH_DEFAULT_MAX_SLICES if max_slices is None else max_slices,
+        "duration_days": settings.RESEARCH_DEFAULT_DURATION_DAYS if duration_days is None else duration_days,
+    }
+    for key, value in caps.items():
+        if int(value) < 1:
+            raise LicenceActionRefused(f"Cannot approve: {key.replace('_', ' ')} must be at least 1.")
+
+    def apply(locked, now):
+        locked.max_assets, locked.max_bytes, locked.max_slices = caps["max_assets"], caps["max_bytes"], caps["max_slices"]
+        locked.research_starts_at = now
+        locked.research_ends_at = now + timedelta(days=caps["duration_days"])
+
+    return _perform(licence=licence, action="approve", by=by, note=note, payload=caps, apply=apply,
+                    expected_version=expected_version)
+
+
+# --- The upgrade --------------------------------------------------------------
+
+def licence_request_upgrade(*, licence, by, intended_use, expected_scale, expected_version=None):
+    def apply(locked, now):
+        locked.upgrade_intended_use, locked.upgrade_expected_scale = intended_use, expected_scale
+
+    return _perform(licence=licence, action="request_upgrade", by=by, apply=apply, expected_version=expected_version,
+                    payload={"intended_use": intended_use, "expected_scale": expected_scale})
+
+
+def licence_make_offer(*, licence, by, fee, currency, billing_period, term_months, scope, territory="Worldwide",
+                       max_assets=None, max_bytes=None, max_slices=None, note="", expected_version=None):
+    fee = Decimal(fee)
+    if fee < 0:
+        raise LicenceActionRefused("Cannot make the offer: the fee cannot be negative.")
+    if currency not in CURRENCIES:
+        raise LicenceActionRefused(f"Cannot make the offer: the currency must be one of {', '.join(CURRENCIES)}.")
+    if int(term_months) < 1:
+        raise LicenceActionRefused("Cannot make the offer: the term must be at least one month.")
+    offer = {
+        "fee": fee, "currency": currency, "billing_period": billing_period, "term_months": int(term_months),
+        "scope": scope, "territory": territory, "max_assets": max_assets, "max_bytes": max_bytes,
+        "max_slices": max_slices,
+    }
+
+    def apply(locked, now):
+        locked.offer_fee, locked.offer_currency = fee, currency
+        locked.offer_billing_period, locked.offer_term_months = billing_period, int(term_months)
+        locked.offer_scope, locked.offer_territory = scope, territory
+        locked.offer_max_assets, locked.offer_max_bytes, locked.offer_max_slices = max_assets, max_bytes, max_slices
+        locked.offer_made_at = now
+
+    return _perform(licence=licence, action="make_offer", by=by, note=note, payload=offer, apply=apply,
+                    expected_version=expected_version)
+
+
+def licence_decline_upgrade(*, licence, by, reason, expected_version=None):
+    return _perform(licence=licence, action="decline_upgrade", by=by, payload={"reason": reason},
+                    expected_version=expected_version)
+
+
+def licence_accept_offer(*, licence, by, expected_version=None):
+    def apply(locked, now):
+        locked.offer_accepted_at = now
+
+    return _perform(licence=licence, action="accept_offer", by=by, apply=apply, expected_version=expected_version,
+                    payload={"fee": licence.offer_fee, "currency": licence.offer_currency})
+
+
+def licence_record_payment(*, licence, by, reference="", note="", actor_label=None, expected_version=None):
+    """The commercial term starts when the payment is recorded (by finance, or by the payment job with by=None)."""
+
+    def apply(locked, now):
+        if locked.commercial_starts_at is None:
+            locked.commercial_starts_at = now
+            locked.commercial_ends_at = now + relativedelta(months=locked.offer_term_months or 12)
+
+    return _perform(licence=licence, action="record_payment", by=by, note=note, apply=apply, actor_label=actor_label,
+                    payload={"reference": reference}, expected_version=expected_version)
+
+
+# --- Administration -------------------------------------------------------------
+
+def licence_suspend(*, licence, by, reason, actor_label=None, expected_version=None):
+    return _perform(licence=licence, action="suspend", by=by, payload={"reason": reason}, actor_label=actor_label,
+                    expected_version=expected_version)
+
+
+def licence_reinstate(*, licence, by, note="", expected_version=None):
+    return _perform(licence=licence, action="reinstate", by=by, note=note, expected_version=expected_version)
+
+
+def licence_revoke(*, licence, by, reason, expected_version=None):
+    return _perform(licence=licence, action="revoke", by=by, payload={"reason": reason},
+                    expected_version=expected_version)
+
+
+def licence_expire(*, licence, by=None):
+    return _perform(licence=licence, action="expire", by=by)
+
+
+SERVICES = {
+    "submit": licence_submit,
+    "withdraw": licence_withdraw,
+    "request_changes": licence_request_changes,
+    "reject": licence_reject,
+    "approve": licence_approve,
+    "request_upgrade": licence_request_upgrade,
+    "make_offer": licence_make_offer,
+    "decline_upgrade": licence_decline_upgrade,
+    "accept_offer": licence_accept_offer,
+    "record_payment": licence_record_payment,
+    "suspend": licence_suspend,
+    "reinstate": licence_reinstate,
+    "revoke": licence_revoke,
+    "expire": licence_expire,
+}

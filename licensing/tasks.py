@@ -1,0 +1,58 @@
+"""Celery tasks: load by id, call a service, done. Each is safe to run twice."""
+from datetime import timedelta
+
+import structlog
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from licensing import notifications
+from licensing.models import Licence, LicenceState
+from licensing.services import licences as licence_services
+from licensing.workflow import LicenceActionRefused
+
+log = structlog.get_logger(__name__)
+
+
+@shared_task(acks_late=True)
+def notify_licence_event(event_id):
+    return notifications.send_licence_event_emails(event_id)
+
+
+def _due_for_expiry(now):
+    return Licence.objects.filter(
+        Q(state=LicenceState.RESEARCH_ACTIVE, research_ends_at__lte=now)
+        | Q(state=LicenceState.COMMERCIAL_ACTIVE, commercial_ends_at__lte=now)
+    )
+
+
+@shared_task(acks_late=True)
+def expire_licences():
+    """Expire every licence past its end date. The workflow re-checks each under its lock,
+    so a second run, or a run racing an admin, expires nothing twice."""
+    expired = 0
+    for licence in _due_for_expiry(timezone.now()).only("pk"):
+        try:
+            licence_services.licence_expire(licence=licence)
+        except LicenceActionRefused as refusal:
+            log.info("expire_skipped", licence=licence.pk, reason=str(refusal))
+            continue
+        expired += 1
+    return expired
+
+
+@shared_task(acks_late=True)
+def remind_expiring_licences():
+    now = timezone.now()
+    horizon = now + timedelta(days=settings.LICENCE_EXPIRY_REMINDER_DAYS)
+    due = Licence.objects.select_related("organisation").filter(
+        Q(state__in=[LicenceState.RESEARCH_ACTIVE, LicenceState.UPGRADE_REQUESTED, LicenceState.UPGRADE_OFFERED],
+          research_ends_at__gt=now, research_ends_at__lte=horizon)
+        | Q(state=LicenceState.COMMERCIAL_ACTIVE, commercial_ends_at__gt=now, commercial_ends_at__lte=horizon)
+    )
+    sent = 0
+    for licence in due:
+        days_left = max((licence.ends_at - now).days, 0)
+        sent += notifications.send_expiry_reminders(licence, days_left)
+    return sent

@@ -1,0 +1,42 @@
+from django import template
+from django.template.defaultfilters import filesizeformat
+from django.contrib.humanize.templatetags.humanize import intcomma
+
+register = template.Library()
+
+
+@register.filter
+def usage_value(value, key):
+    """Bytes as a size, counts with thousands separators."""
+    if value is None:
+        return "unlimited"
+    return filesizeformat(value) if key == "bytes" else intcomma(value)
+
+
+@register.filter
+def state_badge(licence):
+    return licence.get_state_display()
+
+
+EVENT_VERBS = {
+    "create": "started the application",
+    "submit": "submitted the application",
+    "request_changes": "asked for changes",
+    "approve": "approved the research licence",
+    "reject": "rejected the application",
+    "withdraw": "withdrew the application",
+    "request_upgrade": "asked for a commercial licence",
+    "make_offer": "made a commercial offer",
+    "decline_upgrade": "declined the upgrade",
+    "accept_offer": "accepted the offer",
+    "record_payment": "recorded the payment",
+    "expire": "expired the licence",
+    "suspend": "suspended the licence",
+    "reinstate": "reinstated the licence",
+    "revoke": "revoked the licence",
+}
+
+
+@register.filter
+def event_verb(event):
+    return EVENT_VERBS.get(event.action, event.action.replace("_", " "))

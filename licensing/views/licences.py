@@ -1,0 +1,158 @@
+"""Licence pages for applicants and staff: thin, they ask the selectors and call the services."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from licensing import workflow
+from licensing.forms import ACTION_FORMS, ApplicationForm, ApproveForm
+from licensing.models import LicenceState
+from licensing.selectors import licence_visible_to, licences_visible_to
+from licensing.services import licences as services
+from licensing.workflow import LicenceActionRefused
+
+NEXT_STEPS = {
+    LicenceState.DRAFT: "Finish the application and submit it for review.",
+    LicenceState.SUBMITTED: "Waiting for a reviewer.",
+    LicenceState.CHANGES_REQUESTED: "A reviewer asked for changes: edit the application and submit it again.",
+    LicenceState.RESEARCH_ACTIVE: "Request data slices. When your product is ready, ask for a commercial licence.",
+    LicenceState.UPGRADE_REQUESTED: "Waiting for the licensor's commercial offer.",
+    LicenceState.UPGRADE_OFFERED: "Read the commercial offer and accept it.",
+    LicenceState.AWAITING_PAYMENT: "Pay the invoice: the licence becomes commercial when it is paid.",
+    LicenceState.COMMERCIAL_ACTIVE: "Commercial licence active.",
+    LicenceState.SUSPENDED: "Suspended: contact the licensor.",
+}
+
+
+def _membership_or_404(user):
+    membership = getattr(user, "membership", None)
+    if membership is None:
+        raise Http404("You do not belong to an organisation yet.")
+    return membership
+
+
+@login_required
+def dashboard(request):
+    if not hasattr(request.user, "membership"):
+        return redirect("accounts:organisation_create")
+    licences = list(licences_visible_to(user=request.user).filter(organisation=request.user.membership.organisation))
+    for licence in licences:
+        licence.next_step = NEXT_STEPS.get(licence.state, "")
+    return render(request, "apply/dashboard.html", {"licences": licences})
+
+
+@login_required
+def apply(request):
+    membership = getattr(request.user, "membership", None)
+    if membership is None:
+        return redirect("accounts:organisation_create")
+    submitting = request.POST.get("intent") == "submit"
+    form = ApplicationForm(request.POST or None, draft=not submitting)
+    if request.method == "POST" and form.is_valid():
+        application, accepted = form.application()
+        licence = services.licence_create_draft(
+            organisation=membership.organisation, by=request.user, accept_terms=accepted, **application
+        )
+        return _after_save(request, licence, submitting)
+    return render(request, "apply/form.html", {"form": form, "licence": None})
+
+
+@login_required
+def edit(request, pk):
+    licence = licence_visible_to(user=request.user, pk=pk)
+    if "applicant" not in workflow.actor_kinds(request.user, licence):
+        raise Http404
+    submitting = request.POST.get("intent") == "submit"
+    form = ApplicationForm(
+        request.POST or None, instance=licence, draft=not submitting,
+        terms_already_accepted=licence.terms_accepted_at is not None,
+    )
+    if request.method == "POST" and form.is_valid():
+        application, accepted = form.application()
+        try:
+            services.licence_update_application(
+                licence=licence, by=request.user, expected_version=request.POST.get("version"),
+                accept_terms=accepted, **application,
+            )
+        except LicenceActionRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("licence_detail", pk=licence.pk)
+        return _after_save(request, licence, submitting)
+    return render(request, "apply/form.html", {"form": form, "licence": licence})
+
+
+def _after_save(request, licence, submitting):
+    if not submitting:
+        messages.success(request, "Draft saved.")
+        return redirect("licence_detail", pk=licence.pk)
+    try:
+        services.licence_submit(licence=licence, by=request.user)
+    except LicenceActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Application submitted. A reviewer will look at it shortly.")
+    return redirect("licence_detail", pk=licence.pk)
+
+
+def _action_forms(licence, user, bound=None):
+    forms = []
+    for action in workflow.available_actions(licence, user):
+        if action not in ACTION_FORMS:
+            continue
+        form_class, button = ACTION_FORMS[action]
+        if bound is not None and bound[0] == action:
+            form = bound[1]
+        else:
+            initial = {"version": licence.version}
+            if form_class is ApproveForm:
+                initial.update(ApproveForm.defaults())
+            form = form_class(initial=initial, prefix=action)
+        transition = workflow.TABLE[action]
+        forms.append({"action": action, "form": form, "button": button, "label": transition.label,
+                      "danger": action in {"reject", "revoke", "suspend", "withdraw", "decline_upgrade"}})
+    return forms
+
+
+@login_required
+def detail(request, pk, bound=None, status=200):
+    licence = licence_visible_to(user=request.user, pk=pk)
+    context = {
+        "licence": licence,
+        "events": licence.events.select_related("actor"),
+        "action_forms": _action_forms(licence, request.user, bound),
+        "is_applicant": "applicant" in workflow.actor_kinds(request.user, licence),
+        "next_step": NEXT_STEPS.get(licence.state, ""),
+        "can_edit": licence.state in (LicenceState.DRAFT, LicenceState.CHANGES_REQUESTED)
+        and "applicant" in workflow.actor_kinds(request.user, licence),
+    }
+    context["panels"] = [panel for panel in (extend(request, licence) for extend in DETAIL_PANELS) if panel]
+    return render(request, "licences/detail.html", context, status=status)
+
+
+# Other parts of the product (slices, billing) add their panels to the licence page here:
+# callables (request, licence) -> {"template": ..., **context} or None.
+DETAIL_PANELS = []
+
+
+@login_required
+@require_POST
+def act(request, pk, action):
+    licence = licence_visible_to(user=request.user, pk=pk)
+    if action not in ACTION_FORMS:
+        raise Http404
+    form_class, _ = ACTION_FORMS[action]
+    form = form_class(request.POST, prefix=action)
+    if not form.is_valid():
+        messages.error(request, "Please correct the errors below.")
+        return detail(request, pk, bound=(action, form), status=400)
+    kwargs = form.service_kwargs() if hasattr(form, "service_kwargs") else {
+        key: value for key, value in form.cleaned_data.items() if key != "version"
+    }
+    try:
+        services.SERVICES[action](licence=licence, by=request.user, expected_version=form.cleaned_data["version"], **kwargs)
+    except LicenceActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("licence_detail", pk=licence.pk)
+    messages.success(request, f"Done: {workflow.TABLE[action].label.lower()}. The licence is now {licence.get_state_display().lower()}.")
+    return redirect("licence_detail", pk=licence.pk)

@@ -1,0 +1,76 @@
+"""The licensor's queues. Staff act on the licence page; these pages find the licences."""
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER, has_role
+from licensing.forms import QueueFilterForm
+from licensing.models import LicenceState
+from licensing.selectors import review_queue
+
+S = LicenceState
+
+
+def staff_only(*roles):
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(request, *args, **kwargs):
+            if not has_role(request.user, *roles):
+                raise PermissionDenied("This page is for licensor staff.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+QUEUES = {
+    "applications": {
+        "title": "Applications",
+        "states": [S.SUBMITTED, S.CHANGES_REQUESTED, S.DRAFT],
+        "default": [S.SUBMITTED],
+    },
+    "upgrades": {
+        "title": "Commercial upgrades",
+        "states": [S.UPGRADE_REQUESTED, S.UPGRADE_OFFERED, S.AWAITING_PAYMENT],
+        "default": [S.UPGRADE_REQUESTED, S.UPGRADE_OFFERED, S.AWAITING_PAYMENT],
+    },
+    "all": {"title": "All licences", "states": list(S), "default": list(S)},
+}
+
+
+def _queue(request, name):
+    queue = QUEUES[name]
+    choices = [(s.value, s.label) for s in queue["states"]]
+    form = QueueFilterForm(request.GET or None, states=choices)
+    states = queue["default"]
+    organisation = older_than = None
+    if form.is_valid():
+        states = [form.cleaned_data["state"]] if form.cleaned_data["state"] else states
+        organisation = form.cleaned_data["organisation"]
+        older_than = form.cleaned_data["older_than_days"]
+    page = Paginator(review_queue(states=states, organisation=organisation, older_than_days=older_than), 50).get_page(
+        request.GET.get("page")
+    )
+    context = {"queue": queue, "queue_name": name, "form": form, "page": page, "queues": QUEUES}
+    template = "review/_queue_table.html" if request.headers.get("HX-Request") else "review/queue.html"
+    return render(request, template, context)
+
+
+@staff_only(REVIEWER, LICENSOR_ADMIN, FINANCE)
+def applications(request):
+    return _queue(request, "applications")
+
+
+@staff_only(REVIEWER, LICENSOR_ADMIN, FINANCE)
+def upgrades(request):
+    return _queue(request, "upgrades")
+
+
+@staff_only(REVIEWER, LICENSOR_ADMIN, FINANCE)
+def all_licences(request):
+    return _queue(request, "all")
