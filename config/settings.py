@@ -208,6 +208,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Licensing policy -----------------------------------------------------
+LICENSOR_NAME = env.str("LICENSOR_NAME", default="Tessera Licensing")
 RESEARCH_DEFAULT_MAX_ASSETS = env.int("RESEARCH_DEFAULT_MAX_ASSETS", default=5000)
 RESEARCH_DEFAULT_MAX_BYTES = env.int("RESEARCH_DEFAULT_MAX_BYTES", default=5 * 1024**3)
 RESEARCH_DEFAULT_MAX_SLICES = env.int("RESEARCH_DEFAULT_MAX_SLICES", default=10)

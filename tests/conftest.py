@@ -16,6 +16,12 @@ ARTIFACTS = BASE_DIR / "var" / "test-artifacts"
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Hundreds of test users: the production hasher's deliberate slowness buys nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Rate limits and idempotency records live in the cache: no test inherits another's."""
     from django.core.cache import cache

@@ -51,6 +51,17 @@ def test_seed_demo_creates_one_account_per_role(media):
     assert User.objects.get(email="contributor@demo.example").contributor.display_name
 
 
+def test_seed_demo_gives_the_start_up_a_waiting_application_and_an_active_research_licence(media):
+    from licensing.models import Licence
+
+    call_command("seed_demo", force=True, assets=2, contributors=2)
+    call_command("seed_demo", force=True, assets=2, contributors=2)
+    states = sorted(Licence.objects.values_list("state", flat=True))
+    assert states == ["research_active", "submitted"]
+    active = Licence.objects.get(state="research_active")
+    assert [e.action for e in active.events.all()] == ["create", "submit", "approve"]
+
+
 def test_seed_demo_restores_a_missing_file_with_the_same_content(media):
     call_command("seed_demo", force=True, assets=3, contributors=1)
     asset = Asset.objects.first()

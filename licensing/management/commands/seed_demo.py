@@ -90,6 +90,7 @@ class Command(BaseCommand):
             users = self.seed_accounts()
         contributor_rows = self.seed_contributors(contributors, users["contributor"])
         created = self.seed_assets(contributor_rows, assets, video_share)
+        self.seed_licences(users)
         self.stdout.write(
             f"Demo data ready: {User.objects.filter(email__endswith='@demo.example').count()} demo accounts, "
             f"{len(contributor_rows)} contributors, {created} new assets "
@@ -134,6 +135,37 @@ class Command(BaseCommand):
             user=users["applicant"], defaults={"organisation": organisation, "role": Membership.Role.OWNER}
         )
         return users
+
+    def seed_licences(self, users):
+        """Two licences for the demo start-up, made through the workflow so their timelines are real:
+        one application waiting for review, one active research licence."""
+        from licensing.services import licences as services
+
+        organisation = users["applicant"].membership.organisation
+        if organisation.licences.exists():
+            return
+        application = {
+            "description": "Detecting products on supermarket shelves from phone photos.",
+            "intended_use": "Train and evaluate a detection model on a few thousand images.",
+            "model_type": "classifier",
+            "media_kinds": ["image"],
+            "estimated_volume": 3000,
+            "team_size": 5,
+            "funding_stage": "seed",
+        }
+        waiting = services.licence_create_draft(
+            organisation=organisation, by=users["applicant"], accept_terms=True,
+            project_title="Retail shelf detection", **application,
+        )
+        services.licence_submit(licence=waiting, by=users["applicant"])
+        active = services.licence_create_draft(
+            organisation=organisation, by=users["applicant"], accept_terms=True,
+            project_title="Urban scenes research",
+            **{**application, "description": "Scene understanding for city footage.", "media_kinds": ["image", "video"]},
+        )
+        services.licence_submit(licence=active, by=users["applicant"])
+        services.licence_approve(licence=active, by=users["reviewer"], max_assets=500, max_bytes=200 * 1024**2,
+                                 max_slices=5, duration_days=90, note="Welcome aboard.")
 
     def seed_contributors(self, count, contributor_user):
         rows = []
