@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -123,3 +124,48 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.email} to {self.organisation}"
+
+
+class ApiKey(models.Model):
+    """An organisation's key for its training pipelines. Only a hash of the secret is stored:
+    the key is shown once, when it is made. The prefix identifies it in lists and logs."""
+
+    SCOPES = ["licences:read", "slices:read", "slices:write", "invoices:read"]
+    KEY_PREFIX = "tsk"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.KEY_PREFIX}_{self.prefix}…)"
+
+    @staticmethod
+    def hash_secret(secret):
+        # The secret is 256 random bits: a fast hash is enough, and keeps per-request checks cheap.
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def parse(cls, token):
+        """(prefix, secret) from 'tsk_<prefix>_<secret>', or None when it is not shaped like a key."""
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != cls.KEY_PREFIX or not parts[1] or not parts[2]:
+            return None
+        return parts[1], parts[2]
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def is_expired(self, now=None):
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())

@@ -128,6 +128,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "expire-licences": {"task": "licensing.tasks.expire_licences", "schedule": timedelta(minutes=15)},
     "remind-expiring-licences": {"task": "licensing.tasks.remind_expiring_licences", "schedule": timedelta(hours=6)},
+    "sweep-slices": {"task": "licensing.tasks.sweep_slices", "schedule": timedelta(minutes=1)},
 }
 
 # --- Auth and accounts ----------------------------------------------------
@@ -214,6 +215,10 @@ RESEARCH_DEFAULT_MAX_BYTES = env.int("RESEARCH_DEFAULT_MAX_BYTES", default=5 * 1
 RESEARCH_DEFAULT_MAX_SLICES = env.int("RESEARCH_DEFAULT_MAX_SLICES", default=10)
 RESEARCH_DEFAULT_DURATION_DAYS = env.int("RESEARCH_DEFAULT_DURATION_DAYS", default=180)
 LICENCE_EXPIRY_REMINDER_DAYS = env.int("LICENCE_EXPIRY_REMINDER_DAYS", default=14)
+SLICE_LINK_TTL_SECONDS = env.int("SLICE_LINK_TTL_SECONDS", default=24 * 3600)
+SLICE_BUILD_LEASE_SECONDS = env.int("SLICE_BUILD_LEASE_SECONDS", default=600)
+SLICE_QUEUED_GRACE_SECONDS = env.int("SLICE_QUEUED_GRACE_SECONDS", default=120)
+SLICE_MAX_SIZE = env.int("SLICE_MAX_SIZE", default=1_000_000)
 ROYALTY_SHARE = Decimal(env.str("ROYALTY_SHARE", default="0.20"))
 
 # --- Logging (structlog, JSON lines in production) --------------------------

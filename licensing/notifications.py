@@ -81,7 +81,7 @@ def send_licence_event_emails(event_id):
             template="licence_event",
             context={"event": event, "licence": licence, "title": title, "sentence": sentence, "link": link},
         )
-    log.info("licence_event_emails", event=event.pk, sent=sent)
+    log.info("licence_event_emails", event_id=event.pk, sent=sent)
     return sent
 
 

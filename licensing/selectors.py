@@ -37,3 +37,43 @@ def review_queue(*, states, organisation=None, older_than_days=None, now=None):
     if older_than_days:
         queryset = queryset.filter(updated_at__lte=(now or timezone.now()) - timedelta(days=older_than_days))
     return queryset.order_by("updated_at", "id")
+
+
+def slices_visible_to(*, user):
+    from licensing.models import Slice
+
+    return Slice.objects.select_related("licence__organisation").filter(
+        licence__in=licences_visible_to(user=user).values("pk")
+    )
+
+
+def slice_visible_to(*, user, pk):
+    try:
+        return slices_visible_to(user=user).get(pk=pk)
+    except Exception as error:
+        from licensing.models import Slice
+
+        if isinstance(error, (Slice.DoesNotExist, ValueError)):
+            raise Http404("No such slice.") from None
+        raise
+
+
+def manifest_items(slice_, *, url_prefix):
+    """The slice's items for a manifest, streamed from the database in position order."""
+    from licensing.manifests import ManifestItem
+    from licensing.models import SliceItem
+
+    rows = (
+        SliceItem.objects.filter(slice=slice_)
+        .order_by("position")
+        .values_list("asset_id", "asset__kind", "asset__title", "asset__mime_type", "asset__bytes", "asset__sha256",
+                     "asset__width", "asset__height", "asset__duration_seconds", "asset__contributor_id",
+                     "withdrawn_at")
+        .iterator(chunk_size=5000)
+    )
+    for asset_id, kind, title, mime, size, sha, width, height, duration, contributor_id, withdrawn_at in rows:
+        yield ManifestItem(
+            asset_id=asset_id, kind=kind, title=title, mime_type=mime, bytes=size, sha256=sha, width=width,
+            height=height, duration_seconds=duration, contributor_ref=f"contributor-{contributor_id}",
+            download_url=f"{url_prefix}{asset_id}", withdrawn_at=withdrawn_at,
+        )

@@ -56,3 +56,23 @@ def remind_expiring_licences():
         days_left = max((licence.ends_at - now).days, 0)
         sent += notifications.send_expiry_reminders(licence, days_left)
     return sent
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def build_slice(slice_id):
+    from licensing.services.slices import slice_build
+
+    slice_build(slice_id=slice_id)
+
+
+@shared_task(acks_late=True)
+def sweep_slices():
+    """Re-send the build job of slices whose job was lost. Building twice is harmless (see slice_build)."""
+    from licensing.services.slices import slices_to_sweep
+
+    slice_ids = slices_to_sweep()
+    for slice_id in slice_ids:
+        build_slice.delay(slice_id)
+    if slice_ids:
+        log.warning("slices_requeued", slices=slice_ids)
+    return len(slice_ids)

@@ -1,3 +1,4 @@
+from licensing.models.audit import AuditEvent
 from licensing.models.catalog import Asset, Contributor, ContributorConsentChange
 from licensing.models.licences import (
     BillingPeriod,
@@ -10,9 +11,11 @@ from licensing.models.licences import (
     ModelType,
     SentEmail,
 )
+from licensing.models.slices import Slice, SliceItem, SliceStatus
 
 __all__ = [
     "Asset",
+    "AuditEvent",
     "BillingPeriod",
     "Contributor",
     "ContributorConsentChange",
@@ -24,4 +27,7 @@ __all__ = [
     "MediaKind",
     "ModelType",
     "SentEmail",
+    "Slice",
+    "SliceItem",
+    "SliceStatus",
 ]

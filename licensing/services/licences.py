@@ -104,7 +104,7 @@ def licence_create_draft(*, organisation, by, accept_terms, **application):
     licence.save()
     LicenceEvent.objects.create(
         licence=licence, actor=by, actor_label=_actor_label(by), action="create",
-        from_state=LicenceState.DRAFT, to_state=LicenceState.DRAFT, note="Application started.",
+        from_state=LicenceState.DRAFT, to_state=LicenceState.DRAFT,
     )
     return licence
 

@@ -9,7 +9,7 @@ register = template.Library()
 def usage_value(value, key):
     """Bytes as a size, counts with thousands separators."""
     if value is None:
-        return "unlimited"
+        return "unlimited data" if key == "bytes" else "unlimited"
     return filesizeformat(value) if key == "bytes" else intcomma(value)
 
 
@@ -40,3 +40,17 @@ EVENT_VERBS = {
 @register.filter
 def event_verb(event):
     return EVENT_VERBS.get(event.action, event.action.replace("_", " "))
+
+
+@register.filter
+def money(value):
+    """1234.5 -> 1,234.50"""
+    if value is None:
+        return ""
+    return f"{value:,.2f}"
+
+
+@register.filter
+def media_kinds(kinds):
+    labels = {"image": "Images", "video": "Video"}
+    return ", ".join(labels.get(k, k) for k in kinds or [])

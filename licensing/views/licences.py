@@ -126,13 +126,16 @@ def detail(request, pk, bound=None, status=200):
         "can_edit": licence.state in (LicenceState.DRAFT, LicenceState.CHANGES_REQUESTED)
         and "applicant" in workflow.actor_kinds(request.user, licence),
     }
-    context["panels"] = [panel for panel in (extend(request, licence) for extend in DETAIL_PANELS) if panel]
+    context["panels"] = [panel for panel in (extend(request, licence) for extend in _panels()) if panel]
     return render(request, "licences/detail.html", context, status=status)
 
 
-# Other parts of the product (slices, billing) add their panels to the licence page here:
+# Other parts of the product (slices, billing) add their panels to the licence page:
 # callables (request, licence) -> {"template": ..., **context} or None.
-DETAIL_PANELS = []
+def _panels():
+    from licensing.views.slices import slice_panel
+
+    return [slice_panel]
 
 
 @login_required
@@ -156,3 +159,18 @@ def act(request, pk, action):
         return redirect("licence_detail", pk=licence.pk)
     messages.success(request, f"Done: {workflow.TABLE[action].label.lower()}. The licence is now {licence.get_state_display().lower()}.")
     return redirect("licence_detail", pk=licence.pk)
+
+
+@login_required
+def terms(request, pk, offer=False):
+    """The licence's terms as ODRL 2.2 JSON-LD: the agreement in force, or the open commercial offer."""
+    from django.http import JsonResponse
+
+    from licensing.terms import TermsNotAvailable, licence_offer_terms, licence_terms
+
+    licence = licence_visible_to(user=request.user, pk=pk)
+    try:
+        policy = licence_offer_terms(licence) if offer else licence_terms(licence)
+    except TermsNotAvailable as missing:
+        return JsonResponse({"error": {"code": "no_terms", "message": str(missing)}}, status=404)
+    return JsonResponse(policy, content_type="application/ld+json", json_dumps_params={"indent": 2})

@@ -45,7 +45,7 @@ def test_apply_review_upgrade_offer_accept_and_pay(client, alice, rita, adam, fi
     assert licence.state == "upgrade_offered"
 
     client.force_login(alice)
-    assert "12000.00 EUR" in client.get(f"/licences/{licence.pk}/").content.decode()
+    assert "12,000.00 EUR" in client.get(f"/licences/{licence.pk}/").content.decode()
     response = post_action(client, licence, "accept_offer")
     licence.refresh_from_db()
     assert licence.state == "awaiting_payment"

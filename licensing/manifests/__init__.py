@@ -1,0 +1,15 @@
+"""Slice manifests: JSONL, CSV and Croissant 1.0, streamed so memory stays flat in slice size."""
+
+from .croissant import SliceManifestMeta, croissant_chunks
+from .items import COLUMNS, ManifestItem
+from .lines import csv_lines, jsonl_lines, manifest_sha256
+
+__all__ = [
+    "COLUMNS",
+    "ManifestItem",
+    "SliceManifestMeta",
+    "croissant_chunks",
+    "csv_lines",
+    "jsonl_lines",
+    "manifest_sha256",
+]

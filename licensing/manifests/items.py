@@ -1,0 +1,70 @@
+"""One item of a slice manifest, and the columns every tabular manifest shares."""
+
+import datetime
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestItem:
+    """An asset granted to a licence, as the licensee sees it in a slice manifest."""
+
+    asset_id: int
+    kind: str  # "image" or "video"
+    title: str
+    mime_type: str
+    bytes: int
+    sha256: str  # hex digest of the file served at download_url
+    width: int
+    height: int
+    duration_seconds: float | None  # videos only
+    contributor_ref: str  # "contributor-42": a reference, never the contributor's name
+    download_url: str  # absolute, expiring, bound to the licence
+    # Set when the contributor opted out of AI training after the slice was built.
+    withdrawn_at: datetime.datetime | None = None
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+
+# The order of the CSV header and of the keys of each JSONL object. The Croissant
+# record set reads these CSV columns by name, so renaming one is a breaking change for
+# every licensee's training pipeline.
+COLUMNS = (
+    "asset_id",
+    "kind",
+    "title",
+    "mime_type",
+    "bytes",
+    "sha256",
+    "width",
+    "height",
+    "duration_seconds",
+    "contributor_ref",
+    "download_url",
+    "withdrawn",
+    "withdrawn_at",
+)
+
+
+def timestamp(value: datetime.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def item_values(item: ManifestItem) -> tuple:
+    """The item's values in COLUMNS order, as JSON would carry them."""
+    return (
+        item.asset_id,
+        item.kind,
+        item.title,
+        item.mime_type,
+        item.bytes,
+        item.sha256,
+        item.width,
+        item.height,
+        item.duration_seconds,
+        item.contributor_ref,
+        item.download_url,
+        item.withdrawn,
+        timestamp(item.withdrawn_at),
+    )

@@ -1,0 +1,90 @@
+from django.conf import settings
+from django.db import models
+
+
+class SliceStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class Slice(models.Model):
+    """A set of catalogue assets granted to one licence, built by a job from the filters asked for.
+
+    The row is the job's state: queued, building, ready or failed. Its reservation
+    (assets and one slice) is held on the licence from the request until the build
+    ends, when what was not used is given back.
+    """
+
+    licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="slices")
+    number = models.PositiveIntegerField(help_text="1, 2, 3… within the licence.")
+    phase = models.CharField(max_length=12, help_text="The licence's phase when the slice was granted.")
+    filters = models.JSONField(default=dict)
+    seed = models.BigIntegerField()
+    size_requested = models.PositiveIntegerField()
+    reserved_assets = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=SliceStatus.choices, default=SliceStatus.QUEUED)
+    failure_reason = models.TextField(blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    asset_count = models.PositiveIntegerField(default=0)
+    total_bytes = models.BigIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["licence", "number"], name="slice_number_per_licence")]
+        indexes = [models.Index(fields=["status", "created_at"], name="slice_status_idx")]
+
+    def __str__(self):
+        return f"Slice {self.number} of {self.licence}"
+
+    @property
+    def is_finished(self):
+        return self.status in (SliceStatus.READY, SliceStatus.FAILED)
+
+    def describe_selection(self):
+        f = self.filters
+        parts = [{"image": "images", "video": "videos"}.get(f.get("kind"), "images and videos")]
+        if f.get("min_width") or f.get("min_height"):
+            parts.append(f"at least {f.get('min_width') or 0}×{f.get('min_height') or 0} px")
+        if f.get("min_duration") is not None or f.get("max_duration") is not None:
+            parts.append(f"video duration {f.get('min_duration') or 0}–{f.get('max_duration') or '∞'} s")
+        if f.get("tags"):
+            parts.append("tagged " + " or ".join(f["tags"]))
+        return (
+            f"Up to {self.size_requested} {', '.join(parts)}, from contributors who have not opted out of AI training, "
+            f"excluding assets already granted to this licence, in a pseudo-random order fixed by seed {self.seed}."
+        )
+
+
+class SliceItem(models.Model):
+    """One asset granted in a slice. `licence` repeats the slice's licence so that "already granted
+    to this licence" is one index probe per candidate asset."""
+
+    # The composite indexes below lead with each of these columns; a second index per key would
+    # only slow the slice build's INSERT.
+    slice = models.ForeignKey(Slice, on_delete=models.CASCADE, related_name="items", db_index=False)
+    licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+", db_index=False)
+    asset = models.ForeignKey("licensing.Asset", on_delete=models.PROTECT, related_name="grants", db_index=False)
+    position = models.PositiveIntegerField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slice", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["slice", "asset"], name="slice_item_unique_asset"),
+            models.UniqueConstraint(fields=["slice", "position"], name="slice_item_unique_position"),
+        ]
+        indexes = [
+            models.Index(fields=["licence", "asset"], name="sliceitem_licence_asset_idx"),
+            models.Index(fields=["asset"], name="sliceitem_asset_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.asset_id} in {self.slice_id}"

@@ -1,0 +1,16 @@
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from licensing.models.audit import AuditEvent
+
+def audit(*, actor, organisation, action, target, payload=None, api_key=None):
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        api_key=api_key,
+        organisation=organisation,
+        action=action,
+        target_type=target._meta.model_name,
+        target_id=str(target.pk),
+        payload=json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder)),
+    )

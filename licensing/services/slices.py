@@ -1,0 +1,264 @@
+"""Slices: requested under the licence's caps, built by one set-based statement in a job.
+
+The request reserves assets and a slice on the licence row, under its lock, so no
+number of concurrent requests can promise more than the caps. The build takes the
+same lock, so builds of one licence happen one at a time and the byte cap — which is
+only known once the assets are picked — is enforced against what earlier builds used.
+"""
+import random
+
+import structlog
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from licensing import workflow
+from licensing.models import Asset, Contributor, Licence, Slice, SliceItem, SliceStatus
+from licensing.services.audit import audit
+
+log = structlog.get_logger(__name__)
+
+KINDS = ("image", "video")
+
+
+class SliceRefused(Exception):
+    """A slice request that cannot be granted; the message says why and what remains."""
+
+
+class SliceBuildFailed(Exception):
+    """A build that cannot succeed; the message is shown to the licensee."""
+
+
+def clean_filters(*, kind=None, min_width=None, min_height=None, min_duration=None, max_duration=None, tags=None):
+    """The filters as stored on the slice, with every problem named."""
+    problems = []
+    if kind not in (None, "", *KINDS):
+        problems.append(f"kind must be one of {', '.join(KINDS)}")
+    for name, value in (("min_width", min_width), ("min_height", min_height)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            problems.append(f"{name} must be a whole number of pixels, 0 or more")
+    for name, value in (("min_duration", min_duration), ("max_duration", max_duration)):
+        if value is not None and (not isinstance(value, (int, float)) or value < 0):
+            problems.append(f"{name} must be a number of seconds, 0 or more")
+    if min_duration is not None and max_duration is not None and not problems and min_duration > max_duration:
+        problems.append("min_duration must not be greater than max_duration")
+    if (min_duration is not None or max_duration is not None) and kind == "image":
+        problems.append("durations apply to videos only: drop them or ask for kind video")
+    if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags)):
+        problems.append("tags must be a list of words")
+    if problems:
+        raise SliceRefused("Cannot request this slice: " + "; ".join(problems) + ".")
+    filters = {"kind": kind or None, "min_width": min_width, "min_height": min_height,
+               "min_duration": min_duration, "max_duration": max_duration, "tags": sorted(set(tags)) if tags else None}
+    if filters["kind"] is None and (min_duration is not None or max_duration is not None):
+        filters["kind"] = "video"
+    return {key: value for key, value in filters.items() if value is not None}
+
+
+def slice_request(*, licence, by, size, seed=None, **filter_values):
+    if not isinstance(size, int) or size < 1:
+        raise SliceRefused("Cannot request this slice: size must be a whole number of assets, 1 or more.")
+    if size > settings.SLICE_MAX_SIZE:
+        raise SliceRefused(f"Cannot request this slice: one slice holds at most {settings.SLICE_MAX_SIZE:,} assets.")
+    filters = clean_filters(**filter_values)
+    if seed is None:
+        seed = random.SystemRandom().randrange(1, 2**31)
+    elif not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise SliceRefused("Cannot request this slice: seed must be a whole number from 0 to 2147483647.")
+    with transaction.atomic():
+        locked = Licence.objects.select_for_update().get(pk=licence.pk)
+        _check_can_grant(locked, size)
+        number = (Slice.objects.filter(licence=locked).aggregate(n=Max("number"))["n"] or 0) + 1
+        slice_ = Slice.objects.create(
+            licence=locked, number=number, phase=locked.phase, filters=filters, seed=seed, size_requested=size,
+            reserved_assets=size, requested_by=by,
+        )
+        locked.used_assets += size
+        locked.used_slices += 1
+        locked.save(update_fields=["used_assets", "used_slices", "updated_at"])
+        audit(actor=by, organisation=locked.organisation, action="slice.request", target=slice_,
+              payload={"size": size, "seed": seed, "filters": filters})
+        from licensing import tasks
+
+        transaction.on_commit(lambda: tasks.build_slice.delay(slice_.pk))
+    log.info("slice_requested", slice=slice_.pk, licence=locked.pk, size=size)
+    return slice_
+
+
+def _check_can_grant(licence, size):
+    if licence.state not in workflow.ACTIVE:
+        raise SliceRefused(
+            f"Slices can be requested only while the licence is active; it is {licence.get_state_display().lower()}."
+        )
+    ends_at = licence.ends_at
+    if ends_at is not None and ends_at <= timezone.now():
+        raise SliceRefused(f"The licence ended on {ends_at:%d %B %Y}: no more slices can be requested.")
+    caps, remaining = licence.caps, licence.remaining
+    if remaining["slices"] == 0:
+        raise SliceRefused(f"No slices remain: this licence allows {caps['slices']} and all have been requested.")
+    if remaining["bytes"] == 0:
+        raise SliceRefused(f"No data volume remains: this licence's cap of {caps['bytes']:,} bytes is used up.")
+    if remaining["assets"] is not None and size > remaining["assets"]:
+        raise SliceRefused(
+            f"You asked for {size:,} assets but only {remaining['assets']:,} remain under this licence's cap "
+            f"of {caps['assets']:,}."
+        )
+
+
+# --- The build ------------------------------------------------------------------
+
+def slice_build(*, slice_id):
+    """Build a queued slice. Safe to run any number of times: one build wins, the rest find nothing to do.
+
+    A worker killed mid-build leaves its transaction rolled back (no half slice) and the
+    row still `building`; its redelivered job takes the row lock the dead one released.
+    """
+    Slice.objects.filter(pk=slice_id, status=SliceStatus.QUEUED).update(
+        status=SliceStatus.BUILDING, started_at=timezone.now(), progress=5, attempts=F("attempts") + 1
+    )
+    try:
+        with transaction.atomic():
+            slice_ = Slice.objects.select_for_update(skip_locked=True).filter(
+                pk=slice_id, status=SliceStatus.BUILDING
+            ).first()
+            if slice_ is None:
+                return None  # built, failed, or being built by another worker right now
+            licence = Licence.objects.select_for_update().get(pk=slice_.licence_id)
+            if licence.state not in workflow.ACTIVE:
+                raise SliceBuildFailed(
+                    f"The licence became {licence.get_state_display().lower()} before the slice was built."
+                )
+            SliceItem.objects.filter(slice=slice_).delete()
+            bytes_cap = licence.caps["bytes"]
+            budget = None if bytes_cap is None else max(bytes_cap - licence.used_bytes, 0)
+            _insert_items(slice_, budget)
+            count, total_bytes = _totals(slice_)
+            if count == 0:
+                raise SliceBuildFailed(
+                    "No assets match these filters once opted-out contributors and assets already granted to this "
+                    "licence are left out. Widen the filters and ask again."
+                )
+            licence.used_assets += count - slice_.reserved_assets
+            licence.used_bytes += total_bytes
+            licence.save(update_fields=["used_assets", "used_bytes", "updated_at"])
+            slice_.status, slice_.progress = SliceStatus.READY, 100
+            slice_.asset_count, slice_.total_bytes, slice_.reserved_assets = count, total_bytes, 0
+            slice_.finished_at = timezone.now()
+            slice_.save(update_fields=["status", "progress", "asset_count", "total_bytes", "reserved_assets",
+                                       "finished_at"])
+    except SliceBuildFailed as failure:
+        slice_fail(slice_id=slice_id, reason=str(failure))
+        return None
+    except Exception:
+        log.exception("slice_build_crashed", slice=slice_id)
+        slice_fail(slice_id=slice_id, reason="The slice could not be built because of an internal error. "
+                                              "The licensor has been told; ask again later.")
+        raise
+    log.info("slice_built", slice=slice_id, assets=count, bytes=total_bytes)
+    return slice_
+
+
+def slice_fail(*, slice_id, reason):
+    """End a slice as failed and give its reservation back to the licence. Idempotent."""
+    with transaction.atomic():
+        slice_ = Slice.objects.select_for_update().filter(
+            pk=slice_id, status__in=[SliceStatus.QUEUED, SliceStatus.BUILDING]
+        ).first()
+        if slice_ is None:
+            return None
+        licence = Licence.objects.select_for_update().get(pk=slice_.licence_id)
+        licence.used_assets = max(licence.used_assets - slice_.reserved_assets, 0)
+        licence.used_slices = max(licence.used_slices - 1, 0)
+        licence.save(update_fields=["used_assets", "used_slices", "updated_at"])
+        slice_.status, slice_.failure_reason, slice_.reserved_assets = SliceStatus.FAILED, reason, 0
+        slice_.finished_at = timezone.now()
+        slice_.save(update_fields=["status", "failure_reason", "reserved_assets", "finished_at"])
+    log.warning("slice_failed", slice=slice_id, reason=reason)
+    return slice_
+
+
+def selection_sql(slice_, budget):
+    """The INSERT … SELECT that grants the slice: candidates filtered in SQL, ordered by a
+    seeded hash of the asset id (the same seed over the same catalogue picks the same
+    assets), cut at the size and at the remaining bytes."""
+    vendor = connection.vendor
+    asset, contributor, item = Asset._meta.db_table, Contributor._meta.db_table, SliceItem._meta.db_table
+    xor = "(a.id # %(seed)s)" if vendor == "postgresql" else "((a.id | %(seed)s) - (a.id & %(seed)s))"
+    where = ["c.opted_out = %(false)s",
+             f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)"]
+    params = {"slice": slice_.pk, "licence": slice_.licence_id, "seed": slice_.seed, "size": slice_.size_requested,
+              "false": False}
+    f = slice_.filters
+    for key, clause in (("kind", "a.kind = %(kind)s"), ("min_width", "a.width >= %(min_width)s"),
+                        ("min_height", "a.height >= %(min_height)s"),
+                        ("min_duration", "a.duration_seconds >= %(min_duration)s"),
+                        ("max_duration", "a.duration_seconds <= %(max_duration)s")):
+        if f.get(key) is not None:
+            where.append(clause)
+            params[key] = f[key]
+    if f.get("tags"):
+        if vendor == "postgresql":
+            where.append("a.tags ?| %(tags)s")
+            params["tags"] = list(f["tags"])
+        else:
+            names = []
+            for n, tag in enumerate(f["tags"]):
+                params[f"tag{n}"] = tag
+                names.append(f"%(tag{n})s")
+            where.append(f"EXISTS (SELECT 1 FROM json_each(a.tags) t WHERE t.value IN ({', '.join(names)}))")
+    cut = ""
+    if budget is not None:
+        cut = "WHERE picked.running <= %(budget)s"
+        params["budget"] = budget
+    sql = f"""
+        INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at)
+        SELECT %(slice)s, %(licence)s, picked.id, picked.rn, NULL
+        FROM (
+            SELECT p.id,
+                   row_number() OVER (ORDER BY p.k, p.id) AS rn,
+                   sum(p.bytes) OVER (ORDER BY p.k, p.id ROWS UNBOUNDED PRECEDING) AS running
+            FROM (
+                SELECT a.id, a.bytes, ({xor} * 2654435761) %% 4294967291 AS k
+                FROM {asset} a JOIN {contributor} c ON c.id = a.contributor_id
+                WHERE {' AND '.join(where)}
+                ORDER BY k, a.id
+                LIMIT %(size)s
+            ) p
+        ) picked
+        {cut}
+    """
+    return sql, params
+
+
+def _insert_items(slice_, budget):
+    sql, params = selection_sql(slice_, budget)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _totals(slice_):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(a.bytes), 0) FROM {SliceItem._meta.db_table} i "
+            f"JOIN {Asset._meta.db_table} a ON a.id = i.asset_id WHERE i.slice_id = %s",
+            [slice_.pk],
+        )
+        count, total = cursor.fetchone()
+    return int(count), int(total)
+
+
+def slices_to_sweep(*, now=None):
+    """Slices whose job was lost: queued too long (the broker dropped it) or building past the lease
+    (the worker died and the broker has not redelivered yet)."""
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    queued = Slice.objects.filter(
+        status=SliceStatus.QUEUED, created_at__lte=now - timedelta(seconds=settings.SLICE_QUEUED_GRACE_SECONDS)
+    )
+    stuck = Slice.objects.filter(
+        status=SliceStatus.BUILDING, started_at__lte=now - timedelta(seconds=settings.SLICE_BUILD_LEASE_SECONDS)
+    )
+    return list(queued.values_list("pk", flat=True)) + list(stuck.values_list("pk", flat=True))
