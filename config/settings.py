@@ -129,6 +129,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-licences": {"task": "licensing.tasks.expire_licences", "schedule": timedelta(minutes=15)},
     "remind-expiring-licences": {"task": "licensing.tasks.remind_expiring_licences", "schedule": timedelta(hours=6)},
     "sweep-slices": {"task": "licensing.tasks.sweep_slices", "schedule": timedelta(minutes=1)},
+    "issue-renewal-invoices": {"task": "licensing.tasks.issue_renewal_invoices", "schedule": timedelta(hours=1)},
+    "dunning": {"task": "licensing.tasks.run_dunning", "schedule": timedelta(hours=1)},
 }
 
 # --- Auth and accounts ----------------------------------------------------
@@ -210,6 +212,18 @@ SPECTACULAR_SETTINGS = {
 
 # --- Licensing policy -----------------------------------------------------
 LICENSOR_NAME = env.str("LICENSOR_NAME", default="Tessera Licensing")
+LICENSOR_LEGAL_NAME = env.str("LICENSOR_LEGAL_NAME", default="Tessera Licensing GmbH")
+LICENSOR_ADDRESS = env.str("LICENSOR_ADDRESS", default="Friedrichstraße 100\n10117 Berlin\nGermany")
+LICENSOR_COUNTRY = env.str("LICENSOR_COUNTRY", default="DE")
+LICENSOR_VAT_ID = env.str("LICENSOR_VAT_ID", default="DE999999999")
+INVOICE_SERIES = env.str("INVOICE_SERIES", default="INV")
+CREDIT_NOTE_SERIES = env.str("CREDIT_NOTE_SERIES", default="CRN")
+INVOICE_TAX_RATE = Decimal(env.str("INVOICE_TAX_RATE", default="19.00"))
+PAYMENT_TERMS_DAYS = env.int("PAYMENT_TERMS_DAYS", default=14)
+DUNNING_SECOND_REMINDER_DAYS = env.int("DUNNING_SECOND_REMINDER_DAYS", default=7)
+DUNNING_SUSPEND_DAYS = env.int("DUNNING_SUSPEND_DAYS", default=14)
+RESEARCH_FEE = Decimal(env.str("RESEARCH_FEE", default="0"))
+RESEARCH_FEE_CURRENCY = env.str("RESEARCH_FEE_CURRENCY", default="EUR")
 RESEARCH_DEFAULT_MAX_ASSETS = env.int("RESEARCH_DEFAULT_MAX_ASSETS", default=5000)
 RESEARCH_DEFAULT_MAX_BYTES = env.int("RESEARCH_DEFAULT_MAX_BYTES", default=5 * 1024**3)
 RESEARCH_DEFAULT_MAX_SLICES = env.int("RESEARCH_DEFAULT_MAX_SLICES", default=10)
@@ -220,6 +234,11 @@ SLICE_BUILD_LEASE_SECONDS = env.int("SLICE_BUILD_LEASE_SECONDS", default=600)
 SLICE_QUEUED_GRACE_SECONDS = env.int("SLICE_QUEUED_GRACE_SECONDS", default=120)
 SLICE_MAX_SIZE = env.int("SLICE_MAX_SIZE", default=1_000_000)
 ROYALTY_SHARE = Decimal(env.str("ROYALTY_SHARE", default="0.20"))
+# How much one granted asset of each kind weighs in the split of a royalty pool.
+ROYALTY_KIND_WEIGHTS = {
+    "image": env.int("ROYALTY_WEIGHT_IMAGE", default=1),
+    "video": env.int("ROYALTY_WEIGHT_VIDEO", default=5),
+}
 
 # --- Logging (structlog, JSON lines in production) --------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")

@@ -98,3 +98,30 @@ def send_expiry_reminders(licence, days_left):
             context={"licence": licence, "ends_at": ends_at, "days_left": days_left, "link": link},
         )
     return sent
+
+
+def send_invoice_issued(invoice):
+    link = settings.SITE_URL + reverse("licence_detail", args=[invoice.licence_id])
+    sent = 0
+    for email in organisation_emails(invoice.organisation):
+        sent += send_once(
+            key=f"invoice-issued:{invoice.pk}:{email}", to=email,
+            subject=f"Invoice {invoice.display_number}: {invoice.gross_total:,.2f} {invoice.currency}",
+            template="invoice_issued", context={"invoice": invoice, "link": link},
+        )
+    return sent
+
+
+def send_payment_reminders(invoice, *, stage, days_late):
+    link = settings.SITE_URL + reverse("licence_detail", args=[invoice.licence_id])
+    sent = 0
+    for email in organisation_emails(invoice.organisation):
+        sent += send_once(
+            key=f"dunning:{invoice.pk}:{stage}:{email}", to=email,
+            subject=f"{'Reminder' if stage == 1 else 'Second reminder'}: invoice {invoice.display_number} is "
+                    f"{'due' if days_late == 0 else f'{days_late} days overdue'}",
+            template="payment_reminder",
+            context={"invoice": invoice, "link": link, "stage": stage, "days_late": days_late,
+                     "suspend_after": settings.DUNNING_SUSPEND_DAYS},
+        )
+    return sent

@@ -76,3 +76,54 @@ def sweep_slices():
     if slice_ids:
         log.warning("slices_requeued", slices=slice_ids)
     return len(slice_ids)
+
+
+@shared_task(acks_late=True)
+def issue_commercial_invoice(licence_id):
+    from licensing.services.billing import commercial_invoice_issue
+
+    commercial_invoice_issue(licence_id=licence_id)
+
+
+@shared_task(acks_late=True)
+def issue_research_fee_invoice(licence_id):
+    from licensing.services.billing import research_fee_invoice_issue
+
+    research_fee_invoice_issue(licence_id=licence_id)
+
+
+@shared_task(acks_late=True)
+def render_invoice_pdf(invoice_id):
+    from licensing.services.invoice_documents import invoice_pdf_store
+
+    invoice = invoice_pdf_store(invoice_id=invoice_id)
+    if invoice is not None and not invoice.is_credit_note:
+        notifications.send_invoice_issued(invoice)
+
+
+@shared_task(acks_late=True)
+def issue_renewal_invoices():
+    from licensing.services.billing import renewal_invoices_issue
+
+    return renewal_invoices_issue()
+
+
+@shared_task(acks_late=True)
+def run_dunning():
+    from licensing.services.billing import dunning_run
+
+    return dunning_run()
+
+
+@shared_task(acks_late=True)
+def create_royalty_pool(payment_id):
+    from licensing.services.royalties import royalty_pool_create
+
+    royalty_pool_create(payment_id=payment_id)
+
+
+@shared_task(acks_late=True)
+def reverse_royalties_for_credit_note(credit_note_id):
+    from licensing.services.royalties import royalties_reverse_for_credit_note
+
+    royalties_reverse_for_credit_note(credit_note_id=credit_note_id)

@@ -114,7 +114,9 @@ TABLE = {
                    "Expire the licence", guard=_term_over),
         Transition("suspend", frozenset({S.RESEARCH_ACTIVE, S.COMMERCIAL_ACTIVE, S.AWAITING_PAYMENT}), S.SUSPENDED,
                    frozenset({LICENSOR_ADMIN, SYSTEM}), "Suspend the licence", requires=("reason",)),
-        Transition("reinstate", frozenset({S.SUSPENDED}), None, frozenset({LICENSOR_ADMIN}), "Reinstate the licence"),
+        # The payment job reinstates a licence the dunning job suspended, once the invoice is paid.
+        Transition("reinstate", frozenset({S.SUSPENDED}), None, frozenset({LICENSOR_ADMIN, SYSTEM}),
+                   "Reinstate the licence"),
         Transition("revoke", NON_TERMINAL, S.REVOKED, frozenset({LICENSOR_ADMIN}), "Revoke the licence",
                    requires=("reason",)),
     ]

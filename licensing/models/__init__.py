@@ -1,4 +1,13 @@
 from licensing.models.audit import AuditEvent
+from licensing.models.billing import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceReason,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+)
 from licensing.models.catalog import Asset, Contributor, ContributorConsentChange
 from licensing.models.licences import (
     BillingPeriod,
@@ -11,11 +20,19 @@ from licensing.models.licences import (
     ModelType,
     SentEmail,
 )
+from licensing.models.royalties import RoyaltyEntry, RoyaltyPayout, RoyaltyPeriod, RoyaltyPool
 from licensing.models.slices import Slice, SliceItem, SliceStatus
 
 __all__ = [
     "Asset",
     "AuditEvent",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceReason",
+    "InvoiceStatus",
+    "Payment",
+    "PaymentMethod",
     "BillingPeriod",
     "Contributor",
     "ContributorConsentChange",
@@ -26,6 +43,10 @@ __all__ = [
     "LicenceState",
     "MediaKind",
     "ModelType",
+    "RoyaltyEntry",
+    "RoyaltyPayout",
+    "RoyaltyPeriod",
+    "RoyaltyPool",
     "SentEmail",
     "Slice",
     "SliceItem",

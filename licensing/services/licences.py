@@ -169,8 +169,13 @@ def licence_approve(*, licence, by, max_assets=None, max_bytes=None, max_slices=
         locked.research_starts_at = now
         locked.research_ends_at = now + timedelta(days=caps["duration_days"])
 
-    return _perform(licence=licence, action="approve", by=by, note=note, payload=caps, apply=apply,
-                    expected_version=expected_version)
+    approved = _perform(licence=licence, action="approve", by=by, note=note, payload=caps, apply=apply,
+                        expected_version=expected_version)
+    if settings.RESEARCH_FEE > 0:
+        from licensing import tasks
+
+        transaction.on_commit(lambda: tasks.issue_research_fee_invoice.delay(approved.pk))
+    return approved
 
 
 # --- The upgrade --------------------------------------------------------------
@@ -218,8 +223,13 @@ def licence_accept_offer(*, licence, by, expected_version=None):
     def apply(locked, now):
         locked.offer_accepted_at = now
 
-    return _perform(licence=licence, action="accept_offer", by=by, apply=apply, expected_version=expected_version,
-                    payload={"fee": licence.offer_fee, "currency": licence.offer_currency})
+    accepted = _perform(licence=licence, action="accept_offer", by=by, apply=apply, expected_version=expected_version,
+                        payload={"fee": licence.offer_fee, "currency": licence.offer_currency})
+    from licensing import tasks
+
+    # The invoice is issued by a job once this commit is durable; the licence waits in awaiting_payment.
+    transaction.on_commit(lambda: tasks.issue_commercial_invoice.delay(accepted.pk))
+    return accepted
 
 
 def licence_record_payment(*, licence, by, reference="", note="", actor_label=None, expected_version=None):
@@ -236,8 +246,12 @@ def licence_record_payment(*, licence, by, reference="", note="", actor_label=No
 
 # --- Administration -------------------------------------------------------------
 
-def licence_suspend(*, licence, by, reason, actor_label=None, expected_version=None):
-    return _perform(licence=licence, action="suspend", by=by, payload={"reason": reason}, actor_label=actor_label,
+def licence_suspend(*, licence, by, reason, actor_label=None, expected_version=None, dunning_invoice=None):
+    payload = {"reason": reason}
+    if dunning_invoice:
+        # Paying this invoice lifts the suspension without an admin.
+        payload["dunning"] = dunning_invoice
+    return _perform(licence=licence, action="suspend", by=by, payload=payload, actor_label=actor_label,
                     expected_version=expected_version)
 
 

@@ -133,9 +133,10 @@ def detail(request, pk, bound=None, status=200):
 # Other parts of the product (slices, billing) add their panels to the licence page:
 # callables (request, licence) -> {"template": ..., **context} or None.
 def _panels():
+    from licensing.views.billing import billing_panel
     from licensing.views.slices import slice_panel
 
-    return [slice_panel]
+    return [billing_panel, slice_panel]
 
 
 @login_required

@@ -1,4 +1,6 @@
 """The whole licence journey through the pages, as each role sees it."""
+from decimal import Decimal
+
 import pytest
 from django.core import mail
 
@@ -14,7 +16,9 @@ def post_action(client, licence, action, **fields):
     return client.post(f"/licences/{licence.pk}/{action}/", data)
 
 
-def test_apply_review_upgrade_offer_accept_and_pay(client, alice, rita, adam, fiona, django_capture_on_commit_callbacks):
+def test_apply_review_upgrade_offer_accept_and_pay(client, alice, rita, adam, fiona, django_capture_on_commit_callbacks,
+                                                   settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     client.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/licences/apply/", {**APPLICATION, "accept_terms": "on", "intent": "submit"})
@@ -46,12 +50,17 @@ def test_apply_review_upgrade_offer_accept_and_pay(client, alice, rita, adam, fi
 
     client.force_login(alice)
     assert "12,000.00 EUR" in client.get(f"/licences/{licence.pk}/").content.decode()
-    response = post_action(client, licence, "accept_offer")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_action(client, licence, "accept_offer")
     licence.refresh_from_db()
     assert licence.state == "awaiting_payment"
 
+    invoice = licence.invoices.get()
+    assert (invoice.status, invoice.gross_total, invoice.currency) == ("issued", Decimal("14280.00"), "EUR")
     client.force_login(fiona)
-    response = post_action(client, licence, "record_payment", reference="SEPA-123")
+    response = client.post(f"/finance/invoices/{invoice.pk}/payments/", {
+        "amount": "14280.00", "received_on": "2026-11-20", "reference": "SEPA-123", "method": "bank_transfer"})
+    assert response.status_code == 302
     licence.refresh_from_db()
     assert licence.state == "commercial_active" and licence.phase == "commercial"
     assert licence.commercial_ends_at is not None

@@ -35,7 +35,8 @@ ALLOWED[(S.RESEARCH_ACTIVE, "expire")] = (S.EXPIRED, {"system"})
 ALLOWED[(S.COMMERCIAL_ACTIVE, "expire")] = (S.EXPIRED, {"system"})
 for state in (S.RESEARCH_ACTIVE, S.COMMERCIAL_ACTIVE, S.AWAITING_PAYMENT):
     ALLOWED[(state, "suspend")] = (S.SUSPENDED, {"admin", "system"})
-ALLOWED[(S.SUSPENDED, "reinstate")] = (S.AWAITING_PAYMENT, {"admin"})  # back where it was suspended from
+# Back where it was suspended from; the payment job reinstates what the dunning job suspended.
+ALLOWED[(S.SUSPENDED, "reinstate")] = (S.AWAITING_PAYMENT, {"admin", "system"})
 for state in NON_TERMINAL:
     ALLOWED[(state, "revoke")] = (S.REVOKED, {"admin"})
 

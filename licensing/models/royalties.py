@@ -1,0 +1,80 @@
+from django.conf import settings
+from django.db import models
+
+
+class RoyaltyPool(models.Model):
+    """The contributors' share of one payment. One pool per payment: a job run twice makes one."""
+
+    payment = models.OneToOneField("licensing.Payment", on_delete=models.PROTECT, related_name="royalty_pool")
+    licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="royalty_pools")
+    currency = models.CharField(max_length=3)
+    net_amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="The payment's amount before tax.")
+    share = models.DecimalField(max_digits=5, decimal_places=4)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    contributor_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} from payment {self.payment_id}"
+
+
+class RoyaltyEntry(models.Model):
+    """The royalty ledger: append-only. A credit note writes negative entries; nothing is edited."""
+
+    class Reason(models.TextChoices):
+        PAYMENT = "payment", "Share of a payment"
+        CREDIT_NOTE = "credit_note", "Reversal by a credit note"
+
+    contributor = models.ForeignKey("licensing.Contributor", on_delete=models.PROTECT, related_name="royalties")
+    licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+")
+    pool = models.ForeignKey(RoyaltyPool, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    credit_note = models.ForeignKey("licensing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="royalty_reversals")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "contributor"], condition=models.Q(pool__isnull=False),
+                                    name="royalty_one_entry_per_pool_contributor"),
+            models.UniqueConstraint(fields=["credit_note", "contributor"],
+                                    condition=models.Q(credit_note__isnull=False),
+                                    name="royalty_one_reversal_per_credit_contributor"),
+        ]
+        indexes = [models.Index(fields=["contributor", "created_at"], name="royalty_contributor_idx")]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} to {self.contributor_id}"
+
+
+class RoyaltyPeriod(models.Model):
+    """A month that finance has closed: its statements are final and its payouts can be made."""
+
+    month = models.DateField(unique=True, help_text="The first day of the month.")
+    closed_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self):
+        return f"{self.month:%B %Y}"
+
+
+class RoyaltyPayout(models.Model):
+    period = models.ForeignKey(RoyaltyPeriod, on_delete=models.PROTECT, related_name="payouts")
+    contributor = models.ForeignKey("licensing.Contributor", on_delete=models.PROTECT, related_name="payouts")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reference = models.CharField(max_length=60, unique=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "contributor", "currency"],
+                                               name="royalty_payout_once_per_period")]
+
+    def __str__(self):
+        return self.reference

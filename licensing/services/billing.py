@@ -1,0 +1,313 @@
+"""Invoices, payments and credit notes.
+
+Numbers are given only at issue, gapless per series and year: a transaction-scoped
+advisory lock serialises issuers of one series, the next number is read under it, and
+a unique constraint backs it up. A rollback gives the number back with the transaction,
+which a database sequence would not.
+"""
+import zlib
+from datetime import date, timedelta
+from decimal import Decimal
+
+import structlog
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from licensing.models import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceReason,
+    InvoiceStatus,
+    Licence,
+    LicenceState,
+    Payment,
+)
+from licensing.models.billing import round_money
+from licensing.services.audit import audit
+
+log = structlog.get_logger(__name__)
+
+
+class BillingRefused(Exception):
+    """A billing action that cannot be carried out; the message says why. Nothing was changed."""
+
+
+def issuer_snapshot():
+    return {
+        "name": settings.LICENSOR_LEGAL_NAME,
+        "address": settings.LICENSOR_ADDRESS,
+        "country": settings.LICENSOR_COUNTRY,
+        "vat_id": settings.LICENSOR_VAT_ID,
+    }
+
+
+def buyer_snapshot(organisation):
+    return {
+        "name": organisation.legal_name or organisation.name,
+        "address": organisation.billing_address,
+        "country": organisation.country,
+        "vat_id": organisation.vat_id,
+    }
+
+
+def _lock_series(series, year):
+    if connection.vendor == "postgresql":
+        key = zlib.crc32(f"invoice-series:{series}:{year}".encode())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    # SQLite runs one writing transaction at a time: the series is already serialised.
+
+
+def _next_number(series, year):
+    _lock_series(series, year)
+    last = Invoice.objects.filter(series=series, year=year).aggregate(n=Max("number"))["n"]
+    return (last or 0) + 1
+
+
+def invoice_draft(*, licence, reason, lines, currency, period_start=None, period_end=None, dedupe_key=None,
+                  kind=InvoiceKind.INVOICE, corrects=None, tax_rate=None):
+    """A draft with its lines; `lines` are (description, quantity, unit_price)."""
+    tax_rate = settings.INVOICE_TAX_RATE if tax_rate is None else Decimal(tax_rate)
+    invoice = Invoice.objects.create(
+        kind=kind, reason=reason,
+        series=settings.CREDIT_NOTE_SERIES if kind == InvoiceKind.CREDIT_NOTE else settings.INVOICE_SERIES,
+        licence=licence, organisation=licence.organisation, currency=currency, tax_rate=tax_rate,
+        period_start=period_start, period_end=period_end, dedupe_key=dedupe_key, corrects=corrects,
+    )
+    net = tax = Decimal("0.00")
+    for position, (description, quantity, unit_price) in enumerate(lines, start=1):
+        line_net, line_tax, line_gross = InvoiceLine.amounts(quantity, unit_price, tax_rate)
+        InvoiceLine.objects.create(
+            invoice=invoice, position=position, description=description, quantity=quantity, unit_price=unit_price,
+            tax_rate=tax_rate, net_amount=line_net, tax_amount=line_tax, gross_amount=line_gross,
+        )
+        net, tax = net + line_net, tax + line_tax
+    invoice.net_total, invoice.tax_total, invoice.gross_total = net, tax, net + tax
+    invoice.save(update_fields=["net_total", "tax_total", "gross_total"])
+    return invoice
+
+
+def invoice_issue(*, invoice, now=None):
+    """Number the draft and freeze it. Runs inside the caller's transaction or its own."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != InvoiceStatus.DRAFT:
+            raise BillingRefused(f"{invoice.display_number} is already {invoice.get_status_display().lower()}.")
+        invoice.year = now.year
+        invoice.number = _next_number(invoice.series, invoice.year)
+        invoice.issued_at = now
+        invoice.due_date = (now + timedelta(days=settings.PAYMENT_TERMS_DAYS)).date()
+        invoice.issuer = issuer_snapshot()
+        invoice.buyer = buyer_snapshot(invoice.organisation)
+        invoice.status = InvoiceStatus.ISSUED
+        invoice.save()
+        from licensing import tasks
+
+        transaction.on_commit(lambda: tasks.render_invoice_pdf.delay(invoice.pk))
+    log.info("invoice_issued", invoice=invoice.display_number, gross=str(invoice.gross_total))
+    return invoice
+
+
+def _issue_once(*, licence, dedupe_key, **draft):
+    """Issue the invoice for `dedupe_key` unless it exists: a job run twice makes one invoice."""
+    with transaction.atomic():
+        existing = Invoice.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+        invoice = invoice_draft(licence=licence, dedupe_key=dedupe_key, **draft)
+        return invoice_issue(invoice=invoice)
+
+
+def commercial_invoice_issue(*, licence_id):
+    """The invoice for an accepted commercial offer, for the first billing period."""
+    licence = Licence.objects.select_related("organisation").get(pk=licence_id)
+    if licence.offer_accepted_at is None:
+        return None
+    start = licence.offer_accepted_at.date()
+    annual = licence.offer_billing_period == "annual"
+    end = start + relativedelta(months=12 if annual else licence.offer_term_months) - timedelta(days=1)
+    description = (
+        f"Commercial licence “{licence.project_title}”: "
+        + (f"annual fee, {start:%d %b %Y} – {end:%d %b %Y}" if annual else f"{licence.offer_term_months}-month term")
+    )
+    return _issue_once(
+        licence=licence, dedupe_key=f"licence:{licence.pk}:offer:{licence.offer_accepted_at:%Y%m%dT%H%M%S%f}",
+        reason=InvoiceReason.COMMERCIAL, currency=licence.offer_currency, period_start=start, period_end=end,
+        lines=[(description, Decimal("1"), licence.offer_fee)],
+    )
+
+
+def research_fee_invoice_issue(*, licence_id):
+    if settings.RESEARCH_FEE <= 0:
+        return None
+    licence = Licence.objects.select_related("organisation").get(pk=licence_id)
+    return _issue_once(
+        licence=licence, dedupe_key=f"licence:{licence.pk}:research-fee", reason=InvoiceReason.RESEARCH_FEE,
+        currency=settings.RESEARCH_FEE_CURRENCY,
+        period_start=licence.research_starts_at and licence.research_starts_at.date(),
+        period_end=licence.research_ends_at and licence.research_ends_at.date(),
+        lines=[(f"Research licence “{licence.project_title}”", Decimal("1"), settings.RESEARCH_FEE)],
+    )
+
+
+def renewal_periods_due(licence, today):
+    """Start dates of the annual periods after the first that have begun by `today`, within the term."""
+    if licence.offer_billing_period != "annual" or licence.offer_accepted_at is None or not licence.commercial_ends_at:
+        return []
+    first = licence.offer_accepted_at.date()
+    periods, k = [], 1
+    while True:
+        start = first + relativedelta(years=k)
+        if start > today or start >= licence.commercial_ends_at.date():
+            return periods
+        periods.append(start)
+        k += 1
+
+
+def renewal_invoices_issue(*, today=None):
+    """One invoice per (licence, annual period); running it twice issues nothing twice."""
+    today = today or timezone.now().date()
+    issued = 0
+    licences = Licence.objects.select_related("organisation").filter(
+        state__in=[LicenceState.COMMERCIAL_ACTIVE, LicenceState.SUSPENDED], phase="commercial",
+        offer_billing_period="annual",
+    )
+    for licence in licences.iterator(chunk_size=500):
+        for start in renewal_periods_due(licence, today):
+            end = start + relativedelta(years=1) - timedelta(days=1)
+            key = f"licence:{licence.pk}:renewal:{start:%Y-%m-%d}"
+            if Invoice.objects.filter(dedupe_key=key).exists():
+                continue
+            _issue_once(
+                licence=licence, dedupe_key=key, reason=InvoiceReason.RENEWAL, currency=licence.offer_currency,
+                period_start=start, period_end=end,
+                lines=[(f"Commercial licence “{licence.project_title}”: annual fee, {start:%d %b %Y} – {end:%d %b %Y}",
+                        Decimal("1"), licence.offer_fee)],
+            )
+            issued += 1
+    return issued
+
+
+def payment_record(*, invoice, by, amount, received_on, reference, method="bank_transfer", actor_label=None):
+    """Record money received. Paying an invoice in full marks it paid and, for the commercial
+    invoice, makes the licence commercial (or lifts the dunning suspension)."""
+    from licensing.services import licences as licence_services
+
+    amount = round_money(amount)
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.is_credit_note:
+            raise BillingRefused("Payments are recorded against invoices, not credit notes.")
+        if invoice.status == InvoiceStatus.VOID:
+            raise BillingRefused(f"{invoice.display_number} is void (fully credited): no payment can be recorded.")
+        if invoice.status == InvoiceStatus.DRAFT:
+            raise BillingRefused(f"{invoice.display_number} is a draft: issue it before recording payments.")
+        if amount <= 0:
+            raise BillingRefused("The amount must be more than zero.")
+        balance = invoice.balance
+        if amount > balance:
+            raise BillingRefused(
+                f"{amount} {invoice.currency} is more than the {balance} {invoice.currency} still owed on "
+                f"{invoice.display_number}: record the payment in part or refund the difference."
+            )
+        payment = Payment.objects.create(invoice=invoice, amount=amount, currency=invoice.currency,
+                                         received_on=received_on, reference=reference, method=method, recorded_by=by)
+        audit(actor=by, organisation=invoice.organisation, action="payment.record", target=payment,
+              payload={"invoice": invoice.display_number, "amount": amount, "reference": reference})
+        fully_paid = amount == balance
+        if fully_paid:
+            invoice.status, invoice.paid_at = InvoiceStatus.PAID, timezone.now()
+            invoice.save(update_fields=["status", "paid_at"])
+        licence = Licence.objects.get(pk=invoice.licence_id)
+        if fully_paid and invoice.reason in (InvoiceReason.COMMERCIAL, InvoiceReason.RENEWAL):
+            label = actor_label or (None if by else "Tessera (payment job)")
+            if licence.state == LicenceState.AWAITING_PAYMENT or (
+                licence.state == LicenceState.SUSPENDED and licence.suspended_from == LicenceState.AWAITING_PAYMENT
+            ):
+                licence_services.licence_record_payment(licence=licence, by=by, reference=reference,
+                                                        actor_label=label)
+            elif licence.state == LicenceState.SUSPENDED and _suspended_by_dunning(licence):
+                licence_services.licence_reinstate(licence=licence, by=None, note=f"{invoice.display_number} paid.")
+        from licensing import tasks
+
+        transaction.on_commit(lambda: tasks.create_royalty_pool.delay(payment.pk))
+    log.info("payment_recorded", invoice=invoice.display_number, amount=str(amount), paid=fully_paid)
+    return payment
+
+
+def _suspended_by_dunning(licence):
+    last = licence.events.filter(action="suspend").order_by("-created_at", "-id").first()
+    return last is not None and last.actor is None and (last.payload or {}).get("dunning")
+
+
+def credit_note_issue(*, invoice, by, reason, amount=None):
+    """Correct an issued invoice: in full (every line negated) or in part (one line for `amount`, gross).
+    A fully credited invoice becomes void."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.is_credit_note or invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
+            raise BillingRefused(f"Only issued or paid invoices can be credited; {invoice.display_number} is "
+                                 f"{invoice.get_status_display().lower()}.")
+        if not (reason or "").strip():
+            raise BillingRefused("Say why the invoice is credited: the reason is printed on the credit note.")
+        creditable = invoice.gross_total - invoice.credited_amount
+        if amount is None:
+            if creditable != invoice.gross_total:
+                raise BillingRefused(f"{invoice.display_number} is already partly credited; credit the remaining "
+                                     f"{creditable} {invoice.currency} as a partial credit.")
+            lines = [(f"Credit: {line.description}", line.quantity, -line.unit_price) for line in invoice.lines.all()]
+        else:
+            amount = round_money(amount)
+            if amount <= 0 or amount > creditable:
+                raise BillingRefused(f"A partial credit must be more than 0 and at most {creditable} {invoice.currency}.")
+            net = round_money(amount * 100 / (100 + invoice.tax_rate))
+            lines = [(f"Partial credit of {invoice.display_number}: {reason}", Decimal("1"), -net)]
+        note = invoice_draft(licence=invoice.licence, reason=InvoiceReason.CREDIT, lines=lines,
+                             currency=invoice.currency, kind=InvoiceKind.CREDIT_NOTE, corrects=invoice,
+                             tax_rate=invoice.tax_rate, period_start=invoice.period_start,
+                             period_end=invoice.period_end)
+        note = invoice_issue(invoice=note)
+        audit(actor=by, organisation=invoice.organisation, action="credit_note.issue", target=note,
+              payload={"corrects": invoice.display_number, "reason": reason, "gross": note.gross_total})
+        if invoice.gross_total - invoice.credited_amount <= 0:
+            invoice.status = InvoiceStatus.VOID
+            invoice.save(update_fields=["status"])
+        from licensing import tasks
+
+        transaction.on_commit(lambda: tasks.reverse_royalties_for_credit_note.delay(note.pk))
+    return note
+
+
+def dunning_run(*, today=None):
+    """Remind at the due date and again later, then suspend the licence. Each step happens once."""
+    from licensing import notifications
+    from licensing.services import licences as licence_services
+    from licensing.workflow import LicenceActionRefused
+
+    today = today or timezone.now().date()
+    steps = 0
+    overdue = Invoice.objects.select_related("licence__organisation").filter(
+        kind=InvoiceKind.INVOICE, status=InvoiceStatus.ISSUED, due_date__lte=today
+    )
+    for invoice in overdue:
+        days_late = (today - invoice.due_date).days
+        if days_late >= settings.DUNNING_SUSPEND_DAYS:
+            licence = invoice.licence
+            if licence.state in (LicenceState.AWAITING_PAYMENT, LicenceState.COMMERCIAL_ACTIVE, LicenceState.RESEARCH_ACTIVE):
+                try:
+                    licence_services.licence_suspend(
+                        licence=licence, by=None, actor_label="Tessera (dunning job)",
+                        reason=f"{invoice.display_number} is {days_late} days overdue.",
+                        dunning_invoice=invoice.display_number,
+                    )
+                    steps += 1
+                except LicenceActionRefused:
+                    pass
+        stage = 2 if days_late >= settings.DUNNING_SECOND_REMINDER_DAYS else 1
+        steps += notifications.send_payment_reminders(invoice, stage=stage, days_late=days_late)
+    return steps

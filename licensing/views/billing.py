@@ -1,0 +1,137 @@
+"""Finance pages, and the invoice PDF for the licensee."""
+import csv
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role
+from licensing.forms import CreditNoteForm, InvoiceFilterForm, PaymentRecordForm
+from licensing.models import Invoice, Payment
+from licensing.selectors import invoices_visible_to
+from licensing.services import billing
+from licensing.services.invoice_documents import invoice_pdf_bytes
+from licensing.views.review import staff_only
+
+
+def billing_panel(request, licence):
+    invoices = list(invoices_visible_to(user=request.user).filter(licence=licence).prefetch_related(
+        "payments", "credit_notes"))
+    if not invoices:
+        return None
+    return {"template": "billing/_panel.html", "invoices": invoices,
+            "is_finance": has_role(request.user, FINANCE, LICENSOR_ADMIN)}
+
+
+@login_required
+def invoice_pdf(request, pk):
+    invoice = invoices_visible_to(user=request.user).filter(pk=pk).first()
+    if invoice is None or invoice.number is None:
+        raise Http404("No such invoice.")
+    response = HttpResponse(invoice_pdf_bytes(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.display_number}.pdf"'
+    return response
+
+
+@staff_only(FINANCE, LICENSOR_ADMIN)
+def invoice_list(request):
+    form = InvoiceFilterForm(request.GET or None)
+    invoices = Invoice.objects.select_related("organisation", "licence").exclude(number__isnull=True)
+    if form.is_valid():
+        invoices = form.filter(invoices)
+    page = Paginator(invoices.order_by("-issued_at", "-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "billing/invoice_list.html", {"form": form, "page": page})
+
+
+def _invoice_or_404(pk):
+    invoice = Invoice.objects.select_related("organisation", "licence", "corrects").filter(pk=pk).first()
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+@staff_only(FINANCE, LICENSOR_ADMIN)
+def invoice_detail(request, pk, payment_form=None, credit_form=None, status=200):
+    invoice = _invoice_or_404(pk)
+    return render(request, "billing/invoice_detail.html", {
+        "invoice": invoice,
+        "payments": invoice.payments.all(),
+        "credit_notes": invoice.credit_notes.exclude(number__isnull=True),
+        "payment_form": payment_form or PaymentRecordForm(initial={"received_on": timezone.now().date(),
+                                                                   "amount": invoice.balance}),
+        "credit_form": credit_form or CreditNoteForm(),
+    }, status=status)
+
+
+@staff_only(FINANCE)
+@require_POST
+def payment_create(request, pk):
+    invoice = _invoice_or_404(pk)
+    form = PaymentRecordForm(request.POST)
+    if not form.is_valid():
+        return invoice_detail(request, pk, payment_form=form, status=400)
+    try:
+        billing.payment_record(invoice=invoice, by=request.user, **form.cleaned_data)
+    except billing.BillingRefused as refusal:
+        form.add_error("amount", str(refusal))
+        return invoice_detail(request, pk, payment_form=form, status=400)
+    invoice.refresh_from_db()
+    messages.success(request, f"Payment recorded. {invoice.display_number} is {invoice.get_status_display().lower()}; "
+                              f"{invoice.balance} {invoice.currency} still owed.")
+    return redirect("finance_invoice_detail", pk=pk)
+
+
+@staff_only(FINANCE)
+@require_POST
+def credit_note_create(request, pk):
+    invoice = _invoice_or_404(pk)
+    form = CreditNoteForm(request.POST)
+    if not form.is_valid():
+        return invoice_detail(request, pk, credit_form=form, status=400)
+    try:
+        note = billing.credit_note_issue(invoice=invoice, by=request.user, reason=form.cleaned_data["reason"],
+                                         amount=form.cleaned_data["amount"])
+    except billing.BillingRefused as refusal:
+        form.add_error(None, str(refusal))
+        return invoice_detail(request, pk, credit_form=form, status=400)
+    messages.success(request, f"Credit note {note.display_number} issued for {note.gross_total} {note.currency}.")
+    return redirect("finance_invoice_detail", pk=pk)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@staff_only(FINANCE, LICENSOR_ADMIN)
+def export_csv(request):
+    """Invoices issued and payments received in one month, for the books."""
+    try:
+        year, month = (int(part) for part in request.GET.get("period", "").split("-"))
+        start = date(year, month, 1)
+    except ValueError:
+        return HttpResponse("Give the period as YYYY-MM, e.g. ?period=2026-11.", status=400, content_type="text/plain")
+    end = date(year + (month == 12), month % 12 + 1, 1)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(["record", "number", "kind", "issued_or_received", "organisation", "vat_id",
+                               "currency", "net", "tax", "gross", "status", "reference", "corrects"])
+        for inv in Invoice.objects.filter(issued_at__date__gte=start, issued_at__date__lt=end).order_by("issued_at"):
+            yield writer.writerow(["invoice", inv.display_number, inv.kind, inv.issued_at.date().isoformat(),
+                                   inv.buyer.get("name"), inv.buyer.get("vat_id"), inv.currency, inv.net_total,
+                                   inv.tax_total, inv.gross_total, inv.status, "",
+                                   inv.corrects.display_number if inv.corrects_id else ""])
+        for pay in Payment.objects.select_related("invoice").filter(received_on__gte=start, received_on__lt=end):
+            yield writer.writerow(["payment", pay.invoice.display_number, "payment", pay.received_on.isoformat(),
+                                   pay.invoice.buyer.get("name"), pay.invoice.buyer.get("vat_id"), pay.currency,
+                                   "", "", pay.amount, "", pay.reference, ""])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="tessera-{start:%Y-%m}.csv"'
+    return response
