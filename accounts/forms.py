@@ -23,3 +23,13 @@ class OrganisationForm(forms.ModelForm):
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="E-mail address of the person to invite")
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use it, e.g. “training pipeline”.")
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in ("licences:read", "slices:read", "slices:write", "invoices:read")],
+        widget=forms.CheckboxSelectMultiple, initial=["licences:read", "slices:read", "slices:write"],
+    )
+    expires_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Expires after (days)",
+                                      help_text="Empty: never expires.")

@@ -2,10 +2,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import InvitationForm, OrganisationForm
+from accounts.api_keys import ApiKeyError, api_key_create, api_key_revoke
+from accounts.forms import ApiKeyForm, InvitationForm, OrganisationForm
 from accounts.models import Invitation, Membership
 
 
@@ -77,3 +79,41 @@ def invitation_accept(request, token):
             messages.success(request, f"You have joined {organisation}.")
             return redirect("home")
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+
+
+def _owner_membership(request):
+    membership = getattr(request.user, "membership", None)
+    if membership is None or membership.role != Membership.Role.OWNER:
+        raise Http404("Only an organisation's owner manages its API keys.")
+    return membership
+
+
+@login_required
+def api_keys(request):
+    membership = _owner_membership(request)
+    organisation = membership.organisation
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, new_key = api_key_create(organisation=organisation, by=request.user, **form.cleaned_data)
+        except ApiKeyError as error:
+            form.add_error(None, str(error))
+        else:
+            form = ApiKeyForm()
+    return render(request, "accounts/api_keys.html", {
+        "organisation": organisation, "keys": organisation.api_keys.all(), "form": form, "new_key": new_key,
+        "now": timezone.now(),
+    })
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request, pk):
+    membership = _owner_membership(request)
+    key = membership.organisation.api_keys.filter(pk=pk).first()
+    if key is None:
+        raise Http404
+    api_key_revoke(key=key, by=request.user)
+    messages.success(request, f"Key “{key.name}” ({key.prefix}) is revoked: it stops working at once.")
+    return redirect("accounts:api_keys")

@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "config.logging.RequestLogMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -199,6 +199,15 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["licensing.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["licensing.api.permissions.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "licensing.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "api-read": env.str("API_THROTTLE_READ", default="1200/min"),
+        "api-write": env.str("API_THROTTLE_WRITE", default="120/min"),
+    },
+    "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
@@ -208,6 +217,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "AssetKindEnum": "licensing.models.catalog.Asset.Kind",
+        "InvoiceKindEnum": "licensing.models.billing.InvoiceKind",
+    },
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Licensing policy -----------------------------------------------------

@@ -32,7 +32,7 @@ def read_slice_token(token):
 
 def asset_url_prefix(token):
     """The item links of a manifest are this prefix followed by the asset id."""
-    return settings.SITE_URL + reverse("slice_download", args=[token, 0])[:-2]
+    return settings.SITE_URL + reverse("slice_download", args=[token, 0]).removesuffix("0")
 
 
 def signed_manifest_url(token, fmt):

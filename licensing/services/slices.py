@@ -56,7 +56,7 @@ def clean_filters(*, kind=None, min_width=None, min_height=None, min_duration=No
     return {key: value for key, value in filters.items() if value is not None}
 
 
-def slice_request(*, licence, by, size, seed=None, **filter_values):
+def slice_request(*, licence, by, size, seed=None, api_key=None, **filter_values):
     if not isinstance(size, int) or size < 1:
         raise SliceRefused("Cannot request this slice: size must be a whole number of assets, 1 or more.")
     if size > settings.SLICE_MAX_SIZE:
@@ -77,7 +77,7 @@ def slice_request(*, licence, by, size, seed=None, **filter_values):
         locked.used_assets += size
         locked.used_slices += 1
         locked.save(update_fields=["used_assets", "used_slices", "updated_at"])
-        audit(actor=by, organisation=locked.organisation, action="slice.request", target=slice_,
+        audit(actor=by, api_key=api_key, organisation=locked.organisation, action="slice.request", target=slice_,
               payload={"size": size, "seed": seed, "filters": filters})
         from licensing import tasks
 

@@ -1,0 +1,58 @@
+"""Organisation API keys: made by owners, shown once, stored as a hash, revocable."""
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiKey, Membership
+
+
+class ApiKeyError(Exception):
+    pass
+
+
+def _check_scopes(scopes):
+    unknown = sorted(set(scopes) - set(ApiKey.SCOPES))
+    if unknown or not scopes:
+        raise ApiKeyError(f"Scopes must be some of {', '.join(ApiKey.SCOPES)}" + (f"; unknown: {', '.join(unknown)}." if unknown else "."))
+
+
+@transaction.atomic
+def api_key_create(*, organisation, by, name, scopes, expires_days=None):
+    """Returns (key, plaintext). The plaintext exists only here: show it once."""
+    if by is not None:
+        membership = getattr(by, "membership", None)
+        if membership is None or membership.organisation_id != organisation.pk or membership.role != Membership.Role.OWNER:
+            raise ApiKeyError("Only the organisation's owner can create API keys.")
+    if not (name or "").strip():
+        raise ApiKeyError("Give the key a name, e.g. the pipeline that will use it.")
+    _check_scopes(scopes)
+    if expires_days is not None and expires_days < 1:
+        raise ApiKeyError("A key must live at least one day.")
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        organisation=organisation, name=name.strip(), prefix=prefix, secret_hash=ApiKey.hash_secret(secret),
+        scopes=sorted(set(scopes)), created_by=by,
+        expires_at=timezone.now() + timedelta(days=expires_days) if expires_days else None,
+    )
+    from licensing.services.audit import audit
+
+    audit(actor=by, organisation=organisation, action="api_key.create", target=key,
+          payload={"name": key.name, "scopes": key.scopes, "prefix": prefix})
+    return key, f"{ApiKey.KEY_PREFIX}_{prefix}_{secret}"
+
+
+@transaction.atomic
+def api_key_revoke(*, key, by):
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    membership = getattr(by, "membership", None)
+    if membership is None or membership.organisation_id != key.organisation_id or membership.role != Membership.Role.OWNER:
+        raise ApiKeyError("Only the organisation's owner can revoke API keys.")
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        from licensing.services.audit import audit
+
+        audit(actor=by, organisation=key.organisation, action="api_key.revoke", target=key, payload={"prefix": key.prefix})
+    return key

@@ -1,0 +1,58 @@
+"""API keys in `Authorization: Bearer <key>`. Unknown, revoked and expired keys are told apart."""
+import hmac
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from accounts.models import ApiKey
+
+
+class ApiClient:
+    """Who is calling: an organisation's pipeline, through one key."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_superuser = False
+    pk = None
+
+    def __init__(self, key):
+        self.key = key
+        self.organisation = key.organisation
+
+    def __str__(self):
+        return f"API key {self.key.prefix} of {self.organisation}"
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        header = get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed("Send the key as 'Authorization: Bearer <key>'.")
+        parsed = ApiKey.parse(token.strip())
+        key = None
+        if parsed:
+            prefix, secret = parsed
+            key = ApiKey.objects.select_related("organisation").filter(prefix=prefix).first()
+            if key is not None and not hmac.compare_digest(key.secret_hash, ApiKey.hash_secret(secret)):
+                key = None
+        if key is None:
+            raise AuthenticationFailed("Unknown API key: check that it was copied whole.", code="unknown_key")
+        now = timezone.now()
+        if key.revoked_at is not None:
+            raise AuthenticationFailed(f"This API key (tsk_{key.prefix}) was revoked on {key.revoked_at:%Y-%m-%d}.",
+                                       code="revoked_key")
+        if key.is_expired(now):
+            raise AuthenticationFailed(f"This API key (tsk_{key.prefix}) expired on {key.expires_at:%Y-%m-%d}.",
+                                       code="expired_key")
+        # Written at most once a minute: a pipeline polling a slice should not turn every read into a write.
+        if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return ApiClient(key), key
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="tessera"'

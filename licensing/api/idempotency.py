@@ -1,0 +1,64 @@
+"""`Idempotency-Key` for requests that create something.
+
+The first request with a key is recorded in the shared cache as in flight, then as its
+response. The same key and body again: that response is replayed. The same key with
+another body: 422. While the first is still running: 409.
+"""
+import functools
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.response import Response
+
+from licensing.api.errors import error_body
+
+TTL = 24 * 3600
+
+
+def _body_hash(request):
+    try:
+        canonical = json.dumps(request.data, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        canonical = request.body.decode("utf-8", "replace")
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def idempotent(view_method):
+    @functools.wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return view_method(self, request, *args, **kwargs)
+        if len(key) > 200:
+            return Response(error_body("invalid", "Idempotency-Key is longer than 200 characters."), status=400)
+        cache_key = f"idempotency:{request.auth.pk}:{hashlib.sha256(key.encode()).hexdigest()}"
+        body_hash = _body_hash(request)
+        if not cache.add(cache_key, {"state": "in_flight", "body": body_hash},
+                         timeout=getattr(settings, "IDEMPOTENCY_TTL_SECONDS", TTL)):
+            record = cache.get(cache_key) or {}
+            if record.get("body") != body_hash:
+                return Response(error_body("idempotency_key_reused",
+                                           "This Idempotency-Key was already used with a different request body: "
+                                           "use a new key for a new request."), status=422)
+            if record.get("state") == "in_flight":
+                return Response(error_body("idempotency_key_in_flight",
+                                           "A request with this Idempotency-Key is still being processed: "
+                                           "retry in a moment."), status=409)
+            replay = Response(record["data"], status=record["status"])
+            replay["Idempotent-Replayed"] = "true"
+            return replay
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except Exception:
+            cache.delete(cache_key)
+            raise
+        if response.status_code >= 500:
+            cache.delete(cache_key)
+        else:
+            cache.set(cache_key, {"state": "done", "body": body_hash, "status": response.status_code,
+                                  "data": response.data}, timeout=getattr(settings, "IDEMPOTENCY_TTL_SECONDS", TTL))
+        return response
+
+    return wrapper
