@@ -27,12 +27,22 @@ ROLE_PERMISSIONS = {
         "licensing.offer_licence",
         "licensing.administer_licence",
         "licensing.change_contributor",
+        "licensing.view_slice",
+        "licensing.view_invoice",
+        "licensing.view_payment",
+        "licensing.view_royaltypool",
+        "licensing.view_royaltyentry",
+        "licensing.view_auditevent",
     ],
     FINANCE: [
         "licensing.view_licence",
         "licensing.view_licenceevent",
         "licensing.record_payment",
         "licensing.view_contributor",
+        "licensing.view_invoice",
+        "licensing.view_payment",
+        "licensing.view_royaltypool",
+        "licensing.view_royaltyentry",
     ],
 }
 

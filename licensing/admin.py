@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from licensing.models import Asset, Contributor, ContributorConsentChange
+from licensing.models import (
+    Asset,
+    AuditEvent,
+    Contributor,
+    ContributorConsentChange,
+    Invoice,
+    Licence,
+    LicenceEvent,
+    Payment,
+    RoyaltyEntry,
+    RoyaltyPool,
+    Slice,
+)
 
 
 class ConsentChangeInline(admin.TabularInline):
@@ -30,3 +42,69 @@ class AssetAdmin(admin.ModelAdmin):
     search_fields = ["title", "sha256"]
     raw_id_fields = ["contributor"]
     show_full_result_count = False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Lists everything; changes go through the workflow and the pages, which keep the audit trail."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LicenceEventInline(admin.TabularInline):
+    model = LicenceEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "actor_label", "action", "from_state", "to_state", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Licence)
+class LicenceAdmin(ReadOnlyAdmin):
+    list_display = ["id", "project_title", "organisation", "state", "phase", "used_assets", "max_assets", "updated_at"]
+    list_filter = ["state", "phase"]
+    search_fields = ["project_title", "organisation__name"]
+    inlines = [LicenceEventInline]
+
+
+@admin.register(Slice)
+class SliceAdmin(ReadOnlyAdmin):
+    list_display = ["id", "licence", "number", "phase", "status", "asset_count", "total_bytes", "created_at"]
+    list_filter = ["status", "phase"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["display_number", "kind", "organisation", "status", "gross_total", "currency", "issued_at"]
+    list_filter = ["status", "kind", "series"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["invoice", "amount", "currency", "received_on", "reference", "method"]
+
+
+@admin.register(RoyaltyPool)
+class RoyaltyPoolAdmin(ReadOnlyAdmin):
+    list_display = ["id", "licence", "amount", "currency", "contributor_count", "created_at"]
+
+
+@admin.register(RoyaltyEntry)
+class RoyaltyEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "contributor", "licence", "amount", "currency", "reason", "created_at"]
+    list_filter = ["reason"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "target_type", "target_id", "actor", "api_key", "organisation"]
+    list_filter = ["action"]
