@@ -1,5 +1,7 @@
 from django.db import migrations
 
+from licensing.db import postgresql_only
+
 # Issued invoices and their lines are snapshots: the database refuses to delete them or to
 # change what was billed. Status, payment date and the rendered PDF may still change.
 POSTGRES_UP = """
@@ -56,16 +58,6 @@ DROP FUNCTION IF EXISTS licensing_refuse_payment_change();
 """
 
 
-def install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP, params=None)
-
-
-def remove(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("licensing", "0005_billing")]
-    operations = [migrations.RunPython(install, remove)]
+    operations = [postgresql_only(POSTGRES_UP, POSTGRES_DOWN)]

@@ -1,5 +1,7 @@
 from django.db import migrations
 
+from licensing.db import postgresql_only
+
 POSTGRES_UP = """
 CREATE OR REPLACE FUNCTION licensing_refuse_royalty_change() RETURNS trigger AS $$
 BEGIN
@@ -15,16 +17,6 @@ DROP FUNCTION IF EXISTS licensing_refuse_royalty_change();
 """
 
 
-def install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP, params=None)
-
-
-def remove(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("licensing", "0007_royalties")]
-    operations = [migrations.RunPython(install, remove)]
+    operations = [postgresql_only(POSTGRES_UP, POSTGRES_DOWN)]

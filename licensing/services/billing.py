@@ -70,7 +70,11 @@ def _next_number(series, year):
 
 def invoice_draft(*, licence, reason, lines, currency, period_start=None, period_end=None, dedupe_key=None,
                   kind=InvoiceKind.INVOICE, corrects=None, tax_rate=None):
-    """A draft with its lines; `lines` are (description, quantity, unit_price)."""
+    """A draft with its lines; `lines` are (description, quantity, unit_price), each rounded half-up on the line.
+
+    A credit note passes (description, quantity, unit_price, net, tax, gross) instead: the amounts it
+    negates or has worked out, which recomputing from the stored unit price could miss by a cent.
+    """
     tax_rate = settings.INVOICE_TAX_RATE if tax_rate is None else Decimal(tax_rate)
     invoice = Invoice.objects.create(
         kind=kind, reason=reason,
@@ -79,8 +83,8 @@ def invoice_draft(*, licence, reason, lines, currency, period_start=None, period
         period_start=period_start, period_end=period_end, dedupe_key=dedupe_key, corrects=corrects,
     )
     net = tax = Decimal("0.00")
-    for position, (description, quantity, unit_price) in enumerate(lines, start=1):
-        line_net, line_tax, line_gross = InvoiceLine.amounts(quantity, unit_price, tax_rate)
+    for position, (description, quantity, unit_price, *amounts) in enumerate(lines, start=1):
+        line_net, line_tax, line_gross = amounts or InvoiceLine.amounts(quantity, unit_price, tax_rate)
         InvoiceLine.objects.create(
             invoice=invoice, position=position, description=description, quantity=quantity, unit_price=unit_price,
             tax_rate=tax_rate, net_amount=line_net, tax_amount=line_tax, gross_amount=line_gross,
@@ -160,44 +164,84 @@ def renewal_periods_due(licence, today):
     if licence.offer_billing_period != "annual" or licence.offer_accepted_at is None or not licence.commercial_ends_at:
         return []
     first = licence.offer_accepted_at.date()
+    # The periods count from the acceptance, like the first invoice's, so the term ends `offer_term_months`
+    # after it: the commercial dates start at the payment, later, and would bill a year that is not in the term.
+    term_end = licence.commercial_ends_at.date()
+    if licence.offer_term_months:
+        term_end = min(term_end, first + relativedelta(months=licence.offer_term_months))
     periods, k = [], 1
     while True:
         start = first + relativedelta(years=k)
-        if start > today or start >= licence.commercial_ends_at.date():
+        if start > today or start >= term_end:
             return periods
         periods.append(start)
         k += 1
 
 
-def renewal_invoices_issue(*, today=None):
-    """One invoice per (licence, annual period); running it twice issues nothing twice."""
+def renewal_invoices_issue(*, today=None, batch_size=1000):
+    """One invoice per (licence, annual period) that has begun; running it twice issues nothing twice.
+
+    Month ends renew thousands of licences at once, so each batch takes the series lock
+    once, numbers its invoices consecutively and writes them and their lines in bulk.
+    """
     today = today or timezone.now().date()
-    issued = 0
     licences = Licence.objects.select_related("organisation").filter(
         state__in=[LicenceState.COMMERCIAL_ACTIVE, LicenceState.SUSPENDED], phase="commercial",
         offer_billing_period="annual",
     )
-    for licence in licences.iterator(chunk_size=500):
-        for start in renewal_periods_due(licence, today):
+    due = [(licence, start) for licence in licences.iterator(chunk_size=2000)
+           for start in renewal_periods_due(licence, today)]
+    issued = []
+    for offset in range(0, len(due), batch_size):
+        issued += _issue_renewal_batch(due[offset:offset + batch_size])
+    if issued:
+        from licensing import tasks
+
+        for invoice_id in issued:
+            tasks.render_invoice_pdf.delay(invoice_id)
+    return len(issued)
+
+
+def _issue_renewal_batch(batch):
+    now = timezone.now()
+    tax_rate = settings.INVOICE_TAX_RATE
+    series, year = settings.INVOICE_SERIES, now.year
+    keys = {f"licence:{licence.pk}:renewal:{start:%Y-%m-%d}": (licence, start) for licence, start in batch}
+    with transaction.atomic():
+        _lock_series(series, year)
+        existing = set(Invoice.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
+        todo = [(key, licence, start) for key, (licence, start) in keys.items() if key not in existing]
+        if not todo:
+            return []
+        number = _next_number(series, year)
+        invoices, lines = [], []
+        issuer, due_date = issuer_snapshot(), (now + timedelta(days=settings.PAYMENT_TERMS_DAYS)).date()
+        for offset, (key, licence, start) in enumerate(todo):
             end = start + relativedelta(years=1) - timedelta(days=1)
-            key = f"licence:{licence.pk}:renewal:{start:%Y-%m-%d}"
-            if Invoice.objects.filter(dedupe_key=key).exists():
-                continue
-            _issue_once(
-                licence=licence, dedupe_key=key, reason=InvoiceReason.RENEWAL, currency=licence.offer_currency,
-                period_start=start, period_end=end,
-                lines=[(f"Commercial licence “{licence.project_title}”: annual fee, {start:%d %b %Y} – {end:%d %b %Y}",
-                        Decimal("1"), licence.offer_fee)],
+            net, tax, gross = InvoiceLine.amounts(1, licence.offer_fee, tax_rate)
+            invoice = Invoice(
+                kind=InvoiceKind.INVOICE, reason=InvoiceReason.RENEWAL, series=series, year=year, number=number + offset,
+                licence=licence, organisation=licence.organisation, period_start=start, period_end=end,
+                currency=licence.offer_currency, tax_rate=tax_rate, status=InvoiceStatus.ISSUED, issued_at=now,
+                due_date=due_date, issuer=issuer, buyer=buyer_snapshot(licence.organisation), net_total=net,
+                tax_total=tax, gross_total=gross, dedupe_key=key,
             )
-            issued += 1
-    return issued
+            invoices.append(invoice)
+            lines.append((invoice, f"Commercial licence “{licence.project_title}”: annual fee, "
+                                   f"{start:%d %b %Y} – {end:%d %b %Y}", licence.offer_fee, net, tax, gross))
+        Invoice.objects.bulk_create(invoices)
+        InvoiceLine.objects.bulk_create([
+            InvoiceLine(invoice=invoice, position=1, description=description, quantity=Decimal("1"),
+                        unit_price=unit_price, tax_rate=tax_rate, net_amount=net, tax_amount=tax, gross_amount=gross)
+            for invoice, description, unit_price, net, tax, gross in lines
+        ])
+    log.info("renewal_invoices_issued", count=len(invoices), first=invoices[0].display_number)
+    return [invoice.pk for invoice in invoices]
 
 
 def payment_record(*, invoice, by, amount, received_on, reference, method="bank_transfer", actor_label=None):
     """Record money received. Paying an invoice in full marks it paid and, for the commercial
     invoice, makes the licence commercial (or lifts the dunning suspension)."""
-    from licensing.services import licences as licence_services
-
     amount = round_money(amount)
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -221,23 +265,31 @@ def payment_record(*, invoice, by, amount, received_on, reference, method="bank_
               payload={"invoice": invoice.display_number, "amount": amount, "reference": reference})
         fully_paid = amount == balance
         if fully_paid:
-            invoice.status, invoice.paid_at = InvoiceStatus.PAID, timezone.now()
-            invoice.save(update_fields=["status", "paid_at"])
-        licence = Licence.objects.get(pk=invoice.licence_id)
-        if fully_paid and invoice.reason in (InvoiceReason.COMMERCIAL, InvoiceReason.RENEWAL):
-            label = actor_label or (None if by else "Tessera (payment job)")
-            if licence.state == LicenceState.AWAITING_PAYMENT or (
-                licence.state == LicenceState.SUSPENDED and licence.suspended_from == LicenceState.AWAITING_PAYMENT
-            ):
-                licence_services.licence_record_payment(licence=licence, by=by, reference=reference,
-                                                        actor_label=label)
-            elif licence.state == LicenceState.SUSPENDED and _suspended_by_dunning(licence):
-                licence_services.licence_reinstate(licence=licence, by=None, note=f"{invoice.display_number} paid.")
+            _settle(invoice=invoice, by=by, reference=reference, actor_label=actor_label)
         from licensing import tasks
 
         transaction.on_commit(lambda: tasks.create_royalty_pool.delay(payment.pk))
     log.info("payment_recorded", invoice=invoice.display_number, amount=str(amount), paid=fully_paid)
     return payment
+
+
+def _settle(*, invoice, by, reference, actor_label=None):
+    """Nothing more is owed on the invoice: it is paid and, for a commercial invoice, the licence
+    becomes commercial (or the dunning suspension is lifted)."""
+    from licensing.services import licences as licence_services
+
+    invoice.status, invoice.paid_at = InvoiceStatus.PAID, timezone.now()
+    invoice.save(update_fields=["status", "paid_at"])
+    if invoice.reason not in (InvoiceReason.COMMERCIAL, InvoiceReason.RENEWAL):
+        return
+    licence = Licence.objects.get(pk=invoice.licence_id)
+    label = actor_label or (None if by else "Tessera (payment job)")
+    if licence.state == LicenceState.AWAITING_PAYMENT or (
+        licence.state == LicenceState.SUSPENDED and licence.suspended_from == LicenceState.AWAITING_PAYMENT
+    ):
+        licence_services.licence_record_payment(licence=licence, by=by, reference=reference, actor_label=label)
+    elif licence.state == LicenceState.SUSPENDED and _suspended_by_dunning(licence):
+        licence_services.licence_reinstate(licence=licence, by=None, note=f"{invoice.display_number} paid.")
 
 
 def _suspended_by_dunning(licence):
@@ -260,13 +312,18 @@ def credit_note_issue(*, invoice, by, reason, amount=None):
             if creditable != invoice.gross_total:
                 raise BillingRefused(f"{invoice.display_number} is already partly credited; credit the remaining "
                                      f"{creditable} {invoice.currency} as a partial credit.")
-            lines = [(f"Credit: {line.description}", line.quantity, -line.unit_price) for line in invoice.lines.all()]
+            lines = [(f"Credit: {line.description}", line.quantity, -line.unit_price, -line.net_amount,
+                      -line.tax_amount, -line.gross_amount) for line in invoice.lines.all()]
         else:
             amount = round_money(amount)
             if amount <= 0 or amount > creditable:
                 raise BillingRefused(f"A partial credit must be more than 0 and at most {creditable} {invoice.currency}.")
-            net = round_money(amount * 100 / (100 + invoice.tax_rate))
-            lines = [(f"Partial credit of {invoice.display_number}: {reason}", Decimal("1"), -net)]
+            # The amount is tax included: the tax is taken out of it, so that the note credits exactly
+            # that amount. Working forward from a rounded net misses about one amount in six by a cent.
+            tax = round_money(amount * invoice.tax_rate / (100 + invoice.tax_rate))
+            net = amount - tax
+            lines = [(f"Partial credit of {invoice.display_number}: {reason}", Decimal("1"), -net, -net, -tax,
+                      -amount)]
         note = invoice_draft(licence=invoice.licence, reason=InvoiceReason.CREDIT, lines=lines,
                              currency=invoice.currency, kind=InvoiceKind.CREDIT_NOTE, corrects=invoice,
                              tax_rate=invoice.tax_rate, period_start=invoice.period_start,
@@ -277,6 +334,9 @@ def credit_note_issue(*, invoice, by, reason, amount=None):
         if invoice.gross_total - invoice.credited_amount <= 0:
             invoice.status = InvoiceStatus.VOID
             invoice.save(update_fields=["status"])
+        elif invoice.status == InvoiceStatus.ISSUED and invoice.balance <= 0:
+            # Paid in part and the rest credited: nothing is owed, so dunning must not chase it.
+            _settle(invoice=invoice, by=by, reference=note.display_number)
         from licensing import tasks
 
         transaction.on_commit(lambda: tasks.reverse_royalties_for_credit_note.delay(note.pk))

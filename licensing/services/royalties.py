@@ -38,20 +38,25 @@ def split_sql(*, weights_sql, cents, into, negative=False):
     """
     columns = ", ".join(into)
     values = ", ".join(into.values())
+    # The weights are read once (a CTE referenced twice is computed once) and every step after
+    # works on one row per contributor.
     return f"""
-        INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, amount, {columns})
-        SELECT contributor_id, {"-" if negative else ""}{_cents_to_amount("share")}, {values}
-        FROM (
+        WITH w AS ({weights_sql}),
+        t AS (SELECT CAST(SUM(weight) AS bigint) AS total FROM w),
+        ranked AS (
+            SELECT w.contributor_id,
+                   ({cents} * w.weight) / t.total AS floor_cents,
+                   row_number() OVER (ORDER BY ({cents} * w.weight) %% t.total DESC, w.contributor_id) AS rnk
+            FROM w CROSS JOIN t
+        ),
+        shares AS (
             SELECT contributor_id,
                    floor_cents + CASE WHEN rnk <= {cents} - SUM(floor_cents) OVER () THEN 1 ELSE 0 END AS share
-            FROM (
-                SELECT w.contributor_id,
-                       ({cents} * w.weight) / t.total AS floor_cents,
-                       row_number() OVER (ORDER BY ({cents} * w.weight) %% t.total DESC, w.contributor_id) AS rnk
-                FROM ({weights_sql}) w
-                CROSS JOIN (SELECT CAST(SUM(weight) AS bigint) AS total FROM ({weights_sql}) w2) t
-            ) ranked
-        ) shares
+            FROM ranked
+        )
+        INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, amount, {columns})
+        SELECT contributor_id, {"-" if negative else ""}{_cents_to_amount("share")}, {values}
+        FROM shares
         WHERE share > 0
     """
 
