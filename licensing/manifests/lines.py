@@ -8,10 +8,13 @@ from collections.abc import Iterable, Iterator
 from .items import COLUMNS, ManifestItem, item_values
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def jsonl_lines(items: Iterable[ManifestItem]) -> Iterator[str]:
     """One JSON object per item, one item per line."""
     for item in items:
-        yield json.dumps(dict(zip(COLUMNS, item_values(item))), ensure_ascii=False) + "\n"
+        yield _encode(dict(zip(COLUMNS, item_values(item)))) + "\n"
 
 
 def csv_lines(items: Iterable[ManifestItem]) -> Iterator[str]:

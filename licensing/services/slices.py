@@ -119,11 +119,11 @@ def slice_build(*, slice_id):
     )
     try:
         with transaction.atomic():
-            slice_ = Slice.objects.select_for_update(skip_locked=True).filter(
+            slice_ = Slice.objects.select_for_update().filter(
                 pk=slice_id, status=SliceStatus.BUILDING
             ).first()
             if slice_ is None:
-                return None  # built, failed, or being built by another worker right now
+                return None  # built or failed, perhaps by a delivery we waited for
             licence = Licence.objects.select_for_update().get(pk=slice_.licence_id)
             if licence.state not in workflow.ACTIVE:
                 raise SliceBuildFailed(
@@ -132,8 +132,7 @@ def slice_build(*, slice_id):
             SliceItem.objects.filter(slice=slice_).delete()
             bytes_cap = licence.caps["bytes"]
             budget = None if bytes_cap is None else max(bytes_cap - licence.used_bytes, 0)
-            _insert_items(slice_, budget)
-            count, total_bytes = _totals(slice_)
+            count, total_bytes = _insert_items(slice_, budget)
             if count == 0:
                 raise SliceBuildFailed(
                     "No assets match these filters once opted-out contributors and assets already granted to this "
@@ -155,6 +154,10 @@ def slice_build(*, slice_id):
         slice_fail(slice_id=slice_id, reason="The slice could not be built because of an internal error. "
                                               "The licensor has been told; ask again later.")
         raise
+    if count >= 10_000 and connection.vendor == "postgresql":
+        # A large slice changes the table's statistics enough to mislead the manifest's plan.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {SliceItem._meta.db_table}")
     log.info("slice_built", slice=slice_id, assets=count, bytes=total_bytes)
     return slice_
 
@@ -179,16 +182,19 @@ def slice_fail(*, slice_id, reason):
 
 
 def selection_sql(slice_, budget):
-    """The INSERT … SELECT that grants the slice: candidates filtered in SQL, ordered by a
-    seeded hash of the asset id (the same seed over the same catalogue picks the same
-    assets), cut at the size and at the remaining bytes."""
+    """The statement that grants the slice: candidates filtered in SQL, ordered by a seeded hash
+    of the asset id (the same seed over the same catalogue picks the same assets), cut at the
+    size and at the remaining bytes. On PostgreSQL it also returns the count and bytes granted."""
     vendor = connection.vendor
     asset, contributor, item = Asset._meta.db_table, Contributor._meta.db_table, SliceItem._meta.db_table
     xor = "(a.id # %(seed)s)" if vendor == "postgresql" else "((a.id | %(seed)s) - (a.id & %(seed)s))"
-    where = ["c.opted_out = %(false)s",
-             f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)"]
+    where = [
+        # The few who opted out, found through their partial index, rather than a join to everyone else.
+        f"NOT EXISTS (SELECT 1 FROM {contributor} c WHERE c.id = a.contributor_id AND c.opted_out = %(true)s)",
+        f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)",
+    ]
     params = {"slice": slice_.pk, "licence": slice_.licence_id, "seed": slice_.seed, "size": slice_.size_requested,
-              "false": False}
+              "true": True}
     f = slice_.filters
     for key, clause in (("kind", "a.kind = %(kind)s"), ("min_width", "a.width >= %(min_width)s"),
                         ("min_height", "a.height >= %(min_height)s"),
@@ -209,33 +215,49 @@ def selection_sql(slice_, budget):
             where.append(f"EXISTS (SELECT 1 FROM json_each(a.tags) t WHERE t.value IN ({', '.join(names)}))")
     cut = ""
     if budget is not None:
-        cut = "WHERE picked.running <= %(budget)s"
+        cut = "WHERE ranked.running <= %(budget)s"
         params["budget"] = budget
-    sql = f"""
-        INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at)
-        SELECT %(slice)s, %(licence)s, picked.id, picked.rn, NULL
+    picked = f"""
+        SELECT ranked.id, ranked.rn, ranked.running
         FROM (
             SELECT p.id,
                    row_number() OVER (ORDER BY p.k, p.id) AS rn,
                    sum(p.bytes) OVER (ORDER BY p.k, p.id ROWS UNBOUNDED PRECEDING) AS running
             FROM (
                 SELECT a.id, a.bytes, ({xor} * 2654435761) %% 4294967291 AS k
-                FROM {asset} a JOIN {contributor} c ON c.id = a.contributor_id
+                FROM {asset} a
                 WHERE {' AND '.join(where)}
                 ORDER BY k, a.id
                 LIMIT %(size)s
             ) p
-        ) picked
+        ) ranked
         {cut}
     """
-    return sql, params
+    insert = f"INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at) " \
+             f"SELECT %(slice)s, %(licence)s, picked.id, picked.rn, NULL FROM picked"
+    if vendor == "postgresql":
+        # One statement grants the items and reports what was granted: the running total of the
+        # last item is the bytes of the slice.
+        return f"""
+            WITH picked AS MATERIALIZED ({picked}),
+            granted AS ({insert})
+            SELECT COUNT(*), COALESCE(MAX(running), 0) FROM picked
+        """, params
+    return f"WITH picked AS ({picked}) {insert}", params
 
 
 def _insert_items(slice_, budget):
+    """Grant the items; returns (count, bytes)."""
     sql, params = selection_sql(slice_, budget)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Let the top-N sort of the candidates stay in memory.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute(sql, params)
+            count, total = cursor.fetchone()
+            return int(count), int(total)
         cursor.execute(sql, params)
-        return cursor.rowcount
+    return _totals(slice_)
 
 
 def _totals(slice_):

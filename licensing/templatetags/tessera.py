@@ -54,3 +54,8 @@ def money(value):
 def media_kinds(kinds):
     labels = {"image": "Images", "video": "Video"}
     return ", ".join(labels.get(k, k) for k in kinds or [])
+
+
+@register.filter
+def negate(value):
+    return -value

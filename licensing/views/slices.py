@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,7 +13,7 @@ from licensing import downloads, workflow
 from licensing.forms import SliceRequestForm
 from licensing.manifests import SliceManifestMeta, croissant_chunks, csv_lines, jsonl_lines
 from licensing.models import Asset, Licence, Slice, SliceItem
-from licensing.selectors import licence_visible_to, manifest_items, slice_visible_to
+from licensing.selectors import licence_visible_to, manifest_items, manifest_jsonl_from_database, slice_visible_to
 from licensing.services.slices import SliceRefused, slice_request
 
 FORMATS = {
@@ -96,10 +97,13 @@ def stream_manifest(slice_, fmt, token=None):
         return HttpResponse(f"Slice {slice_.number} is {slice_.status}: its manifest exists once it is ready.",
                             status=409, content_type="text/plain")
     token = token or downloads.slice_token(slice_)
-    items = manifest_items(slice_, url_prefix=downloads.asset_url_prefix(token))
+    url_prefix = downloads.asset_url_prefix(token)
+    items = manifest_items(slice_, url_prefix=url_prefix)
     filename = f"licence-{slice_.licence_id}-slice-{slice_.number}-{fmt}"
     if fmt == "croissant.json":
         content_type, chunks = "application/ld+json", croissant_chunks(_manifest_meta(slice_, token), items)
+    elif fmt == "manifest.jsonl" and connection.vendor == "postgresql":
+        content_type, chunks = FORMATS[fmt][0], manifest_jsonl_from_database(slice_, url_prefix=url_prefix)
     else:
         content_type, writer = FORMATS[fmt]
         chunks = writer(items)
