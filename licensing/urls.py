@@ -1,6 +1,6 @@
 from django.urls import path
 
-from licensing.views import billing, licences, review, slices
+from licensing.views import billing, contributors, licences, review, slices, transparency
 
 urlpatterns = [
     path("licences/", licences.dashboard, name="licence_dashboard"),
@@ -21,6 +21,26 @@ urlpatterns = [
     path("finance/invoices/<int:pk>/payments/", billing.payment_create, name="finance_payment_create"),
     path("finance/invoices/<int:pk>/credit-notes/", billing.credit_note_create, name="finance_credit_note_create"),
     path("finance/export.csv", billing.export_csv, name="finance_export"),
+    path("contributor/", contributors.portal, name="contributor_home"),
+    path("contributor/works/", contributors.works, name="contributor_works"),
+    path("contributor/earnings/", contributors.earnings, name="contributor_earnings"),
+    path("contributor/statements/<str:month>/", contributors.statement, name="contributor_statement"),
+    path("contributor/statements/<str:month>/statement.csv", contributors.statement_csv,
+         name="contributor_statement_csv"),
+    path("contributor/where-used/", contributors.where_used, name="contributor_where_used"),
+    path("contributor/ai-training/", contributors.ai_training, name="contributor_ai_training"),
+    path("contributor/ai-training/<slug:choice>/", contributors.ai_training_change,
+         name="contributor_ai_training_change"),
+    path("finance/royalties/", contributors.royalty_months, name="finance_royalties"),
+    path("finance/royalties/close/", contributors.royalty_period_close, name="finance_royalty_close"),
+    path("finance/royalties/<str:month>/", contributors.royalty_period_detail, name="finance_royalty_period"),
+    path("finance/royalties/<str:month>/payouts.csv", contributors.royalty_payouts_csv,
+         name="finance_royalty_payouts_csv"),
+    path("finance/royalties/<str:month>/paid/", contributors.royalty_payouts_paid, name="finance_royalty_paid"),
+    path("staff/contributors/", contributors.staff_contributors, name="staff_contributors"),
+    path("transparency/", transparency.transparency, name="transparency"),
+    path("contributors/<int:pk>/", transparency.contributor_page, name="public_contributor"),
+    path(".well-known/tdmrep.json", transparency.tdmrep, name="tdmrep"),
     path("review/", review.applications, name="review_applications"),
     path("review/upgrades/", review.upgrades, name="review_upgrades"),
     path("review/all/", review.all_licences, name="review_all"),

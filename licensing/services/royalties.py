@@ -40,7 +40,10 @@ def split_sql(*, weights_sql, cents, into, negative=False):
     values = ", ".join(into.values())
     # The weights are read once (a CTE referenced twice is computed once) and every step after
     # works on one row per contributor.
+    # INSERT first, then the CTEs of its SELECT: SQLite reports the rows written only for
+    # statements that begin with INSERT.
     return f"""
+        INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, amount, {columns})
         WITH w AS ({weights_sql}),
         t AS (SELECT CAST(SUM(weight) AS bigint) AS total FROM w),
         ranked AS (
@@ -54,7 +57,6 @@ def split_sql(*, weights_sql, cents, into, negative=False):
                    floor_cents + CASE WHEN rnk <= {cents} - SUM(floor_cents) OVER () THEN 1 ELSE 0 END AS share
             FROM ranked
         )
-        INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, amount, {columns})
         SELECT contributor_id, {"-" if negative else ""}{_cents_to_amount("share")}, {values}
         FROM shares
         WHERE share > 0

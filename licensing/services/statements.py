@@ -17,9 +17,11 @@ from decimal import Decimal
 import structlog
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from licensing.models import Licence, RoyaltyEntry, RoyaltyPayout, RoyaltyPeriod
+from licensing.models.billing import round_money
 from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
@@ -93,19 +95,20 @@ class Statement:
     is_final: bool
     currencies: list
 
-    @property
-    def is_empty(self):
-        return not self.currencies
+
+def _money(value):
+    # SQLite (the embedded runtime) sums decimals as floats: bring them back to cents.
+    return round_money(value or 0)
 
 
 def _sums_by_currency(queryset, amount="amount"):
     return {
-        row["currency"]: row["total"] or ZERO
+        row["currency"]: _money(row["total"])
         for row in queryset.values("currency").annotate(total=Sum(amount)).order_by()
     }
 
 
-def contributor_statement(*, contributor, month, now=None):
+def contributor_statement(*, contributor, month):
     start, end = month_bounds(month)
     entries = RoyaltyEntry.objects.filter(contributor=contributor)
     paid = RoyaltyPayout.objects.filter(contributor=contributor, paid_at__isnull=False)
@@ -134,24 +137,24 @@ def contributor_statement(*, contributor, month, now=None):
         licence = licences[row["licence_id"]]
         by_currency.setdefault(row["currency"], CurrencyStatement(currency=row["currency"])).lines.append(LicenceLine(
             licence_id=licence.pk, licensee=licence.organisation.name, phase=licence.get_phase_display(),
-            earned=row["earned"] or ZERO, reversed=row["reversed"] or ZERO, net=row["net"] or ZERO,
+            earned=_money(row["earned"]), reversed=_money(row["reversed"]), net=_money(row["net"]),
             entries=row["entries"],
         ))
     for payout in payouts:
         by_currency.setdefault(payout.currency, CurrencyStatement(currency=payout.currency)).payouts.append(payout)
     return Statement(
         contributor=contributor, month=month, starts_at=start, ends_at=end,
-        is_final=RoyaltyPeriod.objects.filter(month=month).exists(),
+        # A closed later month covers this one too: months are closed in order.
+        is_final=RoyaltyPeriod.objects.filter(month__gte=month).exists(),
         currencies=[by_currency[currency] for currency in sorted(by_currency)],
     )
 
 
 def statement_months(*, contributor, now=None):
     """Months with anything on the contributor's statement, newest first, always including this one."""
-    from django.db.models.functions import TruncMonth
-
     credited = RoyaltyEntry.objects.filter(contributor=contributor).annotate(m=TruncMonth("created_at"))
-    paid = RoyaltyPayout.objects.filter(contributor=contributor, paid_at__isnull=False).annotate(m=TruncMonth("paid_at"))
+    paid = RoyaltyPayout.objects.filter(contributor=contributor, paid_at__isnull=False).annotate(
+        m=TruncMonth("paid_at"))
     months = {current_month(now)}
     for queryset in (credited, paid):
         months.update(
@@ -224,10 +227,6 @@ def royalty_period_close(*, month, by, now=None):
     return period, True
 
 
-def payout_reference(period_month, contributor_id, currency):
-    return f"ROY-{period_month:%Y%m}-{contributor_id}-{currency}"
-
-
 def royalty_payouts_prepare(*, period):
     """One payout per contributor and currency owed anything up to the period's end that earlier
     periods' payouts do not cover. Set-based, and safe to run any number of times."""
@@ -263,8 +262,14 @@ def royalty_payouts_prepare(*, period):
 
 
 def payout_csv_rows(*, period):
-    """The bank's list: one row per payout of the period, made first if they are missing."""
-    royalty_payouts_prepare(period=period)
+    """The bank's list: one row per payout of the period, made first if any are missing.
+
+    Only the latest closed month can still gain payouts: a later month's payouts were
+    computed from this one's, so adding to it afterwards would pay the same money twice."""
+    with transaction.atomic():
+        _lock_periods()
+        if not RoyaltyPeriod.objects.filter(month__gt=period.month).exists():
+            royalty_payouts_prepare(period=period)
     yield ["contributor_id", "contributor", "amount", "currency", "reference", "paid_at"]
     payouts = (
         RoyaltyPayout.objects.filter(period=period).select_related("contributor").order_by("currency", "contributor_id")
