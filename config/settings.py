@@ -250,6 +250,8 @@ SLICE_BUILD_LEASE_SECONDS = env.int("SLICE_BUILD_LEASE_SECONDS", default=600)
 SLICE_QUEUED_GRACE_SECONDS = env.int("SLICE_QUEUED_GRACE_SECONDS", default=120)
 SLICE_MAX_SIZE = env.int("SLICE_MAX_SIZE", default=1_000_000)
 ROYALTY_SHARE = Decimal(env.str("ROYALTY_SHARE", default="0.20"))
+TDM_POLICY_URL = env.str("TDM_POLICY_URL", default="")
+TRANSPARENCY_CACHE_SECONDS = env.int("TRANSPARENCY_CACHE_SECONDS", default=300)
 # How much one granted asset of each kind weighs in the split of a royalty pool.
 ROYALTY_KIND_WEIGHTS = {
     "image": env.int("ROYALTY_WEIGHT_IMAGE", default=1),
