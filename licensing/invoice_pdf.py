@@ -20,6 +20,16 @@ def _escape(text):
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _credit_reason(invoice):
+    """Why finance issued the credit note. The note has no field for it: the reason is recorded with
+    the note, in the same transaction, in the audit trail."""
+    from licensing.models.audit import AuditEvent
+
+    event = AuditEvent.objects.filter(action="credit_note.issue", target_type=invoice._meta.model_name,
+                                      target_id=str(invoice.pk)).first()
+    return (event.payload or {}).get("reason", "") if event else ""
+
+
 def render_invoice_pdf(invoice):
     styles = getSampleStyleSheet()
     out = io.BytesIO()
@@ -38,6 +48,8 @@ def render_invoice_pdf(invoice):
     facts.append(["Licence", f"#{invoice.licence_id}"])
     if invoice.corrects_id:
         facts.append(["Corrects", invoice.corrects.display_number])
+    if invoice.is_credit_note and (reason := _credit_reason(invoice)):
+        facts.append(["Reason", Paragraph(_escape(reason), styles["Normal"])])
     story += [Table(facts, colWidths=[30 * mm, 140 * mm]), Spacer(1, 6 * mm)]
     rows = [["Description", "Qty", "Unit price", "Tax", "Net"]]
     for line in invoice.lines.all():

@@ -131,7 +131,8 @@ class InvoiceLine(models.Model):
     position = models.PositiveSmallIntegerField()
     description = models.CharField(max_length=300)
     quantity = models.DecimalField(max_digits=12, decimal_places=3)
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    # Unit prices may be below a cent (a price per asset); amounts are rounded per line.
+    unit_price = models.DecimalField(max_digits=16, decimal_places=6)
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2)
     net_amount = models.DecimalField(max_digits=12, decimal_places=2)
     tax_amount = models.DecimalField(max_digits=12, decimal_places=2)

@@ -12,7 +12,7 @@ from decimal import Decimal
 import structlog
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -119,12 +119,19 @@ def invoice_issue(*, invoice, now=None):
 
 def _issue_once(*, licence, dedupe_key, **draft):
     """Issue the invoice for `dedupe_key` unless it exists: a job run twice makes one invoice."""
-    with transaction.atomic():
+    existing = Invoice.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            invoice = invoice_draft(licence=licence, dedupe_key=dedupe_key, **draft)
+            return invoice_issue(invoice=invoice)
+    except IntegrityError:
+        # The same job, delivered twice at once, issued it a moment ago: the unique key stopped this copy.
         existing = Invoice.objects.filter(dedupe_key=dedupe_key).first()
-        if existing is not None:
-            return existing
-        invoice = invoice_draft(licence=licence, dedupe_key=dedupe_key, **draft)
-        return invoice_issue(invoice=invoice)
+        if existing is None:
+            raise
+        return existing
 
 
 def commercial_invoice_issue(*, licence_id):
@@ -197,8 +204,8 @@ def renewal_invoices_issue(*, today=None, batch_size=1000):
     if issued:
         from licensing import tasks
 
-        for invoice_id in issued:
-            tasks.render_invoice_pdf.delay(invoice_id)
+        # After the caller's transaction too, so that a worker finds the invoices it is sent.
+        transaction.on_commit(lambda: [tasks.render_invoice_pdf.delay(invoice_id) for invoice_id in issued])
     return len(issued)
 
 
@@ -284,11 +291,12 @@ def _settle(*, invoice, by, reference, actor_label=None):
         return
     licence = Licence.objects.get(pk=invoice.licence_id)
     label = actor_label or (None if by else "Tessera (payment job)")
+    suspended_for_this = licence.state == LicenceState.SUSPENDED and _suspended_by_dunning(licence)
     if licence.state == LicenceState.AWAITING_PAYMENT or (
-        licence.state == LicenceState.SUSPENDED and licence.suspended_from == LicenceState.AWAITING_PAYMENT
+        suspended_for_this and licence.suspended_from == LicenceState.AWAITING_PAYMENT
     ):
         licence_services.licence_record_payment(licence=licence, by=by, reference=reference, actor_label=label)
-    elif licence.state == LicenceState.SUSPENDED and _suspended_by_dunning(licence):
+    elif suspended_for_this:
         licence_services.licence_reinstate(licence=licence, by=None, note=f"{invoice.display_number} paid.")
 
 

@@ -256,7 +256,14 @@ def licence_suspend(*, licence, by, reason, actor_label=None, expected_version=N
 
 
 def licence_reinstate(*, licence, by, note="", expected_version=None):
-    return _perform(licence=licence, action="reinstate", by=by, note=note, expected_version=expected_version)
+    reinstated = _perform(licence=licence, action="reinstate", by=by, note=note, expected_version=expected_version)
+    if reinstated.state == LicenceState.AWAITING_PAYMENT and reinstated.invoices.filter(
+        reason="commercial", status="paid"
+    ).exists():
+        # Paid while an admin held it suspended: it was only waiting for the payment.
+        return licence_record_payment(licence=reinstated, by=None, reference="paid while suspended",
+                                      actor_label="Tessera (payment job)")
+    return reinstated
 
 
 def licence_revoke(*, licence, by, reason, expected_version=None):

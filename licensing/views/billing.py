@@ -48,6 +48,11 @@ def invoice_list(request):
     return render(request, "billing/invoice_list.html", {"form": form, "page": page})
 
 
+# Both forms on the invoice page have an amount: the credit note's needs ids of its own, or its label
+# and its errors would point at the payment's amount.
+CREDIT_NOTE_IDS = "id_credit_%s"
+
+
 def _invoice_or_404(pk):
     invoice = Invoice.objects.select_related("organisation", "licence", "corrects").filter(pk=pk).first()
     if invoice is None:
@@ -62,9 +67,10 @@ def invoice_detail(request, pk, payment_form=None, credit_form=None, status=200)
         "invoice": invoice,
         "payments": invoice.payments.all(),
         "credit_notes": invoice.credit_notes.exclude(number__isnull=True),
-        "payment_form": payment_form or PaymentRecordForm(initial={"received_on": timezone.now().date(),
+        # A date input takes only ISO dates: the localised initial value ("22/11/2026") would show as empty.
+        "payment_form": payment_form or PaymentRecordForm(initial={"received_on": timezone.now().date().isoformat(),
                                                                    "amount": invoice.balance}),
-        "credit_form": credit_form or CreditNoteForm(),
+        "credit_form": credit_form or CreditNoteForm(auto_id=CREDIT_NOTE_IDS),
     }, status=status)
 
 
@@ -90,7 +96,7 @@ def payment_create(request, pk):
 @require_POST
 def credit_note_create(request, pk):
     invoice = _invoice_or_404(pk)
-    form = CreditNoteForm(request.POST)
+    form = CreditNoteForm(request.POST, auto_id=CREDIT_NOTE_IDS)
     if not form.is_valid():
         return invoice_detail(request, pk, credit_form=form, status=400)
     try:
