@@ -101,6 +101,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # A worker killed mid-statement leaves a session holding its locks until the server notices
+    # the client is gone; check every few seconds so a redelivered job is not kept waiting.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c client_connection_check_interval=5000")
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -134,10 +134,7 @@ def slice_build(*, slice_id):
             budget = None if bytes_cap is None else max(bytes_cap - licence.used_bytes, 0)
             count, total_bytes = _insert_items(slice_, budget)
             if count == 0:
-                raise SliceBuildFailed(
-                    "No assets match these filters once opted-out contributors and assets already granted to this "
-                    "licence are left out. Widen the filters and ask again."
-                )
+                raise SliceBuildFailed(_why_nothing_was_granted(slice_, budget, bytes_cap))
             licence.used_assets += count - slice_.reserved_assets
             licence.used_bytes += total_bytes
             licence.save(update_fields=["used_assets", "used_bytes", "updated_at"])
@@ -160,6 +157,25 @@ def slice_build(*, slice_id):
             cursor.execute(f"ANALYZE {SliceItem._meta.db_table}")
     log.info("slice_built", slice=slice_id, assets=count, bytes=total_bytes)
     return slice_
+
+
+def _why_nothing_was_granted(slice_, budget, bytes_cap):
+    """Tell a byte cap that is too small for the next asset from filters that match nothing."""
+    if budget is not None:
+        try:
+            with transaction.atomic():
+                matching, _ = _insert_items(slice_, None)
+                raise _Probe(matching)
+        except _Probe as probe:
+            if probe.args[0]:
+                return (f"Only {budget:,} bytes remain under this licence's data cap of {bytes_cap:,}: not enough for "
+                        "the next matching asset. Ask the licensor for a larger cap.")
+    return ("No assets match these filters once opted-out contributors and assets already granted to this licence "
+            "are left out. Widen the filters and ask again.")
+
+
+class _Probe(Exception):
+    """Rolls back a trial selection, carrying what it found."""
 
 
 def slice_fail(*, slice_id, reason):

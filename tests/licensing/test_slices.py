@@ -101,7 +101,8 @@ def test_a_build_with_too_few_bytes_left_for_one_asset_fails_and_gives_the_reser
     slice_ = build(licence, alice, size=2)
 
     assert (slice_.status, slice_.asset_count, slice_.reserved_assets) == ("failed", 0, 0)
-    assert slice_.failure_reason
+    assert slice_.failure_reason == ("Only 50,000 bytes remain under this licence's data cap of 350,000: not enough "
+                                     "for the next matching asset. Ask the licensor for a larger cap.")
     assert not SliceItem.objects.filter(slice=slice_).exists()
     assert usage(licence) == (3, 300_000, 1)
 
