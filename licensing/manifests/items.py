@@ -48,7 +48,10 @@ COLUMNS = (
 
 
 def timestamp(value: datetime.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    """ISO 8601 in UTC with all six fractional digits, so every writer spells it alike."""
+    if value is None:
+        return None
+    return value.astimezone(datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
 def item_values(item: ManifestItem) -> tuple:

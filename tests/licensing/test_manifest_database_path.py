@@ -1,6 +1,6 @@
 """The JSONL manifest PostgreSQL builds says exactly what the Python writer says."""
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -16,11 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def parsed(lines):
-    rows = [json.loads(line) for chunk in lines for line in chunk.splitlines() if line]
-    for row in rows:
-        if row["withdrawn_at"]:
-            row["withdrawn_at"] = datetime.fromisoformat(row["withdrawn_at"])
-    return rows
+    return [json.loads(line) for chunk in lines for line in chunk.splitlines() if line]
 
 
 def test_both_writers_give_the_same_objects_in_the_same_order(org_a, alice, monkeypatch):
@@ -45,3 +41,7 @@ def test_both_writers_give_the_same_objects_in_the_same_order(org_a, alice, monk
     assert len(from_python) == 12
     assert from_database == from_python
     assert sum(row["withdrawn"] for row in from_database) == 4
+    # Byte for byte, timestamps included: PostgreSQL's own JSON drops trailing zeros of
+    # the microseconds, which a licensee diffing two manifests would see as a change.
+    assert all(len(row["withdrawn_at"]) == len("2026-01-01T00:00:00.000000+00:00")
+               for row in from_database if row["withdrawn"])

@@ -118,7 +118,7 @@ def test_jsonl_marks_withdrawn_items_and_when(items):
     objects = [json.loads(line) for line in jsonl_lines(items)]
 
     assert [o["withdrawn"] for o in objects] == [False, False, True, False]
-    assert objects[2]["withdrawn_at"] == "2026-03-04T05:06:07+00:00"
+    assert objects[2]["withdrawn_at"] == "2026-03-04T05:06:07.000000+00:00"
     assert [o["title"] for o in objects] == TRICKY_TITLES
 
 
@@ -147,7 +147,7 @@ def test_csv_marks_withdrawn_items_and_when(items):
     rows = list(csv.DictReader(io.StringIO("".join(csv_lines(items)), newline="")))
 
     assert [row["withdrawn"] for row in rows] == ["false", "false", "true", "false"]
-    assert [row["withdrawn_at"] for row in rows] == ["", "", "2026-03-04T05:06:07+00:00", ""]
+    assert [row["withdrawn_at"] for row in rows] == ["", "", "2026-03-04T05:06:07.000000+00:00", ""]
 
 
 def test_an_empty_slice_still_has_its_csv_header():
@@ -243,7 +243,7 @@ def test_croissant_describes_the_slice_and_its_licence(items):
     assert document["url"] == "https://tessera.example/slices/7"
     assert document["license"] == "https://tessera.example/licences/3/terms"
     assert document["creator"]["name"] == "Northlight Stock"
-    assert document["datePublished"] == "2026-02-01T09:30:00+00:00"
+    assert document["datePublished"] == "2026-02-01T09:30:00.000000+00:00"
     assert document["isLiveDataset"] is True
 
 
@@ -287,7 +287,7 @@ def test_croissant_marks_withdrawn_files(items):
     files = croissant_document(make_meta(), items)["distribution"][1:]
 
     assert [f.get("creativeWorkStatus") for f in files] == [None, None, "Withdrawn", None]
-    assert files[2]["expires"] == "2026-03-04T05:06:07+00:00"
+    assert files[2]["expires"] == "2026-03-04T05:06:07.000000+00:00"
 
 
 def test_croissant_record_set_reads_every_csv_column(items):
