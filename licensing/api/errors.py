@@ -25,7 +25,11 @@ def api_exception_handler(exc, context):
         response.data = error_body("invalid", "Some fields are invalid: see fields.", fields)
         return response
     code = exc.get_codes() if isinstance(exc.get_codes(), str) else getattr(exc, "default_code", "error")
-    message = MESSAGES.get(type(exc)) or str(exc.detail)
+    # The generic wording replaces only DRF's default detail: a view's own message (e.g. which manifest
+    # formats exist, or that a cursor is invalid) is the one a person can act on.
+    message = str(exc.detail)
+    if type(exc) in MESSAGES and message == str(exc.default_detail):
+        message = MESSAGES[type(exc)]
     if isinstance(exc, exceptions.Throttled):
         message = f"Too many requests for this key: try again in {exc.wait:.0f} seconds." if exc.wait else str(exc.detail)
     response.data = error_body(code, message)

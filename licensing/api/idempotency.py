@@ -3,6 +3,10 @@
 The first request with a key is recorded in the shared cache as in flight, then as its
 response. The same key and body again: that response is replayed. The same key with
 another body: 422. While the first is still running: 409.
+
+The in-flight mark lives only a minute: a request is never still running after gunicorn's 30 s
+worker timeout, and a worker killed mid-request (SIGKILL, OOM) never clears its mark, which would
+otherwise answer every retry with 409 for a day.
 """
 import functools
 import hashlib
@@ -15,6 +19,7 @@ from rest_framework.response import Response
 from licensing.api.errors import error_body
 
 TTL = 24 * 3600
+IN_FLIGHT_TTL = 60
 
 
 def _body_hash(request):
@@ -36,7 +41,7 @@ def idempotent(view_method):
         cache_key = f"idempotency:{request.auth.pk}:{hashlib.sha256(key.encode()).hexdigest()}"
         body_hash = _body_hash(request)
         if not cache.add(cache_key, {"state": "in_flight", "body": body_hash},
-                         timeout=getattr(settings, "IDEMPOTENCY_TTL_SECONDS", TTL)):
+                         timeout=getattr(settings, "IDEMPOTENCY_IN_FLIGHT_SECONDS", IN_FLIGHT_TTL)):
             record = cache.get(cache_key) or {}
             if record.get("body") != body_hash:
                 return Response(error_body("idempotency_key_reused",

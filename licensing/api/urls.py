@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from licensing.api import views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("invoices/", views.InvoiceList.as_view(), name="invoice-list"),
     path("invoices/<int:pk>/", views.InvoiceDetail.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/pdf", views.InvoicePdf.as_view(), name="invoice-pdf"),
+    re_path(r"^(?P<path>[\s\S]*)$", views.unknown_endpoint, name="unknown-endpoint"),  # newlines too
 ]
