@@ -19,7 +19,10 @@ class ApiClient:
 
     def __init__(self, key):
         self.key = key
-        self.organisation = key.organisation
+
+    @property
+    def organisation(self):
+        return self.key.organisation  # loaded when first asked for: most requests need only its id
 
     def __str__(self):
         return f"API key {self.key.prefix} of {self.organisation}"
@@ -37,7 +40,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         key = None
         if parsed:
             prefix, secret = parsed
-            key = ApiKey.objects.select_related("organisation").filter(prefix=prefix).first()
+            key = ApiKey.objects.filter(prefix=prefix).first()
             if key is not None and not hmac.compare_digest(key.secret_hash, ApiKey.hash_secret(secret)):
                 key = None
         if key is None:

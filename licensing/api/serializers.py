@@ -1,3 +1,5 @@
+import copy
+
 from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
@@ -7,6 +9,21 @@ from licensing.models import Asset, Invoice, InvoiceLine, Licence, Slice
 
 def absolute(name, *args):
     return settings.SITE_URL + reverse(name, args=args)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer that maps its model's fields once per class, not once per instance.
+
+    DRF rebuilds every field from the model's metadata each time a serializer is made, which
+    was a quarter of a slice read's time. The mapping depends only on the class, so the unbound
+    fields are kept and each serializer gets its own deep copy, as DRF does for declared fields.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        if "_fields_built" not in cls.__dict__:
+            cls._fields_built = super().get_fields()
+        return copy.deepcopy(cls._fields_built)
 
 
 class CapsSerializer(serializers.Serializer):
@@ -33,7 +50,7 @@ class LicenceLinksSerializer(serializers.Serializer):
     web = serializers.URLField()
 
 
-class LicenceSerializer(serializers.ModelSerializer):
+class LicenceSerializer(ModelSerializer):
     organisation = serializers.CharField(source="organisation.name")
     caps = CapsSerializer()
     usage = CapsSerializer()
@@ -77,7 +94,7 @@ class SliceFiltersSerializer(serializers.Serializer):
                                  max_length=20)
 
 
-class SliceSerializer(serializers.ModelSerializer):
+class SliceSerializer(ModelSerializer):
     licence = serializers.IntegerField(source="licence_id")
     filters = SliceFiltersSerializer()
     links = serializers.SerializerMethodField()
@@ -128,14 +145,14 @@ class SliceItemSerializer(serializers.Serializer):
     download_url = serializers.URLField(allow_null=True, help_text="Expiring; null for withdrawn items.")
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(ModelSerializer):
     class Meta:
         model = InvoiceLine
         fields = ["position", "description", "quantity", "unit_price", "tax_rate", "net_amount", "tax_amount",
                   "gross_amount"]
 
 
-class InvoiceSerializer(serializers.ModelSerializer):
+class InvoiceSerializer(ModelSerializer):
     number = serializers.CharField(source="display_number")
     licence = serializers.IntegerField(source="licence_id")
     corrects = serializers.SerializerMethodField()

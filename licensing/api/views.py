@@ -1,6 +1,8 @@
 """The v1 API for training pipelines: an organisation's licences, slices, manifests and invoices."""
 import django_filters
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -34,9 +36,28 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="Not found, or another organisation's."),
     429: OpenApiResponse(ErrorSerializer, description="Too many requests for this key."),
 }
+BAD_FILTER = {400: OpenApiResponse(ErrorSerializer, description="A filter's value is not one it knows.")}
 
 
-class NewestFirst(CursorPagination):
+# Ids in paths are positive: the URL pattern matches digits only, so "-1" never reaches a view.
+OBJECT_ID = OpenApiParameter("id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)
+
+
+class IntegerCursor(CursorPagination):
+    """A cursor points at an id or a position, both integers: any other position is a tampered
+    cursor, answered with DRF's 404 "Invalid cursor" instead of a crash in the query."""
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                int(cursor.position)
+            except ValueError:
+                raise NotFound(self.invalid_cursor_message) from None
+        return cursor
+
+
+class NewestFirst(IntegerCursor):
     """Cursor pages stay stable while new rows appear: a cursor points at an id, not an offset."""
 
     ordering = "-id"
@@ -45,7 +66,7 @@ class NewestFirst(CursorPagination):
     page_size_query_param = "page_size"
 
 
-class ItemsInOrder(CursorPagination):
+class ItemsInOrder(IntegerCursor):
     ordering = "position"
     page_size = 500
     max_page_size = 5000
@@ -60,8 +81,8 @@ class ApiView:
     required_scopes = {}
 
     @property
-    def organisation(self):
-        return self.request.auth.organisation
+    def organisation_id(self):
+        return self.request.auth.organisation_id
 
     @property
     def documenting(self):
@@ -70,17 +91,17 @@ class ApiView:
     def licences(self):
         if self.documenting:
             return Licence.objects.none()
-        return Licence.objects.select_related("organisation").filter(organisation=self.organisation)
+        return Licence.objects.select_related("organisation").filter(organisation_id=self.organisation_id)
 
     def slices(self):
         if self.documenting:
             return Slice.objects.none()
-        return Slice.objects.filter(licence__organisation=self.organisation)
+        return Slice.objects.filter(licence__organisation_id=self.organisation_id)
 
     def invoices(self):
         if self.documenting:
             return Invoice.objects.none()
-        return Invoice.objects.filter(organisation=self.organisation).exclude(number__isnull=True).prefetch_related(
+        return Invoice.objects.filter(organisation_id=self.organisation_id).exclude(number__isnull=True).prefetch_related(
             "lines", "payments", "credit_notes").select_related("corrects")
 
 
@@ -93,7 +114,7 @@ class LicenceFilter(django_filters.FilterSet):
         fields = ["state", "phase"]
 
 
-@extend_schema(tags=["licences"], responses={200: LicenceSerializer(many=True), **ERRORS})
+@extend_schema(tags=["licences"], responses={200: LicenceSerializer(many=True), **BAD_FILTER, **ERRORS})
 class LicenceList(ApiView, generics.ListAPIView):
     """Your organisation's licences, newest first."""
 
@@ -106,7 +127,7 @@ class LicenceList(ApiView, generics.ListAPIView):
         return self.licences()
 
 
-@extend_schema(tags=["licences"], responses={200: LicenceSerializer, **ERRORS})
+@extend_schema(tags=["licences"], parameters=[OBJECT_ID], responses={200: LicenceSerializer, **ERRORS})
 class LicenceDetail(ApiView, generics.RetrieveAPIView):
     """A licence: state, phase, caps, usage, what remains, dates and links."""
 
@@ -117,7 +138,8 @@ class LicenceDetail(ApiView, generics.RetrieveAPIView):
         return self.licences()
 
 
-@extend_schema(tags=["licences"], responses={200: OpenApiTypes.OBJECT, **ERRORS})
+@extend_schema(tags=["licences"], parameters=[OBJECT_ID],
+               responses={(200, "application/ld+json"): OpenApiTypes.OBJECT, **ERRORS})
 class LicenceTerms(ApiView, APIView):
     """The licence's terms as ODRL 2.2 JSON-LD (the agreement in force)."""
 
@@ -152,13 +174,13 @@ class LicenceSlices(ApiView, generics.ListCreateAPIView):
             return Slice.objects.none()
         return self.slices().filter(licence=self.licence())
 
-    @extend_schema(tags=["slices"], responses={200: SliceSerializer(many=True), **ERRORS})
+    @extend_schema(tags=["slices"], parameters=[OBJECT_ID], responses={200: SliceSerializer(many=True), **ERRORS})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         tags=["slices"], request=SliceRequestSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+        parameters=[OBJECT_ID, OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                                      description="Send the same key to retry safely: the first response is replayed.")],
         responses={
             202: SliceSerializer,
@@ -182,7 +204,7 @@ class LicenceSlices(ApiView, generics.ListCreateAPIView):
         return Response(SliceSerializer(slice_).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(tags=["slices"], responses={200: SliceSerializer, **ERRORS})
+@extend_schema(tags=["slices"], parameters=[OBJECT_ID], responses={200: SliceSerializer, **ERRORS})
 class SliceDetail(ApiView, generics.RetrieveAPIView):
     """A slice: status, progress, counts and manifest links. Poll it until `status` is ready or failed."""
 
@@ -193,7 +215,7 @@ class SliceDetail(ApiView, generics.RetrieveAPIView):
         return self.slices()
 
 
-@extend_schema(tags=["slices"], responses={200: SliceItemSerializer(many=True), **ERRORS})
+@extend_schema(tags=["slices"], parameters=[OBJECT_ID], responses={200: SliceItemSerializer(many=True), **ERRORS})
 class SliceItems(ApiView, generics.ListAPIView):
     """The slice's items in order, with download links (signed once per page, expiring)."""
 
@@ -233,8 +255,8 @@ class SliceManifest(ApiView, APIView):
 
     @extend_schema(
         tags=["slices"], operation_id="v1_slices_manifest",
-        parameters=[OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["manifest.jsonl", "manifest.csv",
-                                                                              "croissant.json"])],
+        parameters=[OBJECT_ID, OpenApiParameter("fmt", str, OpenApiParameter.PATH,
+                                                enum=["manifest.jsonl", "manifest.csv", "croissant.json"])],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR,
                    (200, "application/ld+json"): OpenApiTypes.OBJECT,
                    409: OpenApiResponse(ErrorSerializer, description="The slice is not ready yet."), **ERRORS},
@@ -255,7 +277,7 @@ class InvoiceFilter(django_filters.FilterSet):
         fields = ["status", "kind"]
 
 
-@extend_schema(tags=["invoices"], responses={200: InvoiceSerializer(many=True), **ERRORS})
+@extend_schema(tags=["invoices"], responses={200: InvoiceSerializer(many=True), **BAD_FILTER, **ERRORS})
 class InvoiceList(ApiView, generics.ListAPIView):
     """Your organisation's issued invoices and credit notes."""
 
@@ -268,7 +290,7 @@ class InvoiceList(ApiView, generics.ListAPIView):
         return self.invoices()
 
 
-@extend_schema(tags=["invoices"], responses={200: InvoiceSerializer, **ERRORS})
+@extend_schema(tags=["invoices"], parameters=[OBJECT_ID], responses={200: InvoiceSerializer, **ERRORS})
 class InvoiceDetail(ApiView, generics.RetrieveAPIView):
     """One invoice or credit note, with its lines and what is still owed."""
 
@@ -279,7 +301,8 @@ class InvoiceDetail(ApiView, generics.RetrieveAPIView):
         return self.invoices()
 
 
-@extend_schema(tags=["invoices"], responses={(200, "application/pdf"): OpenApiTypes.BINARY, **ERRORS})
+@extend_schema(tags=["invoices"], parameters=[OBJECT_ID],
+               responses={(200, "application/pdf"): OpenApiTypes.BINARY, **ERRORS})
 class InvoicePdf(ApiView, APIView):
     """The invoice as PDF."""
 
@@ -291,3 +314,20 @@ class InvoicePdf(ApiView, APIView):
         response["Content-Disposition"] = f'inline; filename="{invoice.display_number}.pdf"'
         return response
 
+
+@csrf_exempt  # API clients send keys, not cookies: like the DRF views, no CSRF token is asked for.
+def unknown_endpoint(request, path=""):
+    """Any other path under /api/v1/: a JSON 404 like every API error, not the site's HTML page.
+    A GET that lacks only the trailing slash is redirected, as CommonMiddleware did before this catch-all."""
+    message = "No such API endpoint: the endpoints are listed at /api/docs/."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "unknown-endpoint":
+            if request.method in ("GET", "HEAD"):
+                query = request.META.get("QUERY_STRING")
+                return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
+            message = f"No such API endpoint: did you mean {request.path}/ (with the trailing slash)?"
+    return JsonResponse(error_body("not_found", message), status=404)
