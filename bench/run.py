@@ -20,6 +20,9 @@ OUTPUT_DIR = BASE_DIR / "var" / "bench"
 
 BENCHMARKS = [
     "slices",
+    "api",
+    "billing",
+    "royalties",
 ]
 
 
