@@ -28,11 +28,16 @@ class RoyaltyEntry(models.Model):
         PAYMENT = "payment", "Share of a payment"
         CREDIT_NOTE = "credit_note", "Reversal by a credit note"
 
-    contributor = models.ForeignKey("licensing.Contributor", on_delete=models.PROTECT, related_name="royalties")
+    # A split writes one row per contributor (100,000 in one statement), so no index is kept that
+    # another already covers: contributor leads royalty_contributor_idx, pool and credit note lead
+    # their unique constraints below.
+    contributor = models.ForeignKey("licensing.Contributor", on_delete=models.PROTECT, related_name="royalties",
+                                    db_index=False)
     licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+")
-    pool = models.ForeignKey(RoyaltyPool, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    pool = models.ForeignKey(RoyaltyPool, null=True, blank=True, on_delete=models.PROTECT, related_name="entries",
+                             db_index=False)
     credit_note = models.ForeignKey("licensing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="royalty_reversals")
+                                    related_name="royalty_reversals", db_index=False)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=12, choices=Reason.choices)
