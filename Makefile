@@ -13,7 +13,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdefghijklmnopqr
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	CELERY_QUEUE=tessera-test
 
-DEMO_ENV := DEBUG=1
+DEMO_ENV = DEBUG=1 SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 
 .PHONY: demo serve test install install-dev services browser bench clean
 

@@ -93,18 +93,25 @@ def api_keys(request):
     membership = _owner_membership(request)
     organisation = membership.organisation
     form = ApiKeyForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
         try:
-            _, new_key = api_key_create(organisation=organisation, by=request.user, **form.cleaned_data)
+            _, plaintext = api_key_create(organisation=organisation, by=request.user, **form.cleaned_data)
         except ApiKeyError as error:
             form.add_error(None, str(error))
         else:
-            form = ApiKeyForm()
-    return render(request, "accounts/api_keys.html", {
-        "organisation": organisation, "keys": organisation.api_keys.all(), "form": form, "new_key": new_key,
-        "now": timezone.now(),
+            # Redirect, so that reloading the page cannot make a second key; the secret rides in
+            # the session for that one next page only, and is gone from it once shown.
+            request.session[NEW_KEY_SESSION] = plaintext
+            return redirect("accounts:api_keys")
+    response = render(request, "accounts/api_keys.html", {
+        "organisation": organisation, "keys": organisation.api_keys.all(), "form": form,
+        "new_key": request.session.pop(NEW_KEY_SESSION, None), "now": timezone.now(),
     })
+    response["Cache-Control"] = "no-store"  # the page may show a secret: never from a cache
+    return response
+
+
+NEW_KEY_SESSION = "api_key_shown_once"
 
 
 @login_required

@@ -235,6 +235,10 @@ LICENSOR_LEGAL_NAME = env.str("LICENSOR_LEGAL_NAME", default="Tessera Licensing 
 LICENSOR_ADDRESS = env.str("LICENSOR_ADDRESS", default="Friedrichstraße 100\n10117 Berlin\nGermany")
 LICENSOR_COUNTRY = env.str("LICENSOR_COUNTRY", default="DE")
 LICENSOR_VAT_ID = env.str("LICENSOR_VAT_ID", default="DE999999999")
+# Where buyers pay: printed on every invoice (kept in its issued snapshot).
+LICENSOR_BANK_NAME = env.str("LICENSOR_BANK_NAME", default="Berliner Sparkasse")
+LICENSOR_IBAN = env.str("LICENSOR_IBAN", default="DE89 3704 0044 0532 0130 00")
+LICENSOR_BIC = env.str("LICENSOR_BIC", default="BELADEBEXXX")
 INVOICE_SERIES = env.str("INVOICE_SERIES", default="INV")
 CREDIT_NOTE_SERIES = env.str("CREDIT_NOTE_SERIES", default="CRN")
 INVOICE_TAX_RATE = Decimal(env.str("INVOICE_TAX_RATE", default="19.00"))

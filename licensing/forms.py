@@ -53,6 +53,16 @@ class ConfirmForm(VersionedForm):
     pass
 
 
+class AcceptOfferForm(VersionedForm):
+    agree = forms.BooleanField(
+        label="I accept the commercial offer above on behalf of my organisation, and its invoice.",
+        error_messages={"required": "Tick the box to accept the offer: accepting issues the invoice."},
+    )
+
+    def service_kwargs(self):
+        return {}
+
+
 class ReasonForm(VersionedForm):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason",
                              help_text="The applicant sees this on the licence page and in the e-mail.")
@@ -127,7 +137,7 @@ ACTION_FORMS = {
     "request_upgrade": (UpgradeRequestForm, "Ask for a commercial licence"),
     "make_offer": (OfferForm, "Send the offer"),
     "decline_upgrade": (ReasonForm, "Decline the upgrade"),
-    "accept_offer": (ConfirmForm, "Accept the offer"),
+    "accept_offer": (AcceptOfferForm, "Accept the offer"),
     "suspend": (ReasonForm, "Suspend"),
     "reinstate": (ConfirmForm, "Reinstate"),
     "revoke": (ReasonForm, "Revoke"),

@@ -73,5 +73,9 @@ def render_invoice_pdf(invoice):
         story.append(Paragraph(
             f"Please pay {invoice.gross_total:,.2f} {invoice.currency} by {invoice.due_date:%d %B %Y}, "
             f"quoting {invoice.display_number}.", styles["Normal"]))
+        if bank := invoice.issuer.get("bank"):
+            story.append(Paragraph(_escape(
+                f"Bank transfer to {invoice.issuer.get('name', '')}: IBAN {bank.get('iban', '')}, "
+                f"BIC {bank.get('bic', '')} ({bank.get('name', '')})."), styles["Normal"]))
     document.build(story)
     return out.getvalue()

@@ -21,7 +21,7 @@ EVENT_MESSAGES = {
     "reject": ("Application rejected", "The application was rejected.", []),
     "withdraw": ("Application withdrawn", "The application was withdrawn.", [REVIEWER]),
     "request_upgrade": ("Commercial upgrade requested", "The licensee asked to upgrade to a commercial licence.", [LICENSOR_ADMIN]),
-    "make_offer": ("Commercial offer made", "A commercial offer is waiting for the licensee's answer.", []),
+    "make_offer": ("Commercial offer made", "You have a commercial offer: read its terms and accept it on the licence page.", []),
     "decline_upgrade": ("Upgrade declined", "The upgrade was declined; the research licence continues.", [LICENSOR_ADMIN]),
     "accept_offer": ("Offer accepted", "The commercial offer was accepted; the licence becomes commercial once the invoice is paid.", [FINANCE, LICENSOR_ADMIN]),
     "record_payment": ("Commercial licence active", "Payment was received: the commercial licence is active.", [FINANCE]),

@@ -152,9 +152,20 @@ class Licence(models.Model):
     def remaining(self):
         return {key: None if cap is None else max(cap - self.usage[key], 0) for key, cap in self.caps.items()}
 
+    @property
+    def offer_with_tax(self):
+        """The offered fee as it will be invoiced: (net, tax rate, tax, gross), or None without an offer."""
+        if self.offer_fee is None:
+            return None
+        from licensing.models.billing import InvoiceLine
+
+        rate = settings.INVOICE_TAX_RATE
+        net, tax, gross = InvoiceLine.amounts(1, self.offer_fee, rate)
+        return {"net": net, "rate": rate, "tax": tax, "gross": gross}
+
     def usage_rows(self):
         """(label, used, cap, percent) for the caps bars; an unlimited cap has no percent."""
-        labels = {"assets": "Assets", "bytes": "Bytes", "slices": "Slices"}
+        labels = {"assets": "Assets", "bytes": "Data", "slices": "Slices"}
         rows = []
         for key, cap in self.caps.items():
             used = self.usage[key]

@@ -42,6 +42,7 @@ def issuer_snapshot():
         "address": settings.LICENSOR_ADDRESS,
         "country": settings.LICENSOR_COUNTRY,
         "vat_id": settings.LICENSOR_VAT_ID,
+        "bank": {"name": settings.LICENSOR_BANK_NAME, "iban": settings.LICENSOR_IBAN, "bic": settings.LICENSOR_BIC},
     }
 
 

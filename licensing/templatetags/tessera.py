@@ -1,8 +1,22 @@
 from django import template
-from django.template.defaultfilters import filesizeformat
 from django.contrib.humanize.templatetags.humanize import intcomma
 
 register = template.Library()
+
+
+@register.filter
+def binary_size(value):
+    """Bytes in the binary units the cap forms ask for (GiB), so a 5 GiB cap reads "5.0 GiB"."""
+    try:
+        size = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if size < 1024:
+        return f"{int(size)} bytes" if size != 1 else "1 byte"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        size /= 1024
+        if size < 1024 or unit == "TiB":
+            return f"{size:,.1f} {unit}"
 
 
 @register.filter
@@ -10,7 +24,7 @@ def usage_value(value, key):
     """Bytes as a size, counts with thousands separators."""
     if value is None:
         return "unlimited data" if key == "bytes" else "unlimited"
-    return filesizeformat(value) if key == "bytes" else intcomma(value)
+    return binary_size(value) if key == "bytes" else intcomma(value)
 
 
 @register.filter

@@ -1,13 +1,15 @@
 """Licence pages for applicants and staff: thin, they ask the selectors and call the services."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.roles import roles_of
 from licensing import workflow
 from licensing.forms import ACTION_FORMS, ApplicationForm, ApproveForm
-from licensing.models import LicenceState
+from licensing.models import Contributor, LicenceState
 from licensing.selectors import licence_visible_to, licences_visible_to
 from licensing.services import licences as services
 from licensing.workflow import LicenceActionRefused
@@ -35,6 +37,8 @@ def _membership_or_404(user):
 @login_required
 def dashboard(request):
     if not hasattr(request.user, "membership"):
+        if roles_of(request.user) or Contributor.objects.filter(user=request.user).exists():
+            return redirect("home")  # licensor staff and contributors have their own places there
         return redirect("accounts:organisation_create")
     licences = list(licences_visible_to(user=request.user).filter(organisation=request.user.membership.organisation))
     for licence in licences:
@@ -110,8 +114,14 @@ def _action_forms(licence, user, bound=None):
             form = form_class(initial=initial, prefix=action)
         transition = workflow.TABLE[action]
         forms.append({"action": action, "form": form, "button": button, "label": transition.label,
+                      "primary": action in PRIMARY_ACTIONS,
                       "danger": action in {"reject", "revoke", "suspend", "withdraw", "decline_upgrade"}})
-    return forms
+    # What the person most likely came to do comes first and unfolded; the rest wait folded below.
+    return sorted(forms, key=lambda item: not item["primary"])
+
+
+# The step that moves a licence on, for whoever holds it at that state.
+PRIMARY_ACTIONS = {"submit", "approve", "make_offer", "accept_offer", "reinstate"}
 
 
 @login_required
@@ -123,6 +133,7 @@ def detail(request, pk, bound=None, status=200):
         "action_forms": _action_forms(licence, request.user, bound),
         "is_applicant": "applicant" in workflow.actor_kinds(request.user, licence),
         "next_step": NEXT_STEPS.get(licence.state, ""),
+        "payment_terms_days": settings.PAYMENT_TERMS_DAYS,
         "can_edit": licence.state in (LicenceState.DRAFT, LicenceState.CHANGES_REQUESTED)
         and "applicant" in workflow.actor_kinds(request.user, licence),
     }
@@ -137,6 +148,24 @@ def _panels():
     from licensing.views.slices import slice_panel
 
     return [billing_panel, slice_panel]
+
+
+# What a person sees after their action went through: what happened and what comes next.
+DONE = {
+    "submit": "Application submitted: the reviewers have been told, and you will get an e-mail when they decide.",
+    "request_changes": "Changes requested: the applicant has been e-mailed your message.",
+    "approve": "Research licence approved: the applicant can now request data slices.",
+    "reject": "Application rejected: the applicant has been e-mailed the reason.",
+    "withdraw": "Application withdrawn.",
+    "request_upgrade": "Upgrade requested: the licensor will answer with a commercial offer.",
+    "make_offer": "Offer sent: the licensee has been e-mailed and can accept it on this page.",
+    "decline_upgrade": "Upgrade declined: the licensee has been e-mailed the reason.",
+    "accept_offer": "Offer accepted: the invoice is on its way, and the licence becomes commercial once it is paid.",
+    "record_payment": "Payment recorded.",
+    "suspend": "Licence suspended: its downloads and new slices are stopped until it is reinstated.",
+    "reinstate": "Licence reinstated.",
+    "revoke": "Licence revoked: the licensee has been e-mailed the reason.",
+}
 
 
 @login_required
@@ -158,7 +187,8 @@ def act(request, pk, action):
     except LicenceActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("licence_detail", pk=licence.pk)
-    messages.success(request, f"Done: {workflow.TABLE[action].label.lower()}. The licence is now {licence.get_state_display().lower()}.")
+    licence.refresh_from_db(fields=["state"])
+    messages.success(request, DONE.get(action, "Done.") + f" The licence is now {licence.get_state_display().lower()}.")
     return redirect("licence_detail", pk=licence.pk)
 
 

@@ -64,7 +64,13 @@ def request_slice(request, pk):
     except SliceRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("licence_detail", pk=licence.pk)
-    messages.success(request, f"Slice {slice_.number} requested: it is being built.")
+    slice_.refresh_from_db()  # built already where jobs run in-process
+    if slice_.status == "ready":
+        messages.success(request, f"Slice {slice_.number} is ready: {slice_.asset_count:,} assets.")
+    elif slice_.status == "failed":
+        messages.error(request, f"Slice {slice_.number} could not be built: {slice_.failure_reason}")
+    else:
+        messages.success(request, f"Slice {slice_.number} requested: it is being built, and this page follows its progress.")
     return redirect("slice_detail", pk=slice_.pk)
 
 

@@ -54,8 +54,9 @@ def test_two_keys_never_share_a_prefix_or_secret(org_a, alice):
 def test_an_owner_creates_a_key_on_the_page_and_sees_it_once(client_for, alice, org_a):
     client = client_for(alice)
     response = client.post(PAGE, {"name": "nightly training", "scopes": ["licences:read", "slices:read"],
-                                  "expires_days": "30"})
-    assert response.status_code == 200
+                                  "expires_days": "30"}, follow=True)
+    assert response.redirect_chain == [(PAGE, 302)], "redirected: reloading the page makes no second key"
+    assert response["Cache-Control"] == "no-store"
     html = response.content.decode()
     shown = re.search(r'<article id="new-key">.*?<code>(tsk_[^<]+)</code>', html, re.S).group(1)
     key = ApiKey.objects.get(organisation=org_a)

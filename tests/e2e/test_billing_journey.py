@@ -42,6 +42,7 @@ def test_the_applicant_accepts_the_offer_and_the_licence_is_commercial_once_fina
     details = applicant.locator("details#action-accept_offer")
     if details.get_attribute("open") is None:
         details.locator("summary").click()
+    details.get_by_label("I accept the commercial offer above").check()
     details.get_by_role("button", name="Accept the offer").click()
 
     expect(applicant.locator("#licence-state")).to_have_text("Awaiting payment")

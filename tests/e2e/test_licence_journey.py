@@ -80,9 +80,11 @@ def test_an_applicant_is_licensed_for_research_then_accepts_a_commercial_offer(
 
     applicant.reload()
     expect(applicant.locator("#licence-state")).to_have_text("Upgrade offered")
-    expect(applicant.locator("#offer")).to_contain_text("12,000.00 EUR (annual fee)")
+    expect(applicant.locator("#offer")).to_contain_text("12,000.00 EUR excluding VAT (annual fee)")
     expect(applicant.locator("#offer")).to_contain_text("12 months")
-    open_action(applicant, "accept_offer").get_by_role("button", name="Accept the offer").click()
+    accept = open_action(applicant, "accept_offer")
+    accept.get_by_label("I accept the commercial offer above").check()
+    accept.get_by_role("button", name="Accept the offer").click()
     expect(applicant.locator("#licence-state")).to_have_text("Awaiting payment")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ def test_the_pdf_shows_the_number_the_parties_the_lines_and_the_total(invoice, t
     assert "12,000.00" in text and "2,280.00" in text
     assert "14,280.00 EUR" in text
     assert f"Please pay 14,280.00 EUR by {invoice.due_date:%d %B %Y}, quoting {number(1)}." in text
+    assert "IBAN DE89 3704 0044 0532 0130 00, BIC BELADEBEXXX" in text, "the buyer is told where to pay"
 
 
 def test_rendering_again_keeps_the_number_and_what_was_billed(invoice, org_a, tmp_path):

@@ -49,9 +49,16 @@ def test_apply_review_upgrade_offer_accept_and_pay(client, alice, rita, adam, fi
     assert licence.state == "upgrade_offered"
 
     client.force_login(alice)
-    assert "12,000.00 EUR" in client.get(f"/licences/{licence.pk}/").content.decode()
+    offer_page = client.get(f"/licences/{licence.pk}/").content.decode()
+    assert "12,000.00 EUR excluding VAT (annual fee)" in offer_page
+    assert "Invoiced with 19% VAT: 14,280.00 EUR a year, payable within 14 days." in offer_page
+    unticked = post_action(client, licence, "accept_offer")
+    assert unticked.status_code == 400
+    assert "Tick the box to accept the offer: accepting issues the invoice." in unticked.content.decode()
+    licence.refresh_from_db()
+    assert licence.state == "upgrade_offered" and not licence.invoices.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_action(client, licence, "accept_offer")
+        response = post_action(client, licence, "accept_offer", agree="on")
     licence.refresh_from_db()
     assert licence.state == "awaiting_payment"
 

@@ -403,7 +403,7 @@ def test_posting_the_form_requests_a_slice_and_shows_it_building(client_for, org
     page = client.get(response["Location"])
     assert page.status_code == 200
     body = text_of(page)
-    assert "Slice 1 requested: it is being built." in body
+    assert "Slice 1 requested: it is being built, and this page follows its progress." in body
     assert f'hx-get="/slices/{slice_.pk}/"' in body
     assert "Building… this page updates by itself." in body
     assert "manifest.jsonl" not in body
