@@ -1,3 +1,4 @@
+import logging
 import time
 import uuid
 
@@ -28,3 +29,15 @@ class RequestLogMiddleware:
             user_id=getattr(getattr(request, "user", None), "pk", None),
         )
         return response
+
+
+class RefusalsWithoutTraceback(logging.Filter):
+    """A 4xx answer (a refused permission, a missing page) is logged as one line, not a traceback:
+    it is the app working as meant, and tracebacks there bury the real errors."""
+
+    def filter(self, record):
+        status = getattr(record, "status_code", None)
+        if record.name == "django.request" and status is not None and 400 <= status < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True

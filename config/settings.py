@@ -286,7 +286,9 @@ LOGGING = {
             "foreign_pre_chain": _shared_processors,
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "filters": {"refusals_without_traceback": {"()": "config.logging.RefusalsWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured",
+                             "filters": ["refusals_without_traceback"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},

@@ -70,3 +70,22 @@ def test_full_stack_settings_use_postgresql_redis_and_a_broker():
     assert full["engine"] == "django.db.backends.postgresql"
     assert full["eager"] is False
     assert full["cache"].endswith("RedisCache")
+
+
+def test_a_refused_request_is_logged_in_one_line_without_a_traceback(client, django_user_model):
+    import io
+    import logging
+
+    stream = io.StringIO()
+    handler = logging.getLogger().handlers[0]
+    original = handler.stream
+    handler.setStream(stream)
+    try:
+        user = django_user_model.objects.create_user(email="nobody@example.com", password="pw-for-tests-123")
+        client.force_login(user)
+        assert client.get("/review/").status_code == 403
+    finally:
+        handler.setStream(original)
+    logged = stream.getvalue()
+    assert "Forbidden" in logged
+    assert "Traceback" not in logged and "PermissionDenied" not in logged

@@ -51,8 +51,12 @@ class Slice(models.Model):
     def describe_selection(self):
         f = self.filters
         parts = [{"image": "images", "video": "videos"}.get(f.get("kind"), "images and videos")]
-        if f.get("min_width") or f.get("min_height"):
-            parts.append(f"at least {f.get('min_width') or 0}×{f.get('min_height') or 0} px")
+        if f.get("min_width") and f.get("min_height"):
+            parts.append(f"at least {f['min_width']}×{f['min_height']} px")
+        elif f.get("min_width"):
+            parts.append(f"at least {f['min_width']} px wide")
+        elif f.get("min_height"):
+            parts.append(f"at least {f['min_height']} px high")
         if f.get("min_duration") is not None or f.get("max_duration") is not None:
             parts.append(f"video duration {f.get('min_duration') or 0}–{f.get('max_duration') or '∞'} s")
         if f.get("tags"):

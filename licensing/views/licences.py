@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.roles import roles_of
 from licensing import workflow
@@ -169,9 +169,11 @@ DONE = {
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def act(request, pk, action):
     licence = licence_visible_to(user=request.user, pk=pk)
+    if request.method == "GET":  # a reload or bookmark of a form that was answered here: back to the licence
+        return redirect("licence_detail", pk=licence.pk)
     if action not in ACTION_FORMS:
         raise Http404
     form_class, _ = ACTION_FORMS[action]

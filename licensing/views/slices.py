@@ -7,7 +7,7 @@ from django.db import connection
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from licensing import downloads, workflow
 from licensing.forms import SliceRequestForm
@@ -41,29 +41,41 @@ def slice_panel(request, licence):
         return None
     is_applicant = "applicant" in workflow.actor_kinds(request.user, licence)
     can_request = is_applicant and licence.state in workflow.ACTIVE
+    bound = getattr(request, "bound_slice_form", None)
     return {
         "template": "slices/_panel.html",
         "slices": licence.slices.all()[:50],
-        "slice_form": SliceRequestForm(prefix="slice") if can_request else None,
+        "slice_form": (bound or SliceRequestForm(prefix="slice")) if can_request else None,
     }
 
 
+def _licence_page_with(request, licence, form):
+    """The licence page again with the request as typed and its errors, so nothing has to be typed twice."""
+    from licensing.views.licences import detail
+
+    request.bound_slice_form = form
+    return detail(request, licence.pk, status=400)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def request_slice(request, pk):
     licence = licence_visible_to(user=request.user, pk=pk)
+    if request.method == "GET":  # a reload of the page a refused request answered with
+        return redirect("licence_detail", pk=licence.pk)
     if "applicant" not in workflow.actor_kinds(request.user, licence):
         raise Http404
     form = SliceRequestForm(request.POST, prefix="slice")
     if not form.is_valid():
         messages.error(request, "The slice request has errors: " + "; ".join(
             f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}" for f, e in form.errors.items()))
-        return redirect("licence_detail", pk=licence.pk)
+        return _licence_page_with(request, licence, form)
     try:
         slice_ = slice_request(licence=licence, by=request.user, **form.service_kwargs())
     except SliceRefused as refusal:
         messages.error(request, str(refusal))
-        return redirect("licence_detail", pk=licence.pk)
+        form.add_error(None, str(refusal))
+        return _licence_page_with(request, licence, form)
     slice_.refresh_from_db()  # built already where jobs run in-process
     if slice_.status == "ready":
         messages.success(request, f"Slice {slice_.number} is ready: {slice_.asset_count:,} assets.")

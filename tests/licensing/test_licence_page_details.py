@@ -67,3 +67,29 @@ def test_browsers_asking_for_favicon_ico_get_the_site_icon(client):
 
     assert response.status_code == 301
     assert response["Location"].endswith("favicon.svg")
+
+
+def test_reloading_an_answered_form_goes_back_to_the_licence_instead_of_an_error(client_for, alice, org_a, bob):
+    licence = research_licence(organisation=org_a, applicant=alice)
+    client = client_for(alice)
+
+    invalid = client.post(f"/licences/{licence.pk}/request_upgrade/", {"request_upgrade-version": licence.version})
+    assert invalid.status_code == 400
+    urls = (f"/licences/{licence.pk}/request_upgrade/", f"/licences/{licence.pk}/slices/")
+    for url in urls:
+        response = client.get(url)
+        assert (response.status_code, response["Location"]) == (302, f"/licences/{licence.pk}/")
+    other = client_for(bob)
+    assert [other.get(url).status_code for url in urls] == [404, 404]
+    licence.refresh_from_db()
+    assert licence.state == "research_active"
+
+
+def test_a_failed_slice_names_the_size_filter_it_was_given(alice, org_a):
+    from licensing.models import Slice
+
+    licence = research_licence(organisation=org_a, applicant=alice)
+    wide = Slice(licence=licence, number=1, seed=7, size_requested=10, filters={"min_width": 5000})
+
+    assert "at least 5000 px wide" in wide.describe_selection()
+    assert "×" not in wide.describe_selection()
