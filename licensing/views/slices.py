@@ -118,14 +118,16 @@ def stream_manifest(slice_, fmt, token=None):
     url_prefix = downloads.asset_url_prefix(token)
     items = manifest_items(slice_, url_prefix=url_prefix)
     filename = f"licence-{slice_.licence_id}-slice-{slice_.number}-{fmt}"
-    if fmt == "croissant.json":
-        content_type, chunks = "application/ld+json", croissant_chunks(_manifest_meta(slice_, token), items)
-    elif fmt == "manifest.jsonl" and connection.vendor == "postgresql":
-        content_type, chunks = FORMATS[fmt][0], manifest_jsonl_from_database(slice_, url_prefix=url_prefix)
+    if fmt == "manifest.jsonl" and connection.vendor == "postgresql":
+        # PostgreSQL writes the lines and sends them in blocks already.
+        content_type, blocks = FORMATS[fmt][0], manifest_jsonl_from_database(slice_, url_prefix=url_prefix)
+    elif fmt == "croissant.json":
+        content_type = "application/ld+json"
+        blocks = batched(croissant_chunks(_manifest_meta(slice_, token), items))
     else:
         content_type, writer = FORMATS[fmt]
-        chunks = writer(items)
-    response = StreamingHttpResponse(batched(chunks), content_type=content_type)
+        blocks = batched(writer(items))
+    response = StreamingHttpResponse(blocks, content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response

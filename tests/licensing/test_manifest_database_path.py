@@ -15,8 +15,9 @@ from tests.licensing.factories import LicenceFactory
 pytestmark = pytest.mark.django_db
 
 
-def parsed(lines):
-    return [json.loads(line) for chunk in lines for line in chunk.splitlines() if line]
+def parsed(chunks):
+    text = "".join(chunk.decode() if isinstance(chunk, bytes) else chunk for chunk in chunks)
+    return [json.loads(line) for line in text.splitlines() if line]
 
 
 def test_both_writers_give_the_same_objects_in_the_same_order(org_a, alice, monkeypatch):
@@ -25,7 +26,7 @@ def test_both_writers_give_the_same_objects_in_the_same_order(org_a, alice, monk
     stayer = Contributor.objects.create(display_name="Stayer")
     for n in range(12):
         Asset.objects.create(contributor=quitter if n % 3 == 0 else stayer, kind="video" if n % 4 == 0 else "image",
-                             title=f'Ünïcode "quoted", {n}', tags=["x"], width=640, height=480,
+                             title=f'Ünïcode "quoted", C:\\data\\{n}\\ tab\t new\nline {n}', tags=["x"], width=640, height=480,
                              duration_seconds=2.5 if n % 4 == 0 else None, bytes=1000 + n, mime_type="image/jpeg",
                              sha256=f"{n:064x}", storage_key=f"k/{n}")
     licence = LicenceFactory(organisation=org_a, applicant=alice, state="research_active", phase="research",
@@ -37,7 +38,7 @@ def test_both_writers_give_the_same_objects_in_the_same_order(org_a, alice, monk
 
     prefix = "https://tessera.example/dl/token/assets/"
     from_python = parsed(jsonl_lines(manifest_items(slice_, url_prefix=prefix)))
-    from_database = parsed(manifest_jsonl_from_database(slice_, url_prefix=prefix, chunk=5))
+    from_database = parsed(manifest_jsonl_from_database(slice_, url_prefix=prefix, block_size=500))
     assert len(from_python) == 12
     assert from_database == from_python
     assert sum(row["withdrawn"] for row in from_database) == 4
