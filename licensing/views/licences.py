@@ -189,8 +189,7 @@ def act(request, pk, action):
     except LicenceActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("licence_detail", pk=licence.pk)
-    licence.refresh_from_db(fields=["state"])
-    messages.success(request, DONE.get(action, "Done.") + f" The licence is now {licence.get_state_display().lower()}.")
+    messages.success(request, DONE.get(action, "Done."))  # the state badge beside it shows where the licence is now
     return redirect("licence_detail", pk=licence.pk)
 
 

@@ -61,6 +61,9 @@ def test_apply_review_upgrade_offer_accept_and_pay(client, alice, rita, adam, fi
         response = post_action(client, licence, "accept_offer", agree="on")
     licence.refresh_from_db()
     assert licence.state == "awaiting_payment"
+    told = client.get(response["Location"]).content.decode()
+    assert ("Offer accepted: the invoice is on its way, and the licence becomes commercial once it is paid."
+            in told)
 
     invoice = licence.invoices.get()
     assert (invoice.status, invoice.gross_total, invoice.currency) == ("issued", Decimal("14280.00"), "EUR")
