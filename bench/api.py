@@ -15,17 +15,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from bench.machine import load_note
 from bench.measure import Figure, Report, Target
+from bench.serving import gunicorn_serving
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = BASE_DIR / "var" / "bench"
@@ -51,7 +49,7 @@ def run():
              f"after {WARM_UP_SECONDS} s of warm-up each; gunicorn --workers {WORKERS} (sync)",
              load_note("at the start")]
     api, bare = [], []
-    with gunicorn_serving() as port:
+    with gunicorn_serving(name="api", workers=WORKERS, timeout=120, env=server_settings()) as port:
         check_answers(port, api_path, headers, slice_id)
         generator.load(port, api_path, headers, WARM_UP_SECONDS)
         generator.load(port, BARE_PATH, headers, WARM_UP_SECONDS)
@@ -113,6 +111,15 @@ def api_client_and_slice():
     return token, slice_.pk, key.pk
 
 
+def server_settings():
+    """Logging at WARNING (a request line at INFO would dominate a request this small), the bench
+    URLs with the bare view, and a read throttle no run reaches, counted in Redis as in production."""
+    return {
+        "LOG_LEVEL": "WARNING", "ROOT_URLCONF": "bench.urls", "API_THROTTLE_READ": THROTTLE,
+        "REDIS_URL": os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/13",
+    }
+
+
 def forget_throttle_history(key_id):
     from django.core.cache import cache
 
@@ -126,56 +133,6 @@ def check_answers(port, api_path, headers, slice_id):
     status, body = _get(port, BARE_PATH, headers)
     if status != 200:
         raise RuntimeError(f"GET {BARE_PATH} answered {status}: {body[:300]!r}; is ROOT_URLCONF bench.urls?")
-
-
-@contextmanager
-def gunicorn_serving():
-    """gunicorn with WORKERS sync workers on a free local port, serving bench.urls; yields the port."""
-    from django.conf import settings
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ, "DEBUG": "0", "LOG_LEVEL": "WARNING", "SECRET_KEY": settings.SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "SITE_URL": f"http://127.0.0.1:{port}",
-        "ROOT_URLCONF": "bench.urls", "API_THROTTLE_READ": THROTTLE,
-        "REDIS_URL": os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/13",
-    }
-    log_path = OUTPUT_DIR / "api-gunicorn.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             # No control socket: its default path is per user, and would take over another gunicorn's.
-             "--workers", str(WORKERS), "--timeout", "120", "--no-control-socket"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_serving(server, port, log_path)
-            yield port
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_serving(server, port, log_path):
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}; see {log_path}")
-        try:
-            status, _ = _get(port, "/healthz")
-        except OSError:
-            time.sleep(0.1)
-            continue
-        if status == 200:
-            return
-        raise RuntimeError(f"gunicorn answers /healthz with {status}; see {log_path}")
-    raise RuntimeError(f"gunicorn did not answer within 60 s; see {log_path}")
 
 
 def _get(port, path, headers=None):

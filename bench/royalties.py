@@ -7,8 +7,6 @@ done in Python: the weights per contributor read from the database, the remainde
 ranked in Python, the entries written with bulk_create. Both must give every
 contributor the same cents, adding up to the pool exactly.
 """
-import subprocess
-import sys
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +14,7 @@ from unittest import mock
 
 from bench.machine import load_note
 from bench.measure import Figure, Report, Target, timed
+from bench.serving import generate_catalogue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,7 +33,7 @@ def run():
     from bench.licensees import applicant
     from licensing.services.royalties import royalty_pool_create
 
-    generate_catalogue()
+    generate_catalogue(CATALOGUE)
     user = applicant()
     (licence,) = commercial_licences(user, 1, fee=FEE)
     seconds = grant_whole_catalogue(licence)
@@ -81,19 +80,6 @@ def run():
 
 
 # --- The catalogue, granted whole to one licence ---------------------------------
-
-def generate_catalogue():
-    from django.db import connection
-
-    from licensing.models import Asset, Contributor
-
-    print(f"  manage.py generate_catalog {' '.join(CATALOGUE)}")
-    done = subprocess.run([sys.executable, "manage.py", "generate_catalog", *CATALOGUE], cwd=BASE_DIR,
-                          check=True, capture_output=True, text=True)
-    print(f"  {done.stdout.strip()}")
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM (ANALYZE) {Asset._meta.db_table}, {Contributor._meta.db_table}")
-
 
 def grant_whole_catalogue(licence):
     """One ready slice of `licence` holding every asset, inserted in one statement; its seconds."""

@@ -11,16 +11,13 @@ var/bench/slices-selection-plan.txt.
 """
 import http.client
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from bench.measure import Figure, Report, Target, timed
+from bench.serving import generate_catalogue, gunicorn_serving
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = BASE_DIR / "var" / "bench"
@@ -35,7 +32,7 @@ REPEATS = 3
 def run():
     from bench.licensees import applicant
 
-    generate_catalogue()
+    generate_catalogue(CATALOGUE)
     user = applicant()
     notes = [f"selection plan (EXPLAIN ANALYZE, also the warm-up): {explain_selection(user)}"]
 
@@ -59,7 +56,7 @@ def run():
                  + ("yes" if same_selection else "NO (the job's selection is not the seeded order it claims)"))
 
     manifest, copy = [], []
-    with gunicorn_serving() as port:
+    with gunicorn_serving(name="slices", workers=1, timeout=300) as port:
         for _ in range(REPEATS):
             manifest.append(time_manifest_over_http(port, manifest_slice))
             copy.append(time_copy_out(manifest_slice))
@@ -99,23 +96,6 @@ def run():
                f"{growth:+.1f} MiB", growth < 50),
     ]
     return report
-
-
-# --- The catalogue ---------------------------------------------------------------
-
-def generate_catalogue():
-    from django.db import connection
-
-    from licensing.models import Asset, Contributor
-
-    print(f"  manage.py generate_catalog {' '.join(CATALOGUE)}")
-    done = subprocess.run([sys.executable, "manage.py", "generate_catalog", *CATALOGUE], cwd=BASE_DIR,
-                          check=True, capture_output=True, text=True)
-    print(f"  {done.stdout.strip()}")
-    # A catalogue in service has been vacuumed: its rows' hint bits and visibility map
-    # are set. A freshly copied one has neither, and the first scan would pay for both.
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM (ANALYZE) {Asset._meta.db_table}, {Contributor._meta.db_table}")
 
 
 # --- The build -------------------------------------------------------------------
@@ -205,52 +185,6 @@ def naive_build(slice_, budget):
 
 
 # --- The manifest ----------------------------------------------------------------
-
-@contextmanager
-def gunicorn_serving():
-    """gunicorn with one worker on a free local port, on the bench database; yields the port."""
-    from django.conf import settings
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1",
-           "SECURE_SSL_REDIRECT": "0", "SITE_URL": f"http://127.0.0.1:{port}"}
-    log_path = OUTPUT_DIR / "slices-gunicorn.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             # No control socket: its default path is per user, and would take over another gunicorn's.
-             "--workers", "1", "--timeout", "300", "--no-control-socket"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_serving(server, port, log_path)
-            yield port
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_serving(server, port, log_path):
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}; see {log_path}")
-        try:
-            status, _ = _get(port, "/healthz")
-        except OSError:
-            time.sleep(0.1)
-            continue
-        if status == 200:
-            return
-        raise RuntimeError(f"gunicorn answers /healthz with {status}; see {log_path}")
-    raise RuntimeError(f"gunicorn did not answer within 60 s; see {log_path}")
-
 
 def _get(port, path):
     """(status, lines in the body), the whole body read."""

@@ -95,13 +95,13 @@ def invoices_visible_to(*, user):
     return queryset.filter(organisation_id=membership.organisation_id).exclude(number__isnull=True)
 
 
-def manifest_jsonl_from_database(slice_, *, url_prefix, block_size=64 * 1024):
-    """The JSONL manifest built by PostgreSQL, as UTF-8 blocks of about `block_size` bytes.
+def manifest_jsonl_from_database(slice_, *, url_prefix):
+    """The JSONL manifest built by PostgreSQL: its lines, UTF-8 encoded.
 
     The same objects as licensing.manifests.jsonl_lines over manifest_items (a test holds
-    the two to that), without a Python object per item: for a large slice that was most
-    of the time. The rows come through COPY … TO STDOUT, which streams them as PostgreSQL
-    produces them with no cursor round trips. COPY's text format doubles each backslash;
+    the two to that), without building a ManifestItem and a dict per item: for a large slice
+    that was most of the time. The lines come through COPY … TO STDOUT, which streams them
+    as PostgreSQL produces them with no cursor round trips. COPY's text format doubles each backslash;
     the JSON text holds no other character COPY escapes (JSON escapes control characters
     itself), so halving them again gives the JSON exactly.
     """
@@ -123,14 +123,6 @@ def manifest_jsonl_from_database(slice_, *, url_prefix, block_size=64 * 1024):
             ORDER BY i.position
         ) TO STDOUT
     """
-    connection.ensure_connection()
     with connection.cursor() as cursor, cursor.cursor.copy(sql, [url_prefix, slice_.pk]) as copy:
-        buffer, length = [], 0
-        for row in copy:  # one row per block
-            buffer.append(row)
-            length += len(row)
-            if length >= block_size:
-                yield b"".join(buffer).replace(b"\\\\", b"\\")
-                buffer, length = [], 0
-        if buffer:
-            yield b"".join(buffer).replace(b"\\\\", b"\\")
+        for line in copy:  # COPY sends one row, newline included, per message
+            yield bytes(line).replace(b"\\\\", b"\\")

@@ -154,14 +154,14 @@ class Licence(models.Model):
 
     @property
     def offer_with_tax(self):
-        """The offered fee as it will be invoiced: (net, tax rate, tax, gross), or None without an offer."""
+        """The offered fee as its invoice will total it: {"rate": tax %, "gross": amount}, or None without an offer."""
         if self.offer_fee is None:
             return None
         from licensing.models.billing import InvoiceLine
 
         rate = settings.INVOICE_TAX_RATE
-        net, tax, gross = InvoiceLine.amounts(1, self.offer_fee, rate)
-        return {"net": net, "rate": rate, "tax": tax, "gross": gross}
+        _, _, gross = InvoiceLine.amounts(1, self.offer_fee, rate)
+        return {"rate": rate, "gross": gross}
 
     def usage_rows(self):
         """(label, used, cap, percent) for the caps bars; an unlimited cap has no percent."""

@@ -161,7 +161,6 @@ DONE = {
     "make_offer": "Offer sent: the licensee has been e-mailed and can accept it on this page.",
     "decline_upgrade": "Upgrade declined: the licensee has been e-mailed the reason.",
     "accept_offer": "Offer accepted: the invoice is on its way, and the licence becomes commercial once it is paid.",
-    "record_payment": "Payment recorded.",
     "suspend": "Licence suspended: its downloads and new slices are stopped until it is reinstated.",
     "reinstate": "Licence reinstated.",
     "revoke": "Licence revoked: the licensee has been e-mailed the reason.",
@@ -189,7 +188,7 @@ def act(request, pk, action):
     except LicenceActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("licence_detail", pk=licence.pk)
-    messages.success(request, DONE.get(action, "Done."))  # the state badge beside it shows where the licence is now
+    messages.success(request, DONE[action])  # the state badge beside it shows where the licence is now
     return redirect("licence_detail", pk=licence.pk)
 
 

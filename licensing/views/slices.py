@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from licensing import downloads, workflow
 from licensing.forms import SliceRequestForm
 from licensing.manifests import SliceManifestMeta, croissant_chunks, csv_lines, jsonl_lines
-from licensing.models import Asset, Licence, Slice, SliceItem
+from licensing.models import Slice, SliceItem, SliceStatus
 from licensing.selectors import licence_visible_to, manifest_items, manifest_jsonl_from_database, slice_visible_to
 from licensing.services.slices import SliceRefused, slice_request
 
@@ -23,16 +23,19 @@ FORMATS = {
 
 
 def batched(chunks, size=64 * 1024):
-    """Join small chunks into ~64 KiB writes: one write per manifest line would dominate the time."""
+    """Join small chunks (text, or bytes as PostgreSQL sends them) into ~64 KiB UTF-8 writes: one write
+    per manifest line would dominate the time."""
     buffer, length = [], 0
     for chunk in chunks:
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
         buffer.append(chunk)
         length += len(chunk)
         if length >= size:
-            yield "".join(buffer).encode()
+            yield b"".join(buffer)
             buffer, length = [], 0
     if buffer:
-        yield "".join(buffer).encode()
+        yield b"".join(buffer)
 
 
 def slice_panel(request, licence):
@@ -77,9 +80,9 @@ def request_slice(request, pk):
         form.add_error(None, str(refusal))
         return _licence_page_with(request, licence, form)
     slice_.refresh_from_db()  # built already where jobs run in-process
-    if slice_.status == "ready":
+    if slice_.status == SliceStatus.READY:
         messages.success(request, f"Slice {slice_.number} is ready: {slice_.asset_count:,} assets.")
-    elif slice_.status == "failed":
+    elif slice_.status == SliceStatus.FAILED:
         messages.error(request, f"Slice {slice_.number} could not be built: {slice_.failure_reason}")
     else:
         messages.success(request, f"Slice {slice_.number} requested: it is being built, and this page follows its progress.")
@@ -118,16 +121,14 @@ def stream_manifest(slice_, fmt, token=None):
     url_prefix = downloads.asset_url_prefix(token)
     items = manifest_items(slice_, url_prefix=url_prefix)
     filename = f"licence-{slice_.licence_id}-slice-{slice_.number}-{fmt}"
-    if fmt == "manifest.jsonl" and connection.vendor == "postgresql":
-        # PostgreSQL writes the lines and sends them in blocks already.
-        content_type, blocks = FORMATS[fmt][0], manifest_jsonl_from_database(slice_, url_prefix=url_prefix)
-    elif fmt == "croissant.json":
-        content_type = "application/ld+json"
-        blocks = batched(croissant_chunks(_manifest_meta(slice_, token), items))
+    if fmt == "croissant.json":
+        content_type, chunks = "application/ld+json", croissant_chunks(_manifest_meta(slice_, token), items)
+    elif fmt == "manifest.jsonl" and connection.vendor == "postgresql":
+        content_type, chunks = FORMATS[fmt][0], manifest_jsonl_from_database(slice_, url_prefix=url_prefix)
     else:
         content_type, writer = FORMATS[fmt]
-        blocks = batched(writer(items))
-    response = StreamingHttpResponse(blocks, content_type=content_type)
+        chunks = writer(items)
+    response = StreamingHttpResponse(batched(chunks), content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -38,7 +38,7 @@ def test_both_writers_give_the_same_objects_in_the_same_order(org_a, alice, monk
 
     prefix = "https://tessera.example/dl/token/assets/"
     from_python = parsed(jsonl_lines(manifest_items(slice_, url_prefix=prefix)))
-    from_database = parsed(manifest_jsonl_from_database(slice_, url_prefix=prefix, block_size=500))
+    from_database = parsed(manifest_jsonl_from_database(slice_, url_prefix=prefix))
     assert len(from_python) == 12
     assert from_database == from_python
     assert sum(row["withdrawn"] for row in from_database) == 4
