@@ -180,7 +180,7 @@ def check_gapless(*, expected):
 
 def time_pdfs(invoices):
     """Milliseconds to render each invoice's PDF, after one render to load fonts and styles."""
-    from licensing.invoice_pdf import render_invoice_pdf
+    from licensing.documents.billing import render_invoice_pdf
 
     invoices = list(invoices)
     render_invoice_pdf(invoices[0])

@@ -35,7 +35,7 @@ def main():
     from bench.licensees import applicant, requested_slice
     from licensing import downloads
     from licensing.manifests import jsonl_lines
-    from licensing.selectors import manifest_items
+    from licensing.selectors.slices import manifest_items
     from licensing.services.slices import slice_build
 
     slice_ = requested_slice(applicant(), size=args.size, seed=args.seed)

@@ -6,4 +6,6 @@ class LicensingConfig(AppConfig):
     verbose_name = "Licensing"
 
     def ready(self):
-        from licensing.api import schema  # noqa: F401  registers the API key scheme with drf-spectacular
+        from licensing.api import (
+            schema,  # noqa: F401  registers the API key scheme with drf-spectacular
+        )

@@ -94,7 +94,7 @@ def issue_research_fee_invoice(licence_id):
 
 @shared_task(acks_late=True)
 def render_invoice_pdf(invoice_id):
-    from licensing.services.invoice_documents import invoice_pdf_store
+    from licensing.services.billing import invoice_pdf_store
 
     invoice = invoice_pdf_store(invoice_id=invoice_id)
     if invoice is not None and not invoice.is_credit_note:

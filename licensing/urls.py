@@ -1,6 +1,14 @@
 from django.urls import path
 
-from licensing.views import billing, contributors, licences, review, slices, transparency
+from licensing.views import (
+    billing,
+    contributors,
+    licences,
+    review,
+    royalties,
+    slices,
+    transparency,
+)
 
 urlpatterns = [
     path("licences/", licences.dashboard, name="licence_dashboard"),
@@ -31,12 +39,12 @@ urlpatterns = [
     path("contributor/ai-training/", contributors.ai_training, name="contributor_ai_training"),
     path("contributor/ai-training/<slug:choice>/", contributors.ai_training_change,
          name="contributor_ai_training_change"),
-    path("finance/royalties/", contributors.royalty_months, name="finance_royalties"),
-    path("finance/royalties/close/", contributors.royalty_period_close, name="finance_royalty_close"),
-    path("finance/royalties/<str:month>/", contributors.royalty_period_detail, name="finance_royalty_period"),
-    path("finance/royalties/<str:month>/payouts.csv", contributors.royalty_payouts_csv,
+    path("finance/royalties/", royalties.royalty_months, name="finance_royalties"),
+    path("finance/royalties/close/", royalties.royalty_period_close, name="finance_royalty_close"),
+    path("finance/royalties/<str:month>/", royalties.royalty_period_detail, name="finance_royalty_period"),
+    path("finance/royalties/<str:month>/payouts.csv", royalties.royalty_payouts_csv,
          name="finance_royalty_payouts_csv"),
-    path("finance/royalties/<str:month>/paid/", contributors.royalty_payouts_paid, name="finance_royalty_paid"),
+    path("finance/royalties/<str:month>/paid/", royalties.royalty_payouts_paid, name="finance_royalty_paid"),
     path("staff/contributors/", contributors.staff_contributors, name="staff_contributors"),
     path("transparency/", transparency.transparency, name="transparency"),
     path("contributors/<int:pk>/", transparency.contributor_page, name="public_contributor"),

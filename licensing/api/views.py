@@ -25,10 +25,17 @@ from licensing.api.serializers import (
     SliceSerializer,
 )
 from licensing.api.throttling import ApiKeyRateThrottle
-from licensing.models import Invoice, Licence, LicencePhase, LicenceState, Slice, SliceItem
-from licensing.services.invoice_documents import invoice_pdf_bytes
+from licensing.manifests.http import MANIFEST_FORMATS, stream_manifest
+from licensing.models import (
+    Invoice,
+    Licence,
+    LicencePhase,
+    LicenceState,
+    Slice,
+    SliceItem,
+)
+from licensing.services.billing import invoice_pdf_bytes
 from licensing.services.slices import SliceRefused, slice_request
-from licensing.views.slices import MANIFEST_FORMATS, stream_manifest
 
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No key, or an unknown, revoked or expired key."),

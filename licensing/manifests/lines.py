@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 
 from .items import COLUMNS, ManifestItem, item_values
 
-
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 

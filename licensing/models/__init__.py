@@ -20,7 +20,12 @@ from licensing.models.licences import (
     ModelType,
     SentEmail,
 )
-from licensing.models.royalties import RoyaltyEntry, RoyaltyPayout, RoyaltyPeriod, RoyaltyPool
+from licensing.models.royalties import (
+    RoyaltyEntry,
+    RoyaltyPayout,
+    RoyaltyPeriod,
+    RoyaltyPool,
+)
 from licensing.models.slices import Slice, SliceItem, SliceStatus
 
 __all__ = [

@@ -4,6 +4,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from licensing.models.audit import AuditEvent
 
+
 def audit(*, actor, organisation, action, target, payload=None, api_key=None):
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,

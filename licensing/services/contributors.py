@@ -3,7 +3,12 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
-from licensing.models import Contributor, ContributorConsentChange, LicencePhase, SliceItem
+from licensing.models import (
+    Contributor,
+    ContributorConsentChange,
+    LicencePhase,
+    SliceItem,
+)
 
 log = structlog.get_logger(__name__)
 

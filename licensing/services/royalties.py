@@ -4,6 +4,7 @@ Every amount is handled in whole cents. Each contributor first gets the floor of
 exact share; the cents left over go, one each, to the largest remainders (ties broken by
 contributor id), so the entries add up to the pool exactly and no share is negative.
 """
+import zlib
 from decimal import Decimal
 
 import structlog
@@ -16,10 +17,15 @@ from licensing.models import (
     Invoice,
     Payment,
     RoyaltyEntry,
+    RoyaltyPayout,
+    RoyaltyPeriod,
     RoyaltyPool,
     SliceItem,
 )
 from licensing.models.billing import round_money
+from licensing.months import month_bounds
+from licensing.selectors.royalties import _sums_by_currency
+from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
 
@@ -147,3 +153,116 @@ def royalties_reverse_for_credit_note(*, credit_note_id):
         return 0
     log.info("royalties_reversed", credit_note=note.pk, amount=str(reversal), entries=written)
     return written
+
+
+class StatementRefused(Exception):
+    """A royalty action that cannot be carried out; the message says why. Nothing was changed."""
+
+
+# --- Closing a month and paying out ------------------------------------------
+#
+# Finance closes months in order. Closing a month makes one payout per contributor and
+# currency for everything owed up to its end that no earlier payout covers; a balance
+# that a credit note made negative is carried into the next month instead of paid.
+
+def _lock_periods():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(b"royalty-periods")])
+    # SQLite runs one writing transaction at a time.
+
+
+def royalty_period_close(*, month, by, now=None):
+    """Close the month and make its payouts. Returns (period, created): closing twice changes nothing."""
+    month = month.replace(day=1)
+    now = now or timezone.now()
+    _, end = month_bounds(month)
+    if end > now:
+        raise StatementRefused(f"{month:%B %Y} is not over yet: it can be closed from {end:%d %B %Y}.")
+    with transaction.atomic():
+        _lock_periods()
+        existing = RoyaltyPeriod.objects.filter(month=month).first()
+        if existing is not None:
+            return existing, False
+        later = RoyaltyPeriod.objects.filter(month__gt=month).order_by("month").first()
+        if later is not None:
+            raise StatementRefused(
+                f"{later} is already closed and months are closed in order: the royalties of {month:%B %Y} "
+                f"were paid with {later}'s payouts."
+            )
+        period = RoyaltyPeriod.objects.create(month=month, closed_by=by)
+        created = royalty_payouts_prepare(period=period)
+        totals = _sums_by_currency(period.payouts.all())
+        audit(actor=by, organisation=None, action="royalty_period.close", target=period,
+              payload={"month": f"{month:%Y-%m}", "payouts": created, "totals": totals})
+    log.info("royalty_period_closed", month=f"{month:%Y-%m}", payouts=created)
+    return period, True
+
+
+def royalty_payouts_prepare(*, period):
+    """One payout per contributor and currency owed anything up to the period's end that earlier
+    periods' payouts do not cover. Set-based, and safe to run any number of times."""
+    _, end = month_bounds(period.month)
+    entry, payout, period_table = (RoyaltyEntry._meta.db_table, RoyaltyPayout._meta.db_table,
+                                   RoyaltyPeriod._meta.db_table)
+    sql = f"""
+        INSERT INTO {payout} (period_id, contributor_id, amount, currency, reference, paid_at)
+        SELECT %(period)s, owed.contributor_id, owed.amount, owed.currency,
+               %(prefix)s || CAST(owed.contributor_id AS TEXT) || '-' || owed.currency, NULL
+        FROM (
+            SELECT e.contributor_id, e.currency, ROUND(e.total - COALESCE(p.total, 0), 2) AS amount
+            FROM (
+                SELECT contributor_id, currency, SUM(amount) AS total FROM {entry}
+                WHERE created_at < %(end)s GROUP BY contributor_id, currency
+            ) e
+            LEFT JOIN (
+                SELECT po.contributor_id, po.currency, SUM(po.amount) AS total
+                FROM {payout} po JOIN {period_table} pe ON pe.id = po.period_id
+                WHERE pe.month < %(month)s GROUP BY po.contributor_id, po.currency
+            ) p ON p.contributor_id = e.contributor_id AND p.currency = e.currency
+        ) owed
+        WHERE owed.amount > 0
+        ON CONFLICT DO NOTHING
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"period": period.pk, "end": end, "month": period.month,
+                             "prefix": f"ROY-{period.month:%Y%m}-"})
+        created = cursor.rowcount
+    if created:
+        log.info("royalty_payouts_prepared", month=f"{period.month:%Y-%m}", payouts=created)
+    return created
+
+
+def royalty_payouts_mark_paid(*, period, by, references=None, now=None):
+    """Record that the bank made the period's payouts: all of them, or those named by reference.
+    Payouts already marked keep their date. Returns how many were marked now."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        payouts = RoyaltyPayout.objects.select_for_update().filter(period=period)
+        if references is not None:
+            references = sorted({ref.strip() for ref in references if ref.strip()})
+            if not references:
+                raise StatementRefused("Give at least one payout reference, or mark every payout as made.")
+            known = set(payouts.filter(reference__in=references).values_list("reference", flat=True))
+            unknown = [ref for ref in references if ref not in known]
+            if unknown:
+                raise StatementRefused(f"Not payouts of {period}: {', '.join(unknown[:10])}"
+                                       f"{' …' if len(unknown) > 10 else ''}. Nothing was marked.")
+            payouts = payouts.filter(reference__in=references)
+        marked = payouts.filter(paid_at__isnull=True).update(paid_at=now)
+        audit(actor=by, organisation=None, action="royalty_payouts.mark_paid", target=period,
+              payload={"month": f"{period.month:%Y-%m}", "marked": marked, "references": references or "all"})
+    log.info("royalty_payouts_marked_paid", month=f"{period.month:%Y-%m}", marked=marked)
+    return marked
+
+
+def royalty_payouts_complete(*, period):
+    """Make the period's missing payouts before finance exports them for the bank.
+
+    Only the latest closed month can still gain payouts: a later month's payouts were
+    computed from this one's, so adding to it afterwards would pay the same money twice."""
+    with transaction.atomic():
+        _lock_periods()
+        if not RoyaltyPeriod.objects.filter(month__gt=period.month).exists():
+            return royalty_payouts_prepare(period=period)
+    return 0

@@ -10,22 +10,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role
-from licensing.forms import CreditNoteForm, InvoiceFilterForm, PaymentRecordForm
+from accounts.roles import FINANCE, LICENSOR_ADMIN
+from licensing.forms.billing import CreditNoteForm, InvoiceFilterForm, PaymentRecordForm
 from licensing.models import Invoice, Payment
-from licensing.selectors import invoices_visible_to
+from licensing.selectors.billing import invoices_visible_to
 from licensing.services import billing
-from licensing.services.invoice_documents import invoice_pdf_bytes
-from licensing.views.review import staff_only
-
-
-def billing_panel(request, licence):
-    invoices = list(invoices_visible_to(user=request.user).filter(licence=licence).prefetch_related(
-        "payments", "credit_notes"))
-    if not invoices:
-        return None
-    return {"template": "billing/_panel.html", "invoices": invoices,
-            "is_finance": has_role(request.user, FINANCE, LICENSOR_ADMIN)}
+from licensing.services.billing import invoice_pdf_bytes
+from licensing.views.access import staff_only
 
 
 @login_required

@@ -6,11 +6,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.roles import roles_of
+from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role, roles_of
 from licensing import workflow
-from licensing.forms import ACTION_FORMS, ApplicationForm, ApproveForm
+from licensing.forms.licences import ACTION_FORMS, ApplicationForm, ApproveForm
+from licensing.forms.slices import SliceRequestForm
 from licensing.models import Contributor, LicenceState
-from licensing.selectors import licence_visible_to, licences_visible_to
+from licensing.selectors.billing import invoices_visible_to
+from licensing.selectors.licences import licence_visible_to, licences_visible_to
 from licensing.services import licences as services
 from licensing.workflow import LicenceActionRefused
 
@@ -25,13 +27,6 @@ NEXT_STEPS = {
     LicenceState.COMMERCIAL_ACTIVE: "Commercial licence active.",
     LicenceState.SUSPENDED: "Suspended: contact the licensor.",
 }
-
-
-def _membership_or_404(user):
-    membership = getattr(user, "membership", None)
-    if membership is None:
-        raise Http404("You do not belong to an organisation yet.")
-    return membership
 
 
 @login_required
@@ -144,9 +139,6 @@ def detail(request, pk, bound=None, status=200):
 # Other parts of the product (slices, billing) add their panels to the licence page:
 # callables (request, licence) -> {"template": ..., **context} or None.
 def _panels():
-    from licensing.views.billing import billing_panel
-    from licensing.views.slices import slice_panel
-
     return [billing_panel, slice_panel]
 
 
@@ -205,3 +197,26 @@ def terms(request, pk, offer=False):
     except TermsNotAvailable as missing:
         return JsonResponse({"error": {"code": "no_terms", "message": str(missing)}}, status=404)
     return JsonResponse(policy, content_type="application/ld+json", json_dumps_params={"indent": 2})
+
+
+def slice_panel(request, licence):
+    """The slices part of the licence page."""
+    if licence.phase == "application":
+        return None
+    is_applicant = "applicant" in workflow.actor_kinds(request.user, licence)
+    can_request = is_applicant and licence.state in workflow.ACTIVE
+    bound = getattr(request, "bound_slice_form", None)
+    return {
+        "template": "slices/_panel.html",
+        "slices": licence.slices.all()[:50],
+        "slice_form": (bound or SliceRequestForm(prefix="slice")) if can_request else None,
+    }
+
+
+def billing_panel(request, licence):
+    invoices = list(invoices_visible_to(user=request.user).filter(licence=licence).prefetch_related(
+        "payments", "credit_notes"))
+    if not invoices:
+        return None
+    return {"template": "billing/_panel.html", "invoices": invoices,
+            "is_finance": has_role(request.user, FINANCE, LICENSOR_ADMIN)}

@@ -1,31 +1,15 @@
 """The licensor's queues. Staff act on the licence page; these pages find the licences."""
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER, has_role
-from licensing.forms import QueueFilterForm
+from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER
+from licensing.forms.review import QueueFilterForm
 from licensing.models import LicenceState
-from licensing.selectors import review_queue
+from licensing.selectors.licences import review_queue
+from licensing.views.access import staff_only
 
 S = LicenceState
-
-
-def staff_only(*roles):
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapper(request, *args, **kwargs):
-            if not has_role(request.user, *roles):
-                raise PermissionDenied("This page is for licensor staff.")
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 QUEUES = {

@@ -12,13 +12,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from licensing.models import Contributor
-from licensing.selectors_contributors import (
+from licensing.selectors.contributors import public_contributor, work_counts
+from licensing.selectors.royalties import royalties_by_month
+from licensing.selectors.transparency import (
     grants_by_licensee,
-    public_contributor,
     public_contributors_used,
-    royalties_by_month,
     tdm_reservations,
-    work_counts,
 )
 
 # The page aggregates every grant ever made; a visitor should not be able to make it run per request.

@@ -7,7 +7,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from licensing.models import ContributorConsentChange, SliceItem
-from licensing.selectors_contributors import works_used
+from licensing.selectors.contributors import works_used
 from licensing.services.contributors import contributor_set_opt_out
 from licensing.services.slices import slice_build, slice_request
 from tests.conftest import make_user

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from licensing.models import Invoice, InvoiceReason, LicencePhase, LicenceState
 from licensing.services import billing
-from licensing.services.invoice_documents import invoice_pdf_store
+from licensing.services.billing import invoice_pdf_store
 from tests.licensing.factories import LicenceFactory
 from tests.licensing.test_billing import commercial, number, offer_accepted
 from tests.licensing.test_terms import VALIDATOR

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from licensing.manifests import jsonl_lines
 from licensing.models import Asset, Contributor
-from licensing.selectors import manifest_items, manifest_jsonl_from_database
+from licensing.selectors.slices import manifest_items, manifest_jsonl_from_database
 from licensing.services.contributors import contributor_set_opt_out
 from licensing.services.slices import slice_build, slice_request
 from tests.licensing.factories import LicenceFactory

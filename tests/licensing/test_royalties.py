@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from licensing import months
 from licensing.models import (
     Asset,
     Contributor,
@@ -27,8 +28,13 @@ from licensing.models import (
     SliceItem,
 )
 from licensing.models.billing import round_money
-from licensing.services import billing, statements
-from licensing.services.royalties import royalties_reverse_for_credit_note, royalty_pool_create
+from licensing.selectors import royalties as royalty_reads
+from licensing.services import billing
+from licensing.services import royalties as royalty_services
+from licensing.services.royalties import (
+    royalties_reverse_for_credit_note,
+    royalty_pool_create,
+)
 from tests.licensing.factories import LicenceFactory
 
 CENT = Decimal("0.01")
@@ -220,13 +226,13 @@ def ledger(org_a, org_b, alice, bob):
 @pytest.mark.django_db
 def test_a_statement_carries_the_opening_balance_groups_by_licence_and_closes(ledger, fiona):
     pia, acme, blue = ledger["pia"], ledger["acme"], ledger["blue"]
-    first = statements.contributor_statement(contributor=pia, month=first_of(months_ago(3)))
+    first = royalty_reads.contributor_statement(contributor=pia, month=first_of(months_ago(3)))
     (eur,) = first.currencies
     assert (eur.opening, eur.earned, eur.closing) == (Decimal("0"), Decimal("10.00"), Decimal("10.00"))
 
-    period, _ = statements.royalty_period_close(month=first_of(months_ago(3)), by=fiona)
-    statements.royalty_payouts_mark_paid(period=period, by=fiona, now=months_ago(2, day=15))
-    second = statements.contributor_statement(contributor=pia, month=first_of(months_ago(2)))
+    period, _ = royalty_services.royalty_period_close(month=first_of(months_ago(3)), by=fiona)
+    royalty_services.royalty_payouts_mark_paid(period=period, by=fiona, now=months_ago(2, day=15))
+    second = royalty_reads.contributor_statement(contributor=pia, month=first_of(months_ago(2)))
 
     (eur,) = second.currencies
     assert eur.opening == Decimal("10.00")
@@ -237,7 +243,7 @@ def test_a_statement_carries_the_opening_balance_groups_by_licence_and_closes(le
     assert [(p.reference, p.amount) for p in eur.payouts] == [
         (f"ROY-{first_of(months_ago(3)):%Y%m}-{pia.pk}-EUR", Decimal("10.00"))]
     assert eur.closing == Decimal("6.50"), "10.00 + 5.00 + 1.50 - 10.00 paid out"
-    third = statements.contributor_statement(contributor=pia, month=first_of(months_ago(1)))
+    third = royalty_reads.contributor_statement(contributor=pia, month=first_of(months_ago(1)))
     assert (third.currencies[0].opening, third.currencies[0].closing) == (Decimal("6.50"), Decimal("6.50"))
 
 
@@ -269,12 +275,12 @@ def test_closing_months_makes_payouts_for_what_is_owed_and_carries_negative_bala
     pia, ola = ledger["pia"], ledger["ola"]
     three, two, one = (first_of(months_ago(n)) for n in (3, 2, 1))
 
-    period, created = statements.royalty_period_close(month=three, by=fiona)
+    period, created = royalty_services.royalty_period_close(month=three, by=fiona)
     assert created and RoyaltyPayout.objects.filter(period=period).count() == 2
-    assert statements.royalty_period_close(month=three, by=fiona) == (period, False), "closing twice is a no-op"
+    assert royalty_services.royalty_period_close(month=three, by=fiona) == (period, False), "closing twice is a no-op"
 
-    statements.royalty_period_close(month=two, by=fiona)
-    statements.royalty_period_close(month=one, by=fiona)
+    royalty_services.royalty_period_close(month=two, by=fiona)
+    royalty_services.royalty_period_close(month=one, by=fiona)
     paid = {(p.period.month, p.contributor_id): p.amount for p in RoyaltyPayout.objects.select_related("period")}
     assert paid == {
         (three, pia.pk): Decimal("10.00"), (three, ola.pk): Decimal("2.00"),
@@ -288,17 +294,17 @@ def test_closing_months_makes_payouts_for_what_is_owed_and_carries_negative_bala
 
 @pytest.mark.django_db
 def test_a_month_cannot_be_closed_before_it_ends_nor_after_a_later_one(ledger, fiona):
-    with pytest.raises(statements.StatementRefused, match="not over yet"):
-        statements.royalty_period_close(month=statements.current_month(), by=fiona)
-    statements.royalty_period_close(month=first_of(months_ago(2)), by=fiona)
-    with pytest.raises(statements.StatementRefused, match="closed in order"):
-        statements.royalty_period_close(month=first_of(months_ago(3)), by=fiona)
+    with pytest.raises(royalty_services.StatementRefused, match="not over yet"):
+        royalty_services.royalty_period_close(month=months.current_month(), by=fiona)
+    royalty_services.royalty_period_close(month=first_of(months_ago(2)), by=fiona)
+    with pytest.raises(royalty_services.StatementRefused, match="closed in order"):
+        royalty_services.royalty_period_close(month=first_of(months_ago(3)), by=fiona)
     assert RoyaltyPeriod.objects.count() == 1
 
 
 @pytest.mark.django_db
 def test_the_payout_csv_is_the_same_however_often_it_is_exported(client, ledger, fiona):
-    period, _ = statements.royalty_period_close(month=first_of(months_ago(3)), by=fiona)
+    period, _ = royalty_services.royalty_period_close(month=first_of(months_ago(3)), by=fiona)
     client.force_login(fiona)
     url = f"/finance/royalties/{period.month:%Y-%m}/payouts.csv"
 
@@ -316,8 +322,8 @@ def test_the_payout_csv_is_the_same_however_often_it_is_exported(client, ledger,
 @pytest.mark.django_db
 def test_an_entry_that_lands_in_a_closed_month_late_is_paid_once(client, ledger, fiona):
     three, two, one = (first_of(months_ago(n)) for n in (3, 2, 1))
-    statements.royalty_period_close(month=three, by=fiona)
-    statements.royalty_period_close(month=two, by=fiona)
+    royalty_services.royalty_period_close(month=three, by=fiona)
+    royalty_services.royalty_period_close(month=two, by=fiona)
     latecomer = make_contributor("Lars")
     credit(latecomer, ledger["acme"], "4.00", months_ago(3, day=28))  # committed after its month was closed
     client.force_login(fiona)
@@ -325,7 +331,7 @@ def test_an_entry_that_lands_in_a_closed_month_late_is_paid_once(client, ledger,
     b"".join(client.get(f"/finance/royalties/{three:%Y-%m}/payouts.csv").streaming_content)
     assert not RoyaltyPayout.objects.filter(contributor=latecomer).exists(), \
         "a month with a later closed month gains no payouts"
-    statements.royalty_period_close(month=one, by=fiona)
+    royalty_services.royalty_period_close(month=one, by=fiona)
     assert list(RoyaltyPayout.objects.filter(contributor=latecomer).values_list("period__month", "amount")) == [
         (one, Decimal("4.00"))]
 

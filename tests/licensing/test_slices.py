@@ -7,10 +7,21 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from licensing.models import AuditEvent, ContributorConsentChange, Licence, Slice, SliceItem
+from licensing.models import (
+    AuditEvent,
+    ContributorConsentChange,
+    Licence,
+    Slice,
+    SliceItem,
+)
 from licensing.services.contributors import contributor_set_opt_out
 from licensing.services.slices import SliceRefused, slice_build, slice_request
-from tests.licensing.factories import ContributorFactory, catalogue, commercial_licence, research_licence
+from tests.licensing.factories import (
+    ContributorFactory,
+    catalogue,
+    commercial_licence,
+    research_licence,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,14 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from licensing import downloads
-from licensing.models import Contributor, ContributorConsentChange, RoyaltyPayout, SliceItem
-from licensing.selectors_contributors import opt_out_rate_by_month
-from licensing.services import statements
+from licensing.models import (
+    Contributor,
+    ContributorConsentChange,
+    RoyaltyPayout,
+    SliceItem,
+)
+from licensing.selectors.contributors import opt_out_rate_by_month
+from licensing.services import royalties as royalty_services
 from licensing.services.contributors import contributor_set_opt_out
 from tests.licensing.test_contributor_portal import build
 from tests.licensing.test_royalties import (
@@ -58,8 +63,8 @@ def test_the_transparency_page_counts_grants_per_licensee_and_phase_and_names_no
     olivia, sam, quentin = catalogue["olivia"], catalogue["sam"], catalogue["quentin"]
     credit(sam, catalogue["acme"], "30.00", months_ago(1))
     credit(olivia, catalogue["acme"], "12.50", months_ago(1))
-    period, _ = statements.royalty_period_close(month=first_of(months_ago(1)), by=fiona)
-    statements.royalty_payouts_mark_paid(period=period, by=fiona)
+    period, _ = royalty_services.royalty_period_close(month=first_of(months_ago(1)), by=fiona)
+    royalty_services.royalty_payouts_mark_paid(period=period, by=fiona)
 
     response = client.get("/transparency/")
 

@@ -8,11 +8,10 @@ import random
 import time
 from contextlib import contextmanager
 
-from psycopg.copy import QueuedLibpqWriter
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.copy import QueuedLibpqWriter
 
 from licensing.models import Asset, Contributor
 

@@ -1,9 +1,10 @@
+"""The application form and the forms of the workflow actions."""
 from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 
-from licensing.models import BillingPeriod, InvoiceStatus, Licence, MediaKind, PaymentMethod
+from licensing.models import BillingPeriod, Licence, MediaKind
 from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
 
 GIB = 1024**3
@@ -142,83 +143,3 @@ ACTION_FORMS = {
     "reinstate": (ConfirmForm, "Reinstate"),
     "revoke": (ReasonForm, "Revoke"),
 }
-
-
-class QueueFilterForm(forms.Form):
-    state = forms.ChoiceField(required=False)
-    organisation = forms.CharField(required=False, label="Organisation")
-    older_than_days = forms.IntegerField(required=False, min_value=0, label="Waiting at least (days)")
-
-    def __init__(self, *args, states=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["state"].choices = [("", "All in this queue"), *states]
-
-
-class SliceRequestForm(forms.Form):
-    size = forms.IntegerField(min_value=1, label="Number of assets")
-    kind = forms.ChoiceField(choices=[("", "Images and videos"), ("image", "Images"), ("video", "Videos")],
-                             required=False, label="Media kind")
-    min_width = forms.IntegerField(min_value=0, required=False, label="Minimum width (px)")
-    min_height = forms.IntegerField(min_value=0, required=False, label="Minimum height (px)")
-    min_duration = forms.FloatField(min_value=0, required=False, label="Minimum video duration (s)")
-    max_duration = forms.FloatField(min_value=0, required=False, label="Maximum video duration (s)")
-    tags = forms.CharField(required=False, label="Tags (any of, comma-separated)")
-    seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False,
-                              help_text="Optional. The same seed over the same catalogue gives the same slice.")
-
-    def clean(self):
-        data = super().clean()
-        if data.get("min_duration") is not None and data.get("max_duration") is not None \
-                and data["min_duration"] > data["max_duration"]:
-            self.add_error("max_duration", "Must be at least the minimum duration.")
-        return data
-
-    def service_kwargs(self):
-        data = dict(self.cleaned_data)
-        tags = [t.strip() for t in (data.pop("tags") or "").split(",") if t.strip()]
-        data["tags"] = tags or None
-        data["kind"] = data["kind"] or None
-        return {key: value for key, value in data.items() if value is not None or key == "seed"}
-
-
-class PaymentRecordForm(forms.Form):
-    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
-    received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
-    reference = forms.CharField(max_length=100, label="Payment reference")
-    method = forms.ChoiceField(choices=PaymentMethod.choices)
-
-
-class CreditNoteForm(forms.Form):
-    reason = forms.CharField(max_length=200, help_text="Printed on the credit note.")
-    amount = forms.DecimalField(required=False, min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
-                                label="Amount to credit, tax included",
-                                help_text="Empty: credit the whole invoice, which voids it.")
-
-
-class InvoiceFilterForm(forms.Form):
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *InvoiceStatus.choices])
-    series = forms.CharField(required=False, max_length=8)
-    period = forms.CharField(required=False, label="Issued in (YYYY-MM)", max_length=7)
-
-    def clean_period(self):
-        period = self.cleaned_data["period"]
-        if period:
-            try:
-                year, month = (int(p) for p in period.split("-"))
-                if not 1 <= month <= 12:
-                    raise ValueError
-            except ValueError:
-                raise forms.ValidationError("Use YYYY-MM, e.g. 2026-11.") from None
-            return (year, month)
-        return None
-
-    def filter(self, invoices):
-        data = self.cleaned_data
-        if data["status"]:
-            invoices = invoices.filter(status=data["status"])
-        if data["series"]:
-            invoices = invoices.filter(series=data["series"].upper())
-        if data["period"]:
-            year, month = data["period"]
-            invoices = invoices.filter(issued_at__year=year, issued_at__month=month)
-        return invoices

@@ -7,6 +7,8 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from licensing.models.audit import AuditEvent
+
 
 def _party(title, party, styles):
     lines = [f"<b>{title}</b>", party.get("name", "")]
@@ -23,8 +25,6 @@ def _escape(text):
 def _credit_reason(invoice):
     """Why finance issued the credit note. The note has no field for it: the reason is recorded with
     the note, in the same transaction, in the audit trail."""
-    from licensing.models.audit import AuditEvent
-
     event = AuditEvent.objects.filter(action="credit_note.issue", target_type=invoice._meta.model_name,
                                       target_id=str(invoice.pk)).first()
     return (event.payload or {}).get("reason", "") if event else ""

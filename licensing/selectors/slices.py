@@ -1,47 +1,13 @@
-"""Reads shared by pages and the API. The rule "an organisation sees only its own" lives here."""
-from django.db.models import Q
+"""Which slices a person may see, and a slice's items as its manifests list them."""
+
 from django.http import Http404
 
-from accounts.roles import is_staff_member
-from licensing.models import Licence
-
-
-def licences_visible_to(*, user):
-    queryset = Licence.objects.select_related("organisation", "applicant")
-    if not user.is_authenticated:
-        return queryset.none()
-    if is_staff_member(user):
-        return queryset
-    membership = getattr(user, "membership", None)
-    if membership is None:
-        return queryset.none()
-    return queryset.filter(organisation_id=membership.organisation_id)
-
-
-def licence_visible_to(*, user, pk):
-    """The licence, or 404 when it does not exist or belongs to another organisation."""
-    try:
-        return licences_visible_to(user=user).get(pk=pk)
-    except (Licence.DoesNotExist, ValueError):
-        raise Http404("No such licence.") from None
-
-
-def review_queue(*, states, organisation=None, older_than_days=None, now=None):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    queryset = Licence.objects.select_related("organisation").filter(state__in=states)
-    if organisation:
-        queryset = queryset.filter(Q(organisation__slug=organisation) | Q(organisation__name__icontains=organisation))
-    if older_than_days:
-        queryset = queryset.filter(updated_at__lte=(now or timezone.now()) - timedelta(days=older_than_days))
-    return queryset.order_by("updated_at", "id")
+from licensing.manifests import ManifestItem
+from licensing.models import Asset, Slice, SliceItem
+from licensing.selectors.licences import licences_visible_to
 
 
 def slices_visible_to(*, user):
-    from licensing.models import Slice
-
     return Slice.objects.select_related("licence__organisation").filter(
         licence__in=licences_visible_to(user=user).values("pk")
     )
@@ -60,8 +26,6 @@ def slice_visible_to(*, user, pk):
 
 def manifest_items(slice_, *, url_prefix):
     """The slice's items for a manifest, streamed from the database in position order."""
-    from licensing.manifests import ManifestItem
-    from licensing.models import SliceItem
 
     rows = (
         SliceItem.objects.filter(slice=slice_)
@@ -79,22 +43,6 @@ def manifest_items(slice_, *, url_prefix):
         )
 
 
-def invoices_visible_to(*, user):
-    """Finance and licensor admins see every invoice; a licensee sees its organisation's issued ones."""
-    from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role
-    from licensing.models import Invoice
-
-    queryset = Invoice.objects.select_related("organisation", "licence", "corrects")
-    if not user.is_authenticated:
-        return queryset.none()
-    if has_role(user, FINANCE, LICENSOR_ADMIN):
-        return queryset
-    membership = getattr(user, "membership", None)
-    if membership is None:
-        return queryset.none()
-    return queryset.filter(organisation_id=membership.organisation_id).exclude(number__isnull=True)
-
-
 def manifest_jsonl_from_database(slice_, *, url_prefix):
     """The JSONL manifest built by PostgreSQL: its lines, UTF-8 encoded.
 
@@ -107,7 +55,6 @@ def manifest_jsonl_from_database(slice_, *, url_prefix):
     """
     from django.db import connection
 
-    from licensing.models import Asset, SliceItem
 
     sql = f"""
         COPY (

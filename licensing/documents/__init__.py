@@ -1,0 +1,1 @@
+"""Documents rendered for people (PDFs), one module per subject, drawn from snapshots."""

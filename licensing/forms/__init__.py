@@ -1,0 +1,1 @@
+"""Web forms, one module per subject. They parse and show; services judge."""

@@ -1,0 +1,49 @@
+"""Finance's forms: payments, credit notes, the invoice filter."""
+from decimal import Decimal
+
+from django import forms
+
+from licensing.models import InvoiceStatus, PaymentMethod
+
+
+class PaymentRecordForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
+    received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
+    reference = forms.CharField(max_length=100, label="Payment reference")
+    method = forms.ChoiceField(choices=PaymentMethod.choices)
+
+
+class CreditNoteForm(forms.Form):
+    reason = forms.CharField(max_length=200, help_text="Printed on the credit note.")
+    amount = forms.DecimalField(required=False, min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
+                                label="Amount to credit, tax included",
+                                help_text="Empty: credit the whole invoice, which voids it.")
+
+
+class InvoiceFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *InvoiceStatus.choices])
+    series = forms.CharField(required=False, max_length=8)
+    period = forms.CharField(required=False, label="Issued in (YYYY-MM)", max_length=7)
+
+    def clean_period(self):
+        period = self.cleaned_data["period"]
+        if period:
+            try:
+                year, month = (int(p) for p in period.split("-"))
+                if not 1 <= month <= 12:
+                    raise ValueError
+            except ValueError:
+                raise forms.ValidationError("Use YYYY-MM, e.g. 2026-11.") from None
+            return (year, month)
+        return None
+
+    def filter(self, invoices):
+        data = self.cleaned_data
+        if data["status"]:
+            invoices = invoices.filter(status=data["status"])
+        if data["series"]:
+            invoices = invoices.filter(series=data["series"].upper())
+        if data["period"]:
+            year, month = data["period"]
+            invoices = invoices.filter(issued_at__year=year, issued_at__month=month)
+        return invoices

@@ -1,0 +1,77 @@
+"""Manifests over HTTP: one streaming response for the web pages, the signed links and the API alike."""
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import reverse
+
+from licensing import downloads
+from licensing.manifests import (
+    SliceManifestMeta,
+    croissant_chunks,
+    csv_lines,
+    jsonl_lines,
+)
+from licensing.models import SliceStatus
+from licensing.selectors.slices import manifest_items, manifest_jsonl_from_database
+
+FORMATS = {
+    "manifest.jsonl": ("application/x-ndjson", jsonl_lines),
+    "manifest.csv": ("text/csv; charset=utf-8", csv_lines),
+}
+
+
+def batched(chunks, size=64 * 1024):
+    """Join small chunks (text, or bytes as PostgreSQL sends them) into ~64 KiB UTF-8 writes: one write
+    per manifest line would dominate the time."""
+    buffer, length = [], 0
+    for chunk in chunks:
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
+        buffer.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield b"".join(buffer)
+            buffer, length = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+def _manifest_meta(slice_, token):
+    licence = slice_.licence
+    return SliceManifestMeta(
+        name=f"tessera-licence-{licence.pk}-slice-{slice_.number}",
+        description=f"Slice {slice_.number} of the {licence.get_phase_display().lower()} licence "
+                    f"“{licence.project_title}” granted to {licence.organisation.name}.",
+        slice_url=settings.SITE_URL + reverse("slice_detail", args=[slice_.pk]),
+        licence_url=settings.SITE_URL + reverse("licence_terms", args=[licence.pk]),
+        licence_id=str(licence.pk),
+        licensee_name=licence.organisation.name,
+        licensor_name=settings.LICENSOR_NAME,
+        selection=slice_.describe_selection(),
+        created_at=slice_.finished_at or slice_.created_at,
+        csv_url=downloads.signed_manifest_url(token, "manifest.csv"),
+    )
+
+
+def stream_manifest(slice_, fmt, token=None):
+    if slice_.status != SliceStatus.READY:
+        return HttpResponse(f"Slice {slice_.number} is {slice_.status}: its manifest exists once it is ready.",
+                            status=409, content_type="text/plain")
+    token = token or downloads.slice_token(slice_)
+    url_prefix = downloads.asset_url_prefix(token)
+    items = manifest_items(slice_, url_prefix=url_prefix)
+    filename = f"licence-{slice_.licence_id}-slice-{slice_.number}-{fmt}"
+    if fmt == "croissant.json":
+        content_type, chunks = "application/ld+json", croissant_chunks(_manifest_meta(slice_, token), items)
+    elif fmt == "manifest.jsonl" and connection.vendor == "postgresql":
+        content_type, chunks = FORMATS[fmt][0], manifest_jsonl_from_database(slice_, url_prefix=url_prefix)
+    else:
+        content_type, writer = FORMATS[fmt]
+        chunks = writer(items)
+    response = StreamingHttpResponse(batched(chunks), content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+MANIFEST_FORMATS = ("manifest.jsonl", "manifest.csv", "croissant.json")
