@@ -1,13 +1,13 @@
 """Writes for organisations and their members. Views call these; they never save models themselves."""
 import structlog
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Invitation, Membership, Organisation
+from licensing import jobs
 
 log = structlog.get_logger(__name__)
 
@@ -58,18 +58,18 @@ def invitation_create(*, by, organisation, email):
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(organisation=organisation, email=email, invited_by=by)
+            link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[invitation.token])
+            # In the invitation's transaction: the e-mail goes out once the broker has it, even after an outage.
+            jobs.schedule(
+                "email.send",
+                subject=f"[Tessera] {by} invites you to {organisation}",
+                body=f"{by} invites you to join {organisation} on Tessera.\n\n"
+                     f"Sign up or log in with this address ({email}), then open:\n{link}\n",
+                to=[email],
+                dedupe=f"invitation:{invitation.pk}",
+            )
     except IntegrityError:
         raise MembershipError(f"{email} has already been invited and has not answered yet.") from None
-    link = settings.SITE_URL + reverse("accounts:invitation_accept", args=[invitation.token])
-    transaction.on_commit(
-        lambda: send_mail(
-            f"[Tessera] {by} invites you to {organisation}",
-            f"{by} invites you to join {organisation} on Tessera.\n\n"
-            f"Sign up or log in with this address ({email}), then open:\n{link}\n",
-            None,
-            [email],
-        )
-    )
     return invitation
 
 

@@ -126,12 +126,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# A request hands its jobs to the broker after commit; when the broker is down it must answer at once
+# and leave the job to the outbox sweeper, not retry the publish while the person waits.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The outbox: a job not handed over this long after it was written, or handed over and not done
+# within the lease, is handed over again by the sweeper (every JOB_SWEEP_SECONDS).
+JOB_DISPATCH_GRACE_SECONDS = env.int("JOB_DISPATCH_GRACE_SECONDS", default=10)
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=90)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "expire-licences": {"task": "licensing.tasks.expire_licences", "schedule": timedelta(minutes=15)},
     "remind-expiring-licences": {"task": "licensing.tasks.remind_expiring_licences", "schedule": timedelta(hours=6)},
-    "sweep-slices": {"task": "licensing.tasks.sweep_slices", "schedule": timedelta(minutes=1)},
+    "sweep-jobs": {"task": "licensing.tasks.sweep_jobs", "schedule": timedelta(seconds=env.int("JOB_SWEEP_SECONDS", default=30))},
     "issue-renewal-invoices": {"task": "licensing.tasks.issue_renewal_invoices", "schedule": timedelta(hours=1)},
     "dunning": {"task": "licensing.tasks.run_dunning", "schedule": timedelta(hours=1)},
 }
@@ -253,8 +262,6 @@ RESEARCH_DEFAULT_MAX_SLICES = env.int("RESEARCH_DEFAULT_MAX_SLICES", default=10)
 RESEARCH_DEFAULT_DURATION_DAYS = env.int("RESEARCH_DEFAULT_DURATION_DAYS", default=180)
 LICENCE_EXPIRY_REMINDER_DAYS = env.int("LICENCE_EXPIRY_REMINDER_DAYS", default=14)
 SLICE_LINK_TTL_SECONDS = env.int("SLICE_LINK_TTL_SECONDS", default=24 * 3600)
-SLICE_BUILD_LEASE_SECONDS = env.int("SLICE_BUILD_LEASE_SECONDS", default=600)
-SLICE_QUEUED_GRACE_SECONDS = env.int("SLICE_QUEUED_GRACE_SECONDS", default=120)
 SLICE_MAX_SIZE = env.int("SLICE_MAX_SIZE", default=1_000_000)
 ROYALTY_SHARE = Decimal(env.str("ROYALTY_SHARE", default="0.20"))
 TDM_POLICY_URL = env.str("TDM_POLICY_URL", default="")

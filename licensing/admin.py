@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from licensing import jobs
 from licensing.models import (
     Asset,
     AuditEvent,
     Contributor,
     ContributorConsentChange,
     Invoice,
+    Job,
     Licence,
     LicenceEvent,
     Payment,
@@ -108,3 +110,30 @@ class RoyaltyEntryAdmin(ReadOnlyAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "target_type", "target_id", "actor", "api_key", "organisation"]
     list_filter = ["action"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """The outbox: what waits, what failed and why. Staff retry failed jobs from here."""
+
+    list_display = ["id", "name", "state", "attempts", "created_at", "run_after", "dispatched_at", "done_at",
+                    "short_error"]
+    list_filter = ["state", "name"]
+    search_fields = ["name", "dedupe_key", "last_error"]
+    readonly_fields = [f.name for f in Job._meta.fields]
+    actions = ["retry_jobs"]
+
+    @admin.display(description="Last error")
+    def short_error(self, job):
+        return job.last_error[:120]
+
+    @admin.action(description="Retry the selected failed jobs now")
+    def retry_jobs(self, request, queryset):
+        handed = jobs.retry(job_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{handed} failed job{'s' if handed != 1 else ''} handed to the workers again.")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

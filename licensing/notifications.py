@@ -2,7 +2,7 @@
 import structlog
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -125,3 +125,8 @@ def send_payment_reminders(invoice, *, stage, days_late):
                      "suspend_after": settings.DUNNING_SUSPEND_DAYS},
         )
     return sent
+
+
+def send_plain_email(*, subject, body, to):
+    """A plain-text e-mail scheduled through the outbox (invitations and the like)."""
+    return send_mail(subject, body, None, list(to))

@@ -20,6 +20,7 @@ from licensing.models.licences import (
     ModelType,
     SentEmail,
 )
+from licensing.models.outbox import Job, JobState
 from licensing.models.royalties import (
     RoyaltyEntry,
     RoyaltyPayout,
@@ -29,6 +30,8 @@ from licensing.models.royalties import (
 from licensing.models.slices import Slice, SliceItem, SliceStatus
 
 __all__ = [
+    "Job",
+    "JobState",
     "Asset",
     "AuditEvent",
     "Invoice",

@@ -65,6 +65,9 @@ class Licence(models.Model):
     state = models.CharField(max_length=20, choices=LicenceState.choices, default=LicenceState.DRAFT)
     phase = models.CharField(max_length=12, choices=LicencePhase.choices, default=LicencePhase.APPLICATION)
     suspended_from = models.CharField(max_length=20, choices=LicenceState.choices, blank=True)
+    # Set when the dunning job suspended the licence for this unpaid invoice: paying it lifts the suspension.
+    suspended_for_invoice = models.ForeignKey("licensing.Invoice", null=True, blank=True, on_delete=models.SET_NULL,
+                                              related_name="+")
     version = models.PositiveIntegerField(default=1)
 
     # The application.

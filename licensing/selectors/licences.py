@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.roles import is_staff_member
-from licensing.models import Licence
+from licensing.models import Licence, LicenceState
 
 
 def licences_visible_to(*, user):
@@ -36,3 +36,19 @@ def review_queue(*, states, organisation=None, older_than_days=None, now=None):
     if older_than_days:
         queryset = queryset.filter(updated_at__lte=(now or timezone.now()) - timedelta(days=older_than_days))
     return queryset.order_by("updated_at", "id")
+
+
+def licences_due_for_expiry(*, now):
+    return Licence.objects.filter(
+        Q(state=LicenceState.RESEARCH_ACTIVE, research_ends_at__lte=now)
+        | Q(state=LicenceState.COMMERCIAL_ACTIVE, commercial_ends_at__lte=now)
+    )
+
+
+def licences_ending_soon(*, now, horizon):
+    """Active licences whose end date falls between now and the horizon: their members are reminded."""
+    return Licence.objects.select_related("organisation").filter(
+        Q(state__in=[LicenceState.RESEARCH_ACTIVE, LicenceState.UPGRADE_REQUESTED, LicenceState.UPGRADE_OFFERED],
+          research_ends_at__gt=now, research_ends_at__lte=horizon)
+        | Q(state=LicenceState.COMMERCIAL_ACTIVE, commercial_ends_at__gt=now, commercial_ends_at__lte=horizon)
+    )

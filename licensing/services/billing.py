@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from licensing import jobs, notifications
 from licensing.documents.billing import render_invoice_pdf
 from licensing.models import (
     Invoice,
@@ -30,7 +31,9 @@ from licensing.models import (
     Payment,
 )
 from licensing.models.billing import round_money
+from licensing.services import licences as licence_services
 from licensing.services.audit import audit
+from licensing.workflow import LicenceActionRefused
 
 log = structlog.get_logger(__name__)
 
@@ -114,9 +117,7 @@ def invoice_issue(*, invoice, now=None):
         invoice.buyer = buyer_snapshot(invoice.organisation)
         invoice.status = InvoiceStatus.ISSUED
         invoice.save()
-        from licensing import tasks
-
-        transaction.on_commit(lambda: tasks.render_invoice_pdf.delay(invoice.pk))
+        jobs.schedule("invoice.render_pdf", invoice_id=invoice.pk, dedupe=f"invoice.render_pdf:{invoice.pk}")
     log.info("invoice_issued", invoice=invoice.display_number, gross=str(invoice.gross_total))
     return invoice
 
@@ -205,11 +206,6 @@ def renewal_invoices_issue(*, today=None, batch_size=1000):
     issued = []
     for offset in range(0, len(due), batch_size):
         issued += _issue_renewal_batch(due[offset:offset + batch_size])
-    if issued:
-        from licensing import tasks
-
-        # After the caller's transaction too, so that a worker finds the invoices it is sent.
-        transaction.on_commit(lambda: [tasks.render_invoice_pdf.delay(invoice_id) for invoice_id in issued])
     return len(issued)
 
 
@@ -246,6 +242,8 @@ def _issue_renewal_batch(batch):
                         unit_price=unit_price, tax_rate=tax_rate, net_amount=net, tax_amount=tax, gross_amount=gross)
             for invoice, description, unit_price, net, tax, gross in lines
         ])
+        jobs.schedule_many("invoice.render_pdf", [{"invoice_id": invoice.pk} for invoice in invoices],
+                           dedupe=lambda job: f"invoice.render_pdf:{job['invoice_id']}")
     log.info("renewal_invoices_issued", count=len(invoices), first=invoices[0].display_number)
     return [invoice.pk for invoice in invoices]
 
@@ -277,9 +275,7 @@ def payment_record(*, invoice, by, amount, received_on, reference, method="bank_
         fully_paid = amount == balance
         if fully_paid:
             _settle(invoice=invoice, by=by, reference=reference, actor_label=actor_label)
-        from licensing import tasks
-
-        transaction.on_commit(lambda: tasks.create_royalty_pool.delay(payment.pk))
+        jobs.schedule("royalties.pool", payment_id=payment.pk, dedupe=f"royalties.pool:{payment.pk}")
     log.info("payment_recorded", invoice=invoice.display_number, amount=str(amount), paid=fully_paid)
     return payment
 
@@ -287,26 +283,17 @@ def payment_record(*, invoice, by, amount, received_on, reference, method="bank_
 def _settle(*, invoice, by, reference, actor_label=None):
     """Nothing more is owed on the invoice: it is paid and, for a commercial invoice, the licence
     becomes commercial (or the dunning suspension is lifted)."""
-    from licensing.services import licences as licence_services
-
     invoice.status, invoice.paid_at = InvoiceStatus.PAID, timezone.now()
     invoice.save(update_fields=["status", "paid_at"])
     if invoice.reason not in (InvoiceReason.COMMERCIAL, InvoiceReason.RENEWAL):
         return
     licence = Licence.objects.get(pk=invoice.licence_id)
     label = actor_label or (None if by else "Tessera (payment job)")
-    suspended_for_this = licence.state == LicenceState.SUSPENDED and _suspended_by_dunning(licence)
-    if licence.state == LicenceState.AWAITING_PAYMENT or (
-        suspended_for_this and licence.suspended_from == LicenceState.AWAITING_PAYMENT
-    ):
+    if licence.state == LicenceState.AWAITING_PAYMENT:
         licence_services.licence_record_payment(licence=licence, by=by, reference=reference, actor_label=label)
-    elif suspended_for_this:
-        licence_services.licence_reinstate(licence=licence, by=None, note=f"{invoice.display_number} paid.")
-
-
-def _suspended_by_dunning(licence):
-    last = licence.events.filter(action="suspend").order_by("-created_at", "-id").first()
-    return last is not None and last.actor is None and (last.payload or {}).get("dunning")
+    else:
+        licence_services.licence_lift_dunning_suspension(licence=licence, invoice=invoice, by=by, reference=reference,
+                                                         actor_label=label)
 
 
 def credit_note_issue(*, invoice, by, reason, amount=None):
@@ -349,18 +336,12 @@ def credit_note_issue(*, invoice, by, reason, amount=None):
         elif invoice.status == InvoiceStatus.ISSUED and invoice.balance <= 0:
             # Paid in part and the rest credited: nothing is owed, so dunning must not chase it.
             _settle(invoice=invoice, by=by, reference=note.display_number)
-        from licensing import tasks
-
-        transaction.on_commit(lambda: tasks.reverse_royalties_for_credit_note.delay(note.pk))
+        jobs.schedule("royalties.reverse", credit_note_id=note.pk, dedupe=f"royalties.reverse:{note.pk}")
     return note
 
 
 def dunning_run(*, today=None):
     """Remind at the due date and again later, then suspend the licence. Each step happens once."""
-    from licensing import notifications
-    from licensing.services import licences as licence_services
-    from licensing.workflow import LicenceActionRefused
-
     today = today or timezone.now().date()
     steps = 0
     overdue = Invoice.objects.select_related("licence__organisation").filter(
@@ -375,11 +356,12 @@ def dunning_run(*, today=None):
                     licence_services.licence_suspend(
                         licence=licence, by=None, actor_label="Tessera (dunning job)",
                         reason=f"{invoice.display_number} is {days_late} days overdue.",
-                        dunning_invoice=invoice.display_number,
+                        dunning_invoice=invoice,
                     )
                     steps += 1
-                except LicenceActionRefused:
-                    pass
+                except LicenceActionRefused as refusal:
+                    # An admin acted on the licence since it was read: theirs is the decision that stands.
+                    log.info("dunning_suspension_skipped", invoice=invoice.display_number, reason=str(refusal))
         stage = 2 if days_late >= settings.DUNNING_SECOND_REMINDER_DAYS else 1
         steps += notifications.send_payment_reminders(invoice, stage=stage, days_late=days_late)
     return steps
@@ -403,6 +385,15 @@ def invoice_pdf_store(*, invoice_id, force=False):
     with transaction.atomic():
         Invoice.objects.filter(pk=invoice.pk).update(pdf=key, pdf_rendered_at=timezone.now())
     invoice.pdf = key
+    return invoice
+
+
+def invoice_document_deliver(*, invoice_id):
+    """The job after an invoice is issued: store its PDF, then e-mail the licensee once (credit notes
+    are not announced). Running it again sends nothing twice."""
+    invoice = invoice_pdf_store(invoice_id=invoice_id)
+    if invoice is not None and not invoice.is_credit_note:
+        notifications.send_invoice_issued(invoice)
     return invoice
 
 

@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import ROLE_LABELS, roles_of
-from licensing import workflow
+from licensing import jobs, notifications, workflow
 from licensing.models import Licence, LicenceEvent, LicenceState
+from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
 from licensing.workflow import LicenceActionRefused, StaleLicence
 
 log = structlog.get_logger(__name__)
@@ -43,7 +44,8 @@ def _json_safe(payload):
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
-def _perform(*, licence, action, by, expected_version=None, note="", payload=None, apply=None, actor_label=None):
+def _perform(*, licence, action, by, expected_version=None, note="", payload=None, apply=None, actor_label=None,
+             then=None):
     payload = payload or {}
     with transaction.atomic():
         locked = Licence.objects.select_for_update().get(pk=licence.pk)
@@ -62,6 +64,7 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
             locked.suspended_from = from_state
         elif from_state == LicenceState.SUSPENDED:
             locked.suspended_from = ""
+            locked.suspended_for_invoice = None
         locked.phase = workflow.phase_after(locked, target)
         locked.state = target
         locked.version += 1
@@ -77,9 +80,9 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
             payload=_json_safe(payload),
             created_at=now,
         )
-        from licensing import tasks
-
-        transaction.on_commit(lambda: tasks.notify_licence_event.delay(event.pk))
+        if then is not None:
+            then(locked)
+        jobs.schedule("licence.notify", event_id=event.pk, dedupe=f"licence.notify:{event.pk}")
     log.info("licence_transition", licence=locked.pk, action=action, from_state=from_state, to_state=target)
     _refresh(licence, locked)
     return locked
@@ -169,12 +172,13 @@ def licence_approve(*, licence, by, max_assets=None, max_bytes=None, max_slices=
         locked.research_starts_at = now
         locked.research_ends_at = now + timedelta(days=caps["duration_days"])
 
-    approved = _perform(licence=licence, action="approve", by=by, note=note, payload=caps, apply=apply,
-                        expected_version=expected_version)
-    if settings.RESEARCH_FEE > 0:
-        from licensing import tasks
+    def schedule_fee(locked):
+        if settings.RESEARCH_FEE > 0:
+            jobs.schedule("invoice.issue_research_fee", licence_id=locked.pk,
+                          dedupe=f"invoice.issue_research_fee:{locked.pk}")
 
-        transaction.on_commit(lambda: tasks.issue_research_fee_invoice.delay(approved.pk))
+    approved = _perform(licence=licence, action="approve", by=by, note=note, payload=caps, apply=apply,
+                        expected_version=expected_version, then=schedule_fee)
     return approved
 
 
@@ -223,13 +227,13 @@ def licence_accept_offer(*, licence, by, expected_version=None):
     def apply(locked, now):
         locked.offer_accepted_at = now
 
-    accepted = _perform(licence=licence, action="accept_offer", by=by, apply=apply, expected_version=expected_version,
-                        payload={"fee": licence.offer_fee, "currency": licence.offer_currency})
-    from licensing import tasks
+    def schedule_invoice(locked):
+        # In the acceptance's own transaction: no accepted offer is left without its invoice.
+        jobs.schedule("invoice.issue_commercial", licence_id=locked.pk,
+                      dedupe=f"invoice.issue_commercial:{locked.pk}:{locked.version}")
 
-    # The invoice is issued by a job once this commit is durable; the licence waits in awaiting_payment.
-    transaction.on_commit(lambda: tasks.issue_commercial_invoice.delay(accepted.pk))
-    return accepted
+    return _perform(licence=licence, action="accept_offer", by=by, apply=apply, expected_version=expected_version,
+                    payload={"fee": licence.offer_fee, "currency": licence.offer_currency}, then=schedule_invoice)
 
 
 def licence_record_payment(*, licence, by, reference="", note="", actor_label=None, expected_version=None):
@@ -248,11 +252,27 @@ def licence_record_payment(*, licence, by, reference="", note="", actor_label=No
 
 def licence_suspend(*, licence, by, reason, actor_label=None, expected_version=None, dunning_invoice=None):
     payload = {"reason": reason}
-    if dunning_invoice:
-        # Paying this invoice lifts the suspension without an admin.
-        payload["dunning"] = dunning_invoice
+    if dunning_invoice is not None:
+        payload["dunning"] = dunning_invoice.display_number
+
+    def apply(locked, now):
+        # Paying this invoice lifts the suspension without an admin (licence_lift_dunning_suspension).
+        locked.suspended_for_invoice = dunning_invoice
+
     return _perform(licence=licence, action="suspend", by=by, payload=payload, actor_label=actor_label,
-                    expected_version=expected_version)
+                    expected_version=expected_version, apply=apply)
+
+
+def licence_lift_dunning_suspension(*, licence, invoice, by=None, reference="", actor_label=None):
+    """The invoice the dunning job suspended the licence for is settled: the licence goes on from where it
+    was suspended (an unpaid first invoice becomes the payment that makes it commercial). A suspension
+    for anything else, or by an admin, stays until an admin lifts it."""
+    if licence.state != LicenceState.SUSPENDED or licence.suspended_for_invoice_id != invoice.pk:
+        return licence
+    if licence.suspended_from == LicenceState.AWAITING_PAYMENT:
+        return licence_record_payment(licence=licence, by=by, reference=reference,
+                                      actor_label=actor_label or "Tessera (payment job)")
+    return licence_reinstate(licence=licence, by=None, note=f"{invoice.display_number} paid.")
 
 
 def licence_reinstate(*, licence, by, note="", expected_version=None):
@@ -291,3 +311,27 @@ SERVICES = {
     "revoke": licence_revoke,
     "expire": licence_expire,
 }
+
+
+def licences_expire(*, now=None):
+    """Expire every licence past its end date. The workflow re-checks each under its lock,
+    so a second run, or a run racing an admin, expires nothing twice."""
+    expired = 0
+    for licence in licences_due_for_expiry(now=now or timezone.now()).only("pk"):
+        try:
+            licence_expire(licence=licence)
+        except LicenceActionRefused as refusal:
+            log.info("expire_skipped", licence=licence.pk, reason=str(refusal))
+            continue
+        expired += 1
+    return expired
+
+
+def licences_remind_expiring(*, now=None):
+    """E-mail each member of licences ending within the reminder window, once per licence and member."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=settings.LICENCE_EXPIRY_REMINDER_DAYS)
+    sent = 0
+    for licence in licences_ending_soon(now=now, horizon=horizon):
+        sent += notifications.send_expiry_reminders(licence, max((licence.ends_at - now).days, 0))
+    return sent

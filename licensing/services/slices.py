@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from licensing import workflow
+from licensing import jobs, workflow
 from licensing.models import Asset, Contributor, Licence, Slice, SliceItem, SliceStatus
 from licensing.services.audit import audit
 
@@ -79,9 +79,7 @@ def slice_request(*, licence, by, size, seed=None, api_key=None, **filter_values
         locked.save(update_fields=["used_assets", "used_slices", "updated_at"])
         audit(actor=by, api_key=api_key, organisation=locked.organisation, action="slice.request", target=slice_,
               payload={"size": size, "seed": seed, "filters": filters})
-        from licensing import tasks
-
-        transaction.on_commit(lambda: tasks.build_slice.delay(slice_.pk))
+        jobs.schedule("slice.build", slice_id=slice_.pk, dedupe=f"slice.build:{slice_.pk}")
     log.info("slice_requested", slice=slice_.pk, licence=locked.pk, size=size)
     return slice_
 
@@ -285,18 +283,3 @@ def _totals(slice_):
         )
         count, total = cursor.fetchone()
     return int(count), int(total)
-
-
-def slices_to_sweep(*, now=None):
-    """Slices whose job was lost: queued too long (the broker dropped it) or building past the lease
-    (the worker died and the broker has not redelivered yet)."""
-    from datetime import timedelta
-
-    now = now or timezone.now()
-    queued = Slice.objects.filter(
-        status=SliceStatus.QUEUED, created_at__lte=now - timedelta(seconds=settings.SLICE_QUEUED_GRACE_SECONDS)
-    )
-    stuck = Slice.objects.filter(
-        status=SliceStatus.BUILDING, started_at__lte=now - timedelta(seconds=settings.SLICE_BUILD_LEASE_SECONDS)
-    )
-    return list(queued.values_list("pk", flat=True)) + list(stuck.values_list("pk", flat=True))

@@ -1,11 +1,10 @@
 """Slice jobs on PostgreSQL: requests racing for the caps, builds delivered twice, a worker
-killed mid-build, and the sweeper that re-sends lost jobs."""
+killed mid-build, and the outbox sweeper that hands lost jobs over again."""
 import os
 import signal
 import subprocess
 import threading
 from datetime import timedelta
-from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -14,8 +13,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from licensing import tasks
-from licensing.models import Licence, Slice, SliceItem
+from licensing import jobs, tasks
+from licensing.models import Job, Licence, Slice, SliceItem
 from licensing.services.slices import SliceRefused, slice_build, slice_request
 from tests.conftest import wait_for
 from tests.licensing.factories import AssetFactory, catalogue, research_licence
@@ -69,11 +68,11 @@ class UsageWatch:
 
 def request_without_building(monkeypatch, **request):
     """slice_request with the build job held back, as when the broker has not delivered it yet."""
-    sent = []
+    held = []
     with monkeypatch.context() as patch:
-        patch.setattr(tasks, "build_slice", SimpleNamespace(delay=sent.append))
+        patch.setattr(jobs, "dispatch", lambda job_ids, **kwargs: held.extend(job_ids))
         slice_ = slice_request(**request)
-    assert sent == [slice_.pk]
+    assert held == [Job.objects.get(dedupe_key=f"slice.build:{slice_.pk}").pk]
     return slice_
 
 
@@ -172,20 +171,23 @@ def test_two_deliveries_building_at_the_same_moment_grant_one_set_of_items(org_a
 
 @pytest.mark.django_db
 def test_the_sweeper_resends_a_slice_left_queued_past_the_grace_period(org_a, alice, settings):
-    settings.SLICE_QUEUED_GRACE_SECONDS = 120
+    settings.JOB_DISPATCH_GRACE_SECONDS = 10
     licence = research_licence(organisation=org_a, applicant=alice)
     catalogue(10)
+    # In a test transaction the on-commit hand-over never runs: both jobs wait, as after a broker outage.
     lost = slice_request(licence=licence, by=alice, size=4, seed=1)
     recent = slice_request(licence=licence, by=alice, size=4, seed=2)
-    Slice.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(seconds=121))
+    Job.objects.filter(dedupe_key=f"slice.build:{lost.pk}").update(run_after=timezone.now() - timedelta(seconds=11))
 
-    assert tasks.sweep_slices() == 1
+    assert tasks.sweep_jobs() == 1
 
     lost.refresh_from_db()
     recent.refresh_from_db()
     assert (lost.status, lost.asset_count) == ("ready", 4)
     assert (recent.status, recent.asset_count) == ("queued", 0)
     assert not SliceItem.objects.filter(slice=recent).exists()
+    job = Job.objects.get(dedupe_key=f"slice.build:{lost.pk}")
+    assert (job.state, job.attempts) == ("done", 1)
 
 
 @pytest.mark.django_db
@@ -194,19 +196,25 @@ def test_the_sweeper_resends_a_build_stuck_past_its_lease_and_leaves_finished_sl
     catalogue(10)
     stuck = slice_request(licence=licence, by=alice, size=3, seed=1)
     done = slice_request(licence=licence, by=alice, size=3, seed=2)
-    slice_build(slice_id=done.pk)
-    long_ago = timezone.now() - timedelta(seconds=settings.SLICE_BUILD_LEASE_SECONDS + 1)
+    done_job = Job.objects.get(dedupe_key=f"slice.build:{done.pk}")
+    tasks.build_slice(slice_id=done.pk, job_id=done_job.pk)
+    long_ago = timezone.now() - timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+    # The worker that took the stuck build died: the job was handed over, started, and never finished.
     Slice.objects.filter(pk=stuck.pk).update(status="building", started_at=long_ago)
-    Slice.objects.filter(pk=done.pk).update(created_at=long_ago, started_at=long_ago)
+    Job.objects.filter(dedupe_key=f"slice.build:{stuck.pk}").update(state="dispatched", dispatched_at=long_ago,
+                                                                    attempts=1, run_after=long_ago)
+    Job.objects.filter(pk=done_job.pk).update(dispatched_at=long_ago, run_after=long_ago)
 
-    assert tasks.sweep_slices() == 1
-    assert tasks.sweep_slices() == 0
+    assert tasks.sweep_jobs() == 1
+    assert tasks.sweep_jobs() == 0
 
     stuck.refresh_from_db()
     assert (stuck.status, stuck.asset_count) == ("ready", 3)
     assert SliceItem.objects.filter(slice=done).count() == 3
     licence.refresh_from_db()
     assert (licence.used_assets, licence.used_slices) == (6, 2)
+    stuck_job = Job.objects.get(dedupe_key=f"slice.build:{stuck.pk}")
+    assert (stuck_job.state, stuck_job.attempts) == ("done", 2), "each delivery is counted"
 
 
 # A real worker

@@ -1,0 +1,166 @@
+"""Background work through the transactional outbox: what services call to schedule work, and the dispatcher.
+
+    jobs.schedule("slice.build", slice_id=slice_.pk, dedupe=f"slice.build:{slice_.pk}")
+
+writes a `Job` row in the caller's transaction. After commit the row is handed to Celery.
+If the broker is unreachable, the request goes on exactly as it would have: the failure is
+logged and the row waits for beat's sweeper, which also hands over again jobs whose worker
+was lost (dispatched, not done, past the lease). Tasks run the service through `run`, which
+counts the delivery and marks the row done; the dedupe key makes scheduling the same work
+twice a no-op. Services never import tasks: a job names its task here, as a string.
+"""
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.celery import app
+from licensing.models import Job, JobState
+
+log = structlog.get_logger(__name__)
+
+# Job name -> the Celery task that does it. Each task takes the job's kwargs and `job_id`.
+TASKS = {
+    "licence.notify": "licensing.tasks.notify_licence_event",
+    "invoice.issue_commercial": "licensing.tasks.issue_commercial_invoice",
+    "invoice.issue_research_fee": "licensing.tasks.issue_research_fee_invoice",
+    "invoice.render_pdf": "licensing.tasks.render_invoice_pdf",
+    "royalties.pool": "licensing.tasks.create_royalty_pool",
+    "royalties.reverse": "licensing.tasks.reverse_royalties_for_credit_note",
+    "slice.build": "licensing.tasks.build_slice",
+    "email.send": "licensing.tasks.send_email",
+}
+
+
+class UnknownJob(ValueError):
+    pass
+
+
+def schedule(name, *, dedupe=None, **kwargs):
+    """Write the job in the current transaction; hand it to Celery once that commits."""
+    if name not in TASKS:
+        raise UnknownJob(f"No job is called {name!r}.")
+    now = timezone.now()
+    if dedupe is not None:
+        job, created = Job.objects.get_or_create(
+            dedupe_key=dedupe, defaults={"name": name, "kwargs": kwargs, "run_after": now}
+        )
+        if not created:
+            return job
+    else:
+        job = Job.objects.create(name=name, kwargs=kwargs, run_after=now)
+    transaction.on_commit(lambda: dispatch([job.pk]), robust=True)
+    return job
+
+
+def schedule_many(name, kwargs_list, *, dedupe):
+    """`schedule` for a batch, in one INSERT: `dedupe(kwargs)` gives each job's key."""
+    if name not in TASKS:
+        raise UnknownJob(f"No job is called {name!r}.")
+    now = timezone.now()
+    rows = [Job(name=name, kwargs=kwargs, dedupe_key=dedupe(kwargs), run_after=now) for kwargs in kwargs_list]
+    Job.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    keys = [row.dedupe_key for row in rows]
+    ids = list(Job.objects.filter(dedupe_key__in=keys, state=JobState.WAITING).values_list("pk", flat=True))
+    transaction.on_commit(lambda: dispatch(ids), robust=True)
+    return len(ids)
+
+
+def dispatch(job_ids, *, now=None):
+    """Hand waiting jobs to the broker. Never raises: a job the broker refused waits for the sweeper."""
+    handed = 0
+    for job in Job.objects.filter(pk__in=list(job_ids), state=JobState.WAITING):
+        handed += _hand_over(job, from_state=JobState.WAITING, now=now)
+    return handed
+
+
+def _hand_over(job, *, from_state, now=None):
+    now = now or timezone.now()
+    # Marked first, by compare-and-swap: a worker may finish the job before apply_async returns,
+    # and two sweepers must not both hand the same row over.
+    claimed = Job.objects.filter(pk=job.pk, state=from_state, dispatched_at=job.dispatched_at).update(
+        state=JobState.DISPATCHED, dispatched_at=now
+    )
+    if not claimed:
+        return 0
+    try:
+        app.tasks[TASKS[job.name]].apply_async(kwargs={**job.kwargs, "job_id": job.pk})
+    except Exception as error:  # the broker is down or refused: the row waits, the caller is not told
+        Job.objects.filter(pk=job.pk, state=JobState.DISPATCHED).update(
+            state=JobState.WAITING, dispatched_at=None, last_error=f"dispatch: {error}"[:2000]
+        )
+        log.warning("job_dispatch_failed", job=job.pk, name=job.name, error=str(error))
+        return 0
+    return 1
+
+
+def due(*, now=None):
+    """Jobs the sweeper hands over: waiting past the moment their request had to hand them over, or
+    dispatched and not done past the lease (the broker lost them, or their worker died)."""
+    now = now or timezone.now()
+    return Job.objects.filter(
+        Q(state=JobState.WAITING, run_after__lte=now - timedelta(seconds=settings.JOB_DISPATCH_GRACE_SECONDS))
+        | Q(state=JobState.DISPATCHED, dispatched_at__lte=now - timedelta(seconds=settings.JOB_LEASE_SECONDS))
+    ).order_by("run_after", "id")
+
+
+def sweep(*, now=None, limit=1000):
+    handed = 0
+    for job in due(now=now)[:limit]:
+        handed += _hand_over(job, from_state=job.state, now=now)
+    if handed:
+        log.warning("jobs_handed_over_by_sweeper", jobs=handed)
+    return handed
+
+
+def retry(*, job_ids, now=None):
+    """Staff's retry of failed jobs: a fresh set of attempts, handed over now."""
+    now = now or timezone.now()
+    ids = list(Job.objects.filter(pk__in=list(job_ids), state=JobState.FAILED).values_list("pk", flat=True))
+    Job.objects.filter(pk__in=ids).update(state=JobState.WAITING, run_after=now, attempts=0, dispatched_at=None)
+    return dispatch(ids, now=now)
+
+
+def backoff(attempts):
+    """Seconds before the next attempt: 30 s, 1 min, 2 min … doubling, at most six hours."""
+    return min(30 * 2 ** max(attempts - 1, 0), 6 * 3600)
+
+
+def run(job_id, service, **kwargs):
+    """Run one delivery of a job: count it, call the service, mark the row done.
+
+    A delivery of a job already done does nothing. A failure is recorded with its error and
+    the job waits for its backoff (or fails for good after its last attempt); the service is
+    written to be run again, so a delivery that died half-way is simply repeated."""
+    if job_id is None:  # called directly, not through the outbox
+        return service(**kwargs)
+    started = Job.objects.filter(pk=job_id).exclude(state=JobState.DONE).update(
+        attempts=F("attempts") + 1, started_at=timezone.now()
+    )
+    if not started:
+        return None
+    try:
+        result = service(**kwargs)
+    except Exception as error:
+        _failed(job_id, error)
+        raise
+    Job.objects.filter(pk=job_id).update(state=JobState.DONE, done_at=timezone.now(), last_error="")
+    return result
+
+
+def _failed(job_id, error):
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    now = timezone.now()
+    if job.attempts >= job.max_attempts:
+        state, run_after = JobState.FAILED, job.run_after
+    else:
+        state, run_after = JobState.WAITING, now + timedelta(seconds=backoff(job.attempts))
+    Job.objects.filter(pk=job_id).update(state=state, run_after=run_after, dispatched_at=None,
+                                         last_error=f"{type(error).__name__}: {error}"[:2000])
+    log.error("job_failed", job=job_id, name=job.name, attempts=job.attempts, final=state == JobState.FAILED,
+              error=str(error))
