@@ -1,24 +1,30 @@
-import re
-
 from django import forms
+from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
 
 from accounts.models import Organisation
 
 
+class CountryChoiceField(LazyTypedChoiceField):
+    """A select of ISO 3166 countries that also takes a code typed in lower case ("fr")."""
+
+    def to_python(self, value):
+        return super().to_python(value).strip().upper()
+
+
 class OrganisationForm(forms.ModelForm):
     website = forms.URLField(required=False, assume_scheme="https")
-    country = forms.CharField(help_text="Two-letter ISO 3166 code, e.g. DE.")
+    country = CountryChoiceField(
+        choices=lambda: [("", "Choose a country"), *countries],
+        error_messages={"invalid_choice": "Choose the country from the list: “%(value)s” is not a two-letter "
+                                          "ISO 3166 country code."},
+    )
 
     class Meta:
         model = Organisation
         fields = ["name", "legal_name", "kind", "country", "vat_id", "billing_address", "website"]
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
-
-    def clean_country(self):
-        country = self.cleaned_data["country"].strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", country):
-            raise forms.ValidationError("Use the two-letter ISO 3166 country code, e.g. DE or US.")
-        return country
+        help_texts = {"vat_id": "As your tax office issued it, e.g. DE123456789. Leave empty if you have none."}
 
 
 class InvitationForm(forms.Form):

@@ -7,10 +7,13 @@ from django.contrib.auth.models import (
     BaseUserManager,
     PermissionsMixin,
 )
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_countries.fields import CountryField
+
+from accounts.vat import normalised_vat_id
 
 
 class UserManager(BaseUserManager):
@@ -72,11 +75,7 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     legal_name = models.CharField(max_length=200)
-    country = models.CharField(
-        max_length=2,
-        validators=[RegexValidator(r"^[A-Z]{2}$", "Use the two-letter ISO 3166 country code, e.g. DE or US.")],
-        help_text="Two-letter ISO 3166 code, e.g. DE.",
-    )
+    country = CountryField(max_length=2)
     vat_id = models.CharField("VAT id", max_length=32, blank=True)
     billing_address = models.TextField()
     website = models.URLField(blank=True)
@@ -88,6 +87,14 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        # The VAT id's form depends on the country, so it is checked here, where both are known.
+        if self.vat_id and self.country:
+            try:
+                self.vat_id = normalised_vat_id(self.vat_id, self.country)
+            except ValidationError as error:
+                raise ValidationError({"vat_id": error.messages}) from None
 
 
 class Membership(models.Model):

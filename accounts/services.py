@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Invitation, Membership, Organisation
+from accounts.vat import normalised_vat_id
 from licensing import jobs
 
 log = structlog.get_logger(__name__)
@@ -35,7 +36,7 @@ def organisation_create(*, by, name, legal_name, country, billing_address, vat_i
         legal_name=legal_name,
         country=country.upper(),
         billing_address=billing_address,
-        vat_id=vat_id,
+        vat_id=normalised_vat_id(vat_id, country) if vat_id else "",
         website=website,
         kind=kind,
     )

@@ -225,7 +225,7 @@ def _policy_head(licence, base, *, kind, uid, title, issued):
         "type": ["Party", "schema:Organization"],
         "schema:name": organisation.name,
         "schema:legalName": organisation.legal_name,
-        "schema:addressCountry": organisation.country,
+        "schema:addressCountry": organisation.country.code,
     }
     if organisation.vat_id:
         licensee["schema:vatID"] = organisation.vat_id

@@ -56,7 +56,7 @@ def buyer_snapshot(organisation):
     return {
         "name": organisation.legal_name or organisation.name,
         "address": organisation.billing_address,
-        "country": organisation.country,
+        "country": organisation.country.code,
         "vat_id": organisation.vat_id,
     }
 

@@ -53,10 +53,15 @@ def open_page(browser, live_server, request):
     When the test fails, each page it opened is saved to var/test-artifacts/ to show what the user saw.
     """
     contexts = []
+    refused = []
 
     def open_(**context_options):
         context = browser.new_context(base_url=live_server.url, **context_options)
         context.set_default_timeout(10_000)
+        # Whatever the Content-Security-Policy blocks is something a page meant to do: every
+        # browser test also checks that the policy stopped nothing.
+        context.on("console", lambda message: "Content Security Policy" in message.text
+                   and refused.append(f"{message.page.url if message.page else ''}: {message.text}"))
         contexts.append(context)
         return context.new_page()
 
@@ -69,6 +74,7 @@ def open_page(browser, live_server, request):
             for page in context.pages:
                 page.screenshot(path=ARTIFACTS / f"failed-{name}-{number}.png", full_page=True)
         context.close()
+    assert not refused, "the Content-Security-Policy blocked:\n" + "\n".join(refused)
 
 
 @pytest.fixture
