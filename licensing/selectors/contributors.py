@@ -139,14 +139,25 @@ def opt_out_rate_by_month(*, months=12, now=None):
     return rows
 
 
+# What an opt-out withdraws, as one rule for the service that withdraws and every page that says so:
+# grants to licences still in their research phase end at once; a licence that became commercial
+# holds every work it was granted, in either phase, under the commercial agreement that was paid for.
+WITHDRAWN_BY_OPT_OUT = ~Q(licence__phase=LicencePhase.COMMERCIAL)
+
+
+def grants_an_opt_out_withdraws(*, contributor_id):
+    return SliceItem.objects.filter(WITHDRAWN_BY_OPT_OUT, asset__contributor_id=contributor_id,
+                                    withdrawn_at__isnull=True)
+
+
 def opt_out_effect(*, contributor):
-    """What an opt-out would change now: research grants withdrawn, commercial grants kept."""
+    """What an opt-out would change now: research grants withdrawn, commercial licences' grants kept."""
     live = SliceItem.objects.filter(asset__contributor_id=contributor.pk, withdrawn_at__isnull=True)
     return live.aggregate(
-        research_items=Count("id", filter=Q(slice__phase=LicencePhase.RESEARCH)),
-        research_licences=Count("licence_id", distinct=True, filter=Q(slice__phase=LicencePhase.RESEARCH)),
-        commercial_items=Count("id", filter=Q(slice__phase=LicencePhase.COMMERCIAL)),
-        commercial_licences=Count("licence_id", distinct=True, filter=Q(slice__phase=LicencePhase.COMMERCIAL)),
+        research_items=Count("id", filter=WITHDRAWN_BY_OPT_OUT),
+        research_licences=Count("licence_id", distinct=True, filter=WITHDRAWN_BY_OPT_OUT),
+        commercial_items=Count("id", filter=~WITHDRAWN_BY_OPT_OUT),
+        commercial_licences=Count("licence_id", distinct=True, filter=~WITHDRAWN_BY_OPT_OUT),
     )
 
 

@@ -3,12 +3,9 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
-from licensing.models import (
-    Contributor,
-    ContributorConsentChange,
-    LicencePhase,
-    SliceItem,
-)
+from licensing.models import Contributor, ContributorConsentChange
+from licensing.selectors.contributors import grants_an_opt_out_withdraws
+from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
 
@@ -26,12 +23,14 @@ def contributor_set_opt_out(*, contributor, opted_out, by=None, note=""):
     ContributorConsentChange.objects.create(
         contributor=contributor, opted_out=opted_out, changed_at=now, changed_by=by, note=note
     )
+    withdrawn = 0
     if opted_out:
-        # Research grants end at once; commercial grants stand, as contracted. New slices
-        # exclude the contributor because selection reads the flag set above.
-        withdrawn = SliceItem.objects.filter(
-            asset__contributor_id=contributor.pk, slice__phase=LicencePhase.RESEARCH, withdrawn_at__isnull=True
-        ).update(withdrawn_at=now)
+        # Research grants end at once; commercial licences keep theirs, as contracted. New slices exclude
+        # the contributor because selection reads the flag set above; a build running now sees it through
+        # the contributor lock this transaction holds (services/slices.py).
+        withdrawn = grants_an_opt_out_withdraws(contributor_id=contributor.pk).update(withdrawn_at=now)
         log.info("research_grants_withdrawn", contributor=contributor.pk, items=withdrawn)
+    audit(actor=by, organisation=None, action="contributor.opt_out" if opted_out else "contributor.opt_in",
+          target=contributor, payload={"note": note, "withdrawn_items": withdrawn})
     log.info("contributor_opt_out_changed", contributor=contributor.pk, opted_out=opted_out)
     return True

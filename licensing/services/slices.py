@@ -131,6 +131,8 @@ def slice_build(*, slice_id):
             bytes_cap = licence.caps["bytes"]
             budget = None if bytes_cap is None else max(bytes_cap - licence.used_bytes, 0)
             count, total_bytes = _insert_items(slice_, budget)
+            if _drop_contributors_who_opted_out_meanwhile(slice_):
+                count, total_bytes = _totals(slice_)
             if count == 0:
                 raise SliceBuildFailed(_why_nothing_was_granted(slice_, budget, bytes_cap))
             licence.used_assets += count - slice_.reserved_assets
@@ -272,6 +274,37 @@ def _insert_items(slice_, budget):
             return int(count), int(total)
         cursor.execute(sql, params)
     return _totals(slice_)
+
+
+def _drop_contributors_who_opted_out_meanwhile(slice_):
+    """Serialise the build with opt-outs, in both orders.
+
+    The selection reads a snapshot: an opt-out that commits while it runs is not seen by it,
+    and the opt-out's withdrawal cannot see this build's uncommitted items. So, before the
+    build commits, it takes a share lock on the contributors of its items. An opt-out that
+    committed before the lock is seen here (the lock reads the newest row) and its works
+    leave the slice; one that comes later waits on the lock for this commit and then
+    withdraws the items like any others. Returns how many items left. SQLite runs one
+    writing transaction at a time, so there the question does not arise."""
+    if connection.vendor != "postgresql":
+        return 0
+    item, asset, contributor = SliceItem._meta.db_table, Asset._meta.db_table, Contributor._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            WITH locked AS (
+                SELECT c.id, c.opted_out FROM {contributor} c
+                WHERE c.id IN (SELECT a.contributor_id FROM {item} i JOIN {asset} a ON a.id = i.asset_id
+                               WHERE i.slice_id = %(slice)s)
+                ORDER BY c.id
+                FOR SHARE
+            )
+            DELETE FROM {item} i USING {asset} a, locked l
+            WHERE i.slice_id = %(slice)s AND a.id = i.asset_id AND a.contributor_id = l.id AND l.opted_out
+        """, {"slice": slice_.pk})
+        dropped = cursor.rowcount
+    if dropped:
+        log.info("slice_items_dropped_for_opt_out", slice=slice_.pk, items=dropped)
+    return dropped
 
 
 def _totals(slice_):
