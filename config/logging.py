@@ -1,10 +1,20 @@
 import logging
+import re
 import time
 import uuid
 
 import structlog
 
 log = structlog.get_logger("tessera.request")
+
+# A caller's own id is kept so its logs and ours can be joined; anything else (too long, spaces,
+# quotes, newlines) would let a client write what it likes into every log line of the request.
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def request_id_of(request):
+    offered = request.headers.get("X-Request-ID", "")
+    return offered if SANE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
 class RequestLogMiddleware:
@@ -14,7 +24,7 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        request_id = request.request_id = request_id_of(request)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that can refuse a request, so every answer (a 400 for an unknown Host too)
+    # carries the request id and is logged with it.
+    "config.logging.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,7 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "config.logging.RequestLogMiddleware",
+    "licensing.api.errors.ApiErrors",
 ]
 
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")
@@ -234,6 +237,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["licensing.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["licensing.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "licensing.api.parsers.ApiJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "licensing.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "api-read": env.str("API_THROTTLE_READ", default="1200/min"),
@@ -241,6 +249,9 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": None,
 }
+# A request body larger than this under /api/v1/ is refused with a 413 before it is read; every
+# request the API takes is a few hundred bytes of JSON.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
     "DESCRIPTION": "Research and commercial licences for AI training data: licences, slices, manifests, invoices.",
@@ -256,6 +267,10 @@ SPECTACULAR_SETTINGS = {
         "InvoiceKindEnum": "licensing.models.billing.InvoiceKind",
     },
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "licensing.api.schema.document_page_refusals",
+    ],
 }
 
 # --- Licensing policy -----------------------------------------------------
@@ -307,9 +322,12 @@ LOGGING = {
     "formatters": {
         "structured": {
             "()": structlog.stdlib.ProcessorFormatter,
-            "processor": structlog.processors.JSONRenderer()
+            # A JSON line carries the traceback as text: rendered as is, exc_info is only the exception's repr.
+            "processors": [structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                           structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
             if LOG_FORMAT == "json"
-            else structlog.dev.ConsoleRenderer(colors=False),
+            else [structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                  structlog.dev.ConsoleRenderer(colors=False)],
             "foreign_pre_chain": _shared_processors,
         },
     },

@@ -21,3 +21,7 @@ urlpatterns = [
          name="api-docs"),
     path("", include("licensing.urls")),
 ]
+
+# Under /api/v1/ a refused or crashed request answers JSON like every API error; elsewhere Django's pages.
+handler400 = "licensing.api.errors.bad_request"
+handler500 = "licensing.api.errors.server_error"

@@ -177,6 +177,8 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     fields = serializers.DictField()
+    request_id = serializers.CharField(required=False, help_text="Only on an unexpected error (500): the id it is "
+                                                                 "logged under, also sent as X-Request-ID.")
 
 
 class ErrorSerializer(serializers.Serializer):

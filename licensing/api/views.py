@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +14,7 @@ from licensing import downloads
 from licensing.api.authentication import ApiKeyAuthentication
 from licensing.api.errors import error_body
 from licensing.api.idempotency import idempotent
+from licensing.api.pagination import StatedPageSize
 from licensing.api.permissions import HasScope
 from licensing.api.serializers import (
     ErrorSerializer,
@@ -50,7 +50,7 @@ BAD_FILTER = {400: OpenApiResponse(ErrorSerializer, description="A filter's valu
 OBJECT_ID = OpenApiParameter("id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)
 
 
-class IntegerCursor(CursorPagination):
+class IntegerCursor(StatedPageSize):
     """A cursor points at an id or a position, both integers: any other position is a tampered
     cursor, answered with DRF's 404 "Invalid cursor" instead of a crash in the query."""
 
@@ -168,6 +168,10 @@ class LicenceSlices(ApiView, generics.ListCreateAPIView):
     required_scopes = {"GET": "slices:read", "POST": "slices:write"}
     serializer_class = SliceSerializer
     pagination_class = NewestFirst
+
+    def get_serializer_class(self):
+        # OPTIONS describes the POST form with this: the fields a request takes, not those a slice shows.
+        return SliceRequestSerializer if self.request.method == "POST" else SliceSerializer
 
     def get_throttles(self):
         self.throttle_scope = "api-write" if self.request.method == "POST" else "api-read"
