@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, Membership
+from licensing.services.audit import audit
 
 
 class ApiKeyError(Exception):
@@ -36,8 +37,6 @@ def api_key_create(*, organisation, by, name, scopes, expires_days=None):
         scopes=sorted(set(scopes)), created_by=by,
         expires_at=timezone.now() + timedelta(days=expires_days) if expires_days else None,
     )
-    from licensing.services.audit import audit
-
     audit(actor=by, organisation=organisation, action="api_key.create", target=key,
           payload={"name": key.name, "scopes": key.scopes, "prefix": prefix})
     return key, f"{ApiKey.KEY_PREFIX}_{prefix}_{secret}"
@@ -52,7 +51,5 @@ def api_key_revoke(*, key, by):
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        from licensing.services.audit import audit
-
         audit(actor=by, organisation=key.organisation, action="api_key.revoke", target=key, payload={"prefix": key.prefix})
     return key

@@ -6,6 +6,9 @@ class LicensingConfig(AppConfig):
     verbose_name = "Licensing"
 
     def ready(self):
-        from licensing.api import (
-            schema,  # noqa: F401  registers the API key scheme with drf-spectacular
-        )
+        # Registers the API key scheme with drf-spectacular.
+        from licensing.api import schema  # noqa: F401
+
+        # Registers the tasks in every process, not only in workers: the outbox hands jobs to them by name,
+        # and in the embedded runtime runs them in-process.
+        from licensing import tasks  # noqa: F401

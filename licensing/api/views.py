@@ -36,6 +36,7 @@ from licensing.models import (
 )
 from licensing.services.billing import invoice_pdf_bytes
 from licensing.services.slices import SliceRefused, slice_request
+from licensing.terms import TermsNotAvailable, licence_terms
 
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No key, or an unknown, revoked or expired key."),
@@ -153,8 +154,6 @@ class LicenceTerms(ApiView, APIView):
     required_scopes = {"GET": "licences:read"}
 
     def get(self, request, pk):
-        from licensing.terms import TermsNotAvailable, licence_terms
-
         licence = generics.get_object_or_404(self.licences(), pk=pk)
         try:
             return Response(licence_terms(licence), content_type="application/ld+json")

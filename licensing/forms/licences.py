@@ -1,4 +1,5 @@
 """The application form and the forms of the workflow actions."""
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
@@ -129,17 +130,40 @@ class OfferForm(VersionedForm):
 
 # Which form each action takes on the licence page, and the label of its button. Payments are
 # recorded against invoices (finance pages), which move the licence through record_payment.
-ACTION_FORMS = {
-    "submit": (ConfirmForm, "Submit for review"),
-    "withdraw": (ConfirmForm, "Withdraw the application"),
-    "request_changes": (MessageForm, "Request changes"),
-    "approve": (ApproveForm, "Approve"),
-    "reject": (ReasonForm, "Reject"),
-    "request_upgrade": (UpgradeRequestForm, "Ask for a commercial licence"),
-    "make_offer": (OfferForm, "Send the offer"),
-    "decline_upgrade": (ReasonForm, "Decline the upgrade"),
-    "accept_offer": (AcceptOfferForm, "Accept the offer"),
-    "suspend": (ReasonForm, "Suspend"),
-    "reinstate": (ConfirmForm, "Reinstate"),
-    "revoke": (ReasonForm, "Revoke"),
+@dataclass(frozen=True)
+class ActionPage:
+    """How a workflow action appears on the licence page. With its row in workflow.TABLE, its
+    service `licence_<action>` and its e-mail text (notifications.EVENT_MESSAGES), this is all
+    a new action needs."""
+
+    form: type
+    button: str
+    done: str  # what the person sees after it went through: what happened and what comes next
+    primary: bool = False  # the step that moves the licence on: shown first and unfolded
+    danger: bool = False
+
+
+ACTION_PAGES = {
+    "submit": ActionPage(ConfirmForm, "Submit for review", primary=True, done=(
+        "Application submitted: the reviewers have been told, and you will get an e-mail when they decide.")),
+    "withdraw": ActionPage(ConfirmForm, "Withdraw the application", danger=True, done="Application withdrawn."),
+    "request_changes": ActionPage(MessageForm, "Request changes", done=(
+        "Changes requested: the applicant has been e-mailed your message.")),
+    "approve": ActionPage(ApproveForm, "Approve", primary=True, done=(
+        "Research licence approved: the applicant can now request data slices.")),
+    "reject": ActionPage(ReasonForm, "Reject", danger=True, done=(
+        "Application rejected: the applicant has been e-mailed the reason.")),
+    "request_upgrade": ActionPage(UpgradeRequestForm, "Ask for a commercial licence", done=(
+        "Upgrade requested: the licensor will answer with a commercial offer.")),
+    "make_offer": ActionPage(OfferForm, "Send the offer", primary=True, done=(
+        "Offer sent: the licensee has been e-mailed and can accept it on this page.")),
+    "decline_upgrade": ActionPage(ReasonForm, "Decline the upgrade", danger=True, done=(
+        "Upgrade declined: the licensee has been e-mailed the reason.")),
+    "accept_offer": ActionPage(AcceptOfferForm, "Accept the offer", primary=True, done=(
+        "Offer accepted: the invoice is on its way, and the licence becomes commercial once it is paid.")),
+    "suspend": ActionPage(ReasonForm, "Suspend", danger=True, done=(
+        "Licence suspended: its downloads and new slices are stopped until it is reinstated.")),
+    "reinstate": ActionPage(ConfirmForm, "Reinstate", primary=True, done="Licence reinstated."),
+    "revoke": ActionPage(ReasonForm, "Revoke", danger=True, done=(
+        "Licence revoked: the licensee has been e-mailed the reason.")),
 }

@@ -2,7 +2,8 @@
 
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role
-from licensing.models import Invoice
+from licensing.models import Invoice, Payment
+from licensing.months import add_months
 
 
 def invoices_visible_to(*, user):
@@ -17,3 +18,20 @@ def invoices_visible_to(*, user):
     if membership is None:
         return queryset.none()
     return queryset.filter(organisation_id=membership.organisation_id).exclude(number__isnull=True)
+
+
+def books_rows(*, month):
+    """Finance's export for the books: the month's issued invoices and received payments."""
+    start, end = month, add_months(month)
+    yield ["record", "number", "kind", "issued_or_received", "organisation", "vat_id", "currency", "net", "tax",
+           "gross", "status", "reference", "corrects"]
+    invoices = Invoice.objects.select_related("corrects").filter(issued_at__date__gte=start, issued_at__date__lt=end)
+    for inv in invoices.order_by("issued_at").iterator(chunk_size=2000):
+        yield ["invoice", inv.display_number, inv.kind, inv.issued_at.date().isoformat(), inv.buyer.get("name"),
+               inv.buyer.get("vat_id"), inv.currency, inv.net_total, inv.tax_total, inv.gross_total, inv.status, "",
+               inv.corrects.display_number if inv.corrects_id else ""]
+    payments = Payment.objects.select_related("invoice").filter(received_on__gte=start, received_on__lt=end)
+    for pay in payments.order_by("received_on", "id").iterator(chunk_size=2000):
+        yield ["payment", pay.invoice.display_number, "payment", pay.received_on.isoformat(),
+               pay.invoice.buyer.get("name"), pay.invoice.buyer.get("vat_id"), pay.currency, "", "", pay.amount, "",
+               pay.reference, ""]

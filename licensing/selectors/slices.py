@@ -17,8 +17,6 @@ def slice_visible_to(*, user, pk):
     try:
         return slices_visible_to(user=user).get(pk=pk)
     except Exception as error:
-        from licensing.models import Slice
-
         if isinstance(error, (Slice.DoesNotExist, ValueError)):
             raise Http404("No such slice.") from None
         raise

@@ -295,22 +295,8 @@ def licence_expire(*, licence, by=None):
     return _perform(licence=licence, action="expire", by=by)
 
 
-SERVICES = {
-    "submit": licence_submit,
-    "withdraw": licence_withdraw,
-    "request_changes": licence_request_changes,
-    "reject": licence_reject,
-    "approve": licence_approve,
-    "request_upgrade": licence_request_upgrade,
-    "make_offer": licence_make_offer,
-    "decline_upgrade": licence_decline_upgrade,
-    "accept_offer": licence_accept_offer,
-    "record_payment": licence_record_payment,
-    "suspend": licence_suspend,
-    "reinstate": licence_reinstate,
-    "revoke": licence_revoke,
-    "expire": licence_expire,
-}
+# Each action of the workflow table is done by the function named after it.
+SERVICES = {action: globals()[f"licence_{action}"] for action in workflow.TABLE}
 
 
 def licences_expire(*, now=None):

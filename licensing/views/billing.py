@@ -1,21 +1,21 @@
 """Finance pages, and the invoice PDF for the licensee."""
-import csv
-from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN
 from licensing.forms.billing import CreditNoteForm, InvoiceFilterForm, PaymentRecordForm
-from licensing.models import Invoice, Payment
-from licensing.selectors.billing import invoices_visible_to
+from licensing.models import Invoice
+from licensing.months import parse_month
+from licensing.selectors.billing import books_rows, invoices_visible_to
 from licensing.services import billing
 from licensing.services.billing import invoice_pdf_bytes
+from licensing.spreadsheets import csv_response
 from licensing.views.access import staff_only
 
 
@@ -100,35 +100,12 @@ def credit_note_create(request, pk):
     return redirect("finance_invoice_detail", pk=pk)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @staff_only(FINANCE, LICENSOR_ADMIN)
 def export_csv(request):
     """Invoices issued and payments received in one month, for the books."""
     try:
-        year, month = (int(part) for part in request.GET.get("period", "").split("-"))
-        start = date(year, month, 1)
+        month = parse_month(request.GET.get("period", ""))
     except ValueError:
-        return HttpResponse("Give the period as YYYY-MM, e.g. ?period=2026-11.", status=400, content_type="text/plain")
-    end = date(year + (month == 12), month % 12 + 1, 1)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(["record", "number", "kind", "issued_or_received", "organisation", "vat_id",
-                               "currency", "net", "tax", "gross", "status", "reference", "corrects"])
-        for inv in Invoice.objects.filter(issued_at__date__gte=start, issued_at__date__lt=end).order_by("issued_at"):
-            yield writer.writerow(["invoice", inv.display_number, inv.kind, inv.issued_at.date().isoformat(),
-                                   inv.buyer.get("name"), inv.buyer.get("vat_id"), inv.currency, inv.net_total,
-                                   inv.tax_total, inv.gross_total, inv.status, "",
-                                   inv.corrects.display_number if inv.corrects_id else ""])
-        for pay in Payment.objects.select_related("invoice").filter(received_on__gte=start, received_on__lt=end):
-            yield writer.writerow(["payment", pay.invoice.display_number, "payment", pay.received_on.isoformat(),
-                                   pay.invoice.buyer.get("name"), pay.invoice.buyer.get("vat_id"), pay.currency,
-                                   "", "", pay.amount, "", pay.reference, ""])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="tessera-{start:%Y-%m}.csv"'
-    return response
+        return HttpResponse("Give the period as YYYY-MM, e.g. ?period=2026-11.",
+                            status=400, content_type="text/plain")
+    return csv_response(books_rows(month=month), f"tessera-{month:%Y-%m}.csv")

@@ -8,12 +8,13 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role, roles_of
 from licensing import workflow
-from licensing.forms.licences import ACTION_FORMS, ApplicationForm, ApproveForm
+from licensing.forms.licences import ACTION_PAGES, ApplicationForm, ApproveForm
 from licensing.forms.slices import SliceRequestForm
 from licensing.models import Contributor, LicenceState
 from licensing.selectors.billing import invoices_visible_to
 from licensing.selectors.licences import licence_visible_to, licences_visible_to
 from licensing.services import licences as services
+from licensing.terms import TermsNotAvailable, licence_offer_terms, licence_terms
 from licensing.workflow import LicenceActionRefused
 
 NEXT_STEPS = {
@@ -97,9 +98,10 @@ def _after_save(request, licence, submitting):
 def _action_forms(licence, user, bound=None):
     forms = []
     for action in workflow.available_actions(licence, user):
-        if action not in ACTION_FORMS:
+        page = ACTION_PAGES.get(action)
+        if page is None:
             continue
-        form_class, button = ACTION_FORMS[action]
+        form_class = page.form
         if bound is not None and bound[0] == action:
             form = bound[1]
         else:
@@ -108,15 +110,10 @@ def _action_forms(licence, user, bound=None):
                 initial.update(ApproveForm.defaults())
             form = form_class(initial=initial, prefix=action)
         transition = workflow.TABLE[action]
-        forms.append({"action": action, "form": form, "button": button, "label": transition.label,
-                      "primary": action in PRIMARY_ACTIONS,
-                      "danger": action in {"reject", "revoke", "suspend", "withdraw", "decline_upgrade"}})
+        forms.append({"action": action, "form": form, "button": page.button, "label": transition.label,
+                      "primary": page.primary, "danger": page.danger})
     # What the person most likely came to do comes first and unfolded; the rest wait folded below.
     return sorted(forms, key=lambda item: not item["primary"])
-
-
-# The step that moves a licence on, for whoever holds it at that state.
-PRIMARY_ACTIONS = {"submit", "approve", "make_offer", "accept_offer", "reinstate"}
 
 
 @login_required
@@ -142,33 +139,16 @@ def _panels():
     return [billing_panel, slice_panel]
 
 
-# What a person sees after their action went through: what happened and what comes next.
-DONE = {
-    "submit": "Application submitted: the reviewers have been told, and you will get an e-mail when they decide.",
-    "request_changes": "Changes requested: the applicant has been e-mailed your message.",
-    "approve": "Research licence approved: the applicant can now request data slices.",
-    "reject": "Application rejected: the applicant has been e-mailed the reason.",
-    "withdraw": "Application withdrawn.",
-    "request_upgrade": "Upgrade requested: the licensor will answer with a commercial offer.",
-    "make_offer": "Offer sent: the licensee has been e-mailed and can accept it on this page.",
-    "decline_upgrade": "Upgrade declined: the licensee has been e-mailed the reason.",
-    "accept_offer": "Offer accepted: the invoice is on its way, and the licence becomes commercial once it is paid.",
-    "suspend": "Licence suspended: its downloads and new slices are stopped until it is reinstated.",
-    "reinstate": "Licence reinstated.",
-    "revoke": "Licence revoked: the licensee has been e-mailed the reason.",
-}
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def act(request, pk, action):
     licence = licence_visible_to(user=request.user, pk=pk)
     if request.method == "GET":  # a reload or bookmark of a form that was answered here: back to the licence
         return redirect("licence_detail", pk=licence.pk)
-    if action not in ACTION_FORMS:
+    page = ACTION_PAGES.get(action)
+    if page is None:
         raise Http404
-    form_class, _ = ACTION_FORMS[action]
-    form = form_class(request.POST, prefix=action)
+    form = page.form(request.POST, prefix=action)
     if not form.is_valid():
         messages.error(request, "Please correct the errors below.")
         return detail(request, pk, bound=(action, form), status=400)
@@ -180,7 +160,7 @@ def act(request, pk, action):
     except LicenceActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("licence_detail", pk=licence.pk)
-    messages.success(request, DONE[action])  # the state badge beside it shows where the licence is now
+    messages.success(request, page.done)  # the state badge beside it shows where the licence is now
     return redirect("licence_detail", pk=licence.pk)
 
 
@@ -188,8 +168,6 @@ def act(request, pk, action):
 def terms(request, pk, offer=False):
     """The licence's terms as ODRL 2.2 JSON-LD: the agreement in force, or the open commercial offer."""
     from django.http import JsonResponse
-
-    from licensing.terms import TermsNotAvailable, licence_offer_terms, licence_terms
 
     licence = licence_visible_to(user=request.user, pk=pk)
     try:

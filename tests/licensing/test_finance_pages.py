@@ -319,3 +319,30 @@ def test_another_organisation_sees_neither_the_licence_nor_its_invoices(invoice,
 
     assert client.get(f"/licences/{licence.pk}/").status_code == 404
     assert number(1) not in page(client.get("/licences/"))
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_are_quoted_and_numbers_stay_numbers(licence, client, fiona):
+    today = timezone.now().date()
+    type(licence.organisation).objects.filter(pk=licence.organisation_id).update(legal_name="=1+1")
+    invoice = billing.commercial_invoice_issue(licence_id=licence.pk)
+    billing.payment_record(invoice=invoice, by=fiona, amount=Decimal("4280.00"), received_on=today,
+                           reference="=cmd|' /C calc'!A0")
+    billing.credit_note_issue(invoice=invoice, by=fiona, reason="Discount", amount=Decimal("119.00"))
+    client.force_login(fiona)
+
+    response = client.get(f"/finance/export.csv?period={today:%Y-%m}")
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'=1+1" in cells and "'=cmd|' /C calc'!A0" in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "@", "\t", "\r")]
+    assert "-119.00" in cells, "a negative amount is a number, not a formula"
+
+
+@pytest.mark.parametrize("period", ["9999-12", "99999999999-01", "2026-13", "0-1", "2026-00", ""])
+def test_a_period_no_calendar_here_holds_is_refused_with_what_to_write(client, fiona, period):
+    client.force_login(fiona)
+
+    response = client.get(f"/finance/export.csv?period={period}")
+
+    assert (response.status_code, response.content.decode()) == (400, "Give the period as YYYY-MM, e.g. ?period=2026-11.")
