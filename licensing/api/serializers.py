@@ -142,7 +142,8 @@ class SliceItemSerializer(serializers.Serializer):
     contributor_ref = serializers.CharField()
     withdrawn = serializers.BooleanField()
     withdrawn_at = serializers.DateTimeField(allow_null=True)
-    download_url = serializers.URLField(allow_null=True, help_text="Expiring; null for withdrawn items.")
+    download_url = serializers.URLField(
+        help_text="Expiring and bound to the licence. A withdrawn item's link answers 410 Gone: delete the item.")
 
 
 class InvoiceLineSerializer(ModelSerializer):

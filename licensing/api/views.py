@@ -1,4 +1,6 @@
 """The v1 API for training pipelines: an organisation's licences, slices, manifests and invoices."""
+from dataclasses import asdict
+
 import django_filters
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
@@ -34,6 +36,7 @@ from licensing.models import (
     Slice,
     SliceItem,
 )
+from licensing.selectors.slices import manifest_item_of
 from licensing.services.billing import invoice_pdf_bytes
 from licensing.services.slices import SliceRefused, slice_request
 from licensing.terms import TermsNotAvailable, licence_terms
@@ -243,18 +246,8 @@ class SliceItems(ApiView, generics.ListAPIView):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         prefix = downloads.asset_url_prefix(downloads.slice_token(self.slice))
-        rows = [
-            {
-                "asset_id": item.asset_id, "position": item.position, "kind": item.asset.kind,
-                "title": item.asset.title, "mime_type": item.asset.mime_type, "bytes": item.asset.bytes,
-                "sha256": item.asset.sha256, "width": item.asset.width, "height": item.asset.height,
-                "duration_seconds": item.asset.duration_seconds,
-                "contributor_ref": f"contributor-{item.asset.contributor_id}",
-                "withdrawn": item.withdrawn_at is not None, "withdrawn_at": item.withdrawn_at,
-                "download_url": None if item.withdrawn_at else f"{prefix}{item.asset_id}",
-            }
-            for item in page
-        ]
+        rows = [{**asdict(manifest_item_of(item, url_prefix=prefix)), "position": item.position,
+                 "withdrawn": item.withdrawn_at is not None} for item in page]
         return self.get_paginated_response(SliceItemSerializer(rows, many=True).data)
 
 

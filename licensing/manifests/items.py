@@ -26,6 +26,13 @@ class ManifestItem:
     def withdrawn(self) -> bool:
         return self.withdrawn_at is not None
 
+    @classmethod
+    def granted(cls, *, asset_id, contributor_id, url_prefix, **fields) -> "ManifestItem":
+        """The one mapping from a granted asset to what licensees see, for every manifest and the API.
+        A withdrawn item keeps its link: it answers 410 Gone with why, which tells a pipeline to purge it."""
+        return cls(asset_id=asset_id, contributor_ref=f"contributor-{contributor_id}",
+                   download_url=f"{url_prefix}{asset_id}", **fields)
+
 
 # The order of the CSV header and of the keys of each JSONL object. The Croissant
 # record set reads these CSV columns by name, so renaming one is a breaking change for

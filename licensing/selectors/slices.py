@@ -34,11 +34,21 @@ def manifest_items(slice_, *, url_prefix):
         .iterator(chunk_size=5000)
     )
     for asset_id, kind, title, mime, size, sha, width, height, duration, contributor_id, withdrawn_at in rows:
-        yield ManifestItem(
+        yield ManifestItem.granted(
             asset_id=asset_id, kind=kind, title=title, mime_type=mime, bytes=size, sha256=sha, width=width,
-            height=height, duration_seconds=duration, contributor_ref=f"contributor-{contributor_id}",
-            download_url=f"{url_prefix}{asset_id}", withdrawn_at=withdrawn_at,
+            height=height, duration_seconds=duration, contributor_id=contributor_id, url_prefix=url_prefix,
+            withdrawn_at=withdrawn_at,
         )
+
+
+def manifest_item_of(item, *, url_prefix):
+    """One SliceItem (with its asset loaded) as its manifests list it."""
+    asset = item.asset
+    return ManifestItem.granted(
+        asset_id=item.asset_id, kind=asset.kind, title=asset.title, mime_type=asset.mime_type, bytes=asset.bytes,
+        sha256=asset.sha256, width=asset.width, height=asset.height, duration_seconds=asset.duration_seconds,
+        contributor_id=asset.contributor_id, url_prefix=url_prefix, withdrawn_at=item.withdrawn_at,
+    )
 
 
 def manifest_jsonl_from_database(slice_, *, url_prefix):

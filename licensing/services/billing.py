@@ -117,6 +117,8 @@ def invoice_issue(*, invoice, now=None):
         invoice.buyer = buyer_snapshot(invoice.organisation)
         invoice.status = InvoiceStatus.ISSUED
         invoice.save()
+        audit(actor=None, organisation=invoice.organisation, action="invoice.issue", target=invoice,
+              payload={"number": invoice.display_number, "gross": invoice.gross_total, "currency": invoice.currency})
         jobs.schedule("invoice.render_pdf", invoice_id=invoice.pk, dedupe=f"invoice.render_pdf:{invoice.pk}")
     log.info("invoice_issued", invoice=invoice.display_number, gross=str(invoice.gross_total))
     return invoice

@@ -18,6 +18,7 @@ from accounts.roles import ROLE_LABELS, roles_of
 from licensing import jobs, notifications, workflow
 from licensing.models import Licence, LicenceEvent, LicenceState
 from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
+from licensing.services.audit import audit
 from licensing.workflow import LicenceActionRefused, StaleLicence
 
 log = structlog.get_logger(__name__)
@@ -123,6 +124,7 @@ def licence_update_application(*, licence, by, expected_version=None, accept_ter
             )
         if "applicant" not in workflow.actor_kinds(by, locked):
             raise LicenceActionRefused("Only the applicant's organisation can edit the application.")
+        changed = sorted(key for key in APPLICATION_FIELDS if key in application and getattr(locked, key) != application[key])
         for key in APPLICATION_FIELDS:
             if key in application:
                 setattr(locked, key, application[key])
@@ -131,6 +133,8 @@ def licence_update_application(*, licence, by, expected_version=None, accept_ter
         locked.full_clean()
         locked.version += 1
         locked.save()
+        audit(actor=by, organisation=locked.organisation, action="licence.edit_application", target=locked,
+              payload={"fields": changed, "accepted_terms": bool(accept_terms)})
     _refresh(licence, locked)
     return locked
 

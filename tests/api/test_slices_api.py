@@ -129,3 +129,30 @@ def test_it_slows_down_a_key_that_asks_too_often(api, world_a, key_a, make_key, 
     assert api(key_a[1]).get(f"/api/v1/licences/{world_a.licence.pk}/slices/").status_code == 200
     _, other_key = make_key(world_a.org)
     assert request_slice(api, other_key, world_a.licence, {"size": 1}).status_code == 202
+
+
+def test_the_items_api_and_the_jsonl_manifest_list_each_item_alike_withdrawn_ones_included(api, world_a, key_a):
+    import json
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from licensing.models import SliceItem
+
+    key, plaintext = key_a
+    slice_ = world_a.slice
+    first = SliceItem.objects.filter(slice=slice_).order_by("position").first()
+    SliceItem.objects.filter(pk=first.pk).update(withdrawn_at=timezone.now())
+
+    items = api(plaintext).get(f"/api/v1/slices/{slice_.pk}/items/").json()["results"]
+    manifest = api(plaintext).get(f"/api/v1/slices/{slice_.pk}/manifest.jsonl")
+    lines = [json.loads(line) for line in b"".join(manifest.streaming_content).decode().splitlines()]
+
+    def alike(item):
+        """The item as a pipeline reads it: links are signed per request, timestamps spelt per format."""
+        return {**{k: v for k, v in item.items() if k != "position"},
+                "withdrawn_at": item["withdrawn_at"] and datetime.fromisoformat(item["withdrawn_at"]),
+                "download_url": item["download_url"].rsplit("/assets/", 1)[1]}
+
+    assert [alike(item) for item in items] == [alike(line) for line in lines]
+    assert items[0]["withdrawn"] is True and items[0]["download_url"].endswith(f"/assets/{first.asset_id}")
