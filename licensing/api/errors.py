@@ -9,7 +9,12 @@ import uuid
 
 import structlog
 from django.conf import settings
-from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -27,7 +32,12 @@ MESSAGES = {
 
 
 def error_body(code, message, fields=None):
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    error = {"code": code, "message": message, "fields": fields or {}}
+    # The id the request is logged under (config/logging.py), so a person reporting an error can quote it.
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id:
+        error["request_id"] = request_id
+    return {"error": error}
 
 
 def api_exception_handler(exc, context):

@@ -1,6 +1,6 @@
 """Cursor pagination whose page size is a stated range: a size outside it is a 400 that says the range,
 not a silent fall back to the default that leaves a pipeline wondering why its pages are short."""
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.pagination import CursorPagination
 
 
@@ -13,8 +13,29 @@ class InvalidPageSize(APIException):
         self.fields = {parameter: [message]}
 
 
+class InvalidCursor(APIException):
+    status_code = 400
+    default_code = "invalid_cursor"
+    default_detail = ("This cursor is not one Tessera gave out: follow the `next` or `previous` link of a page "
+                      "instead of building or editing cursors.")
+
+
 class StatedPageSize(CursorPagination):
     page_size_query_param = "page_size"
+    invalid_cursor_message = InvalidCursor.default_detail
+
+    def decode_cursor(self, request):
+        """A damaged or hand-made cursor is the client's mistake (400), never a crash in the query."""
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise InvalidCursor() from None
+        if cursor is not None and cursor.position is not None:
+            try:
+                int(cursor.position)
+            except ValueError:
+                raise InvalidCursor() from None
+        return cursor
 
     def allowed_page_sizes(self):
         return (f"page_size is a whole number from 1 to {self.max_page_size}; "

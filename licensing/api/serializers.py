@@ -178,8 +178,9 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     fields = serializers.DictField()
-    request_id = serializers.CharField(required=False, help_text="Only on an unexpected error (500): the id it is "
-                                                                 "logged under, also sent as X-Request-ID.")
+    request_id = serializers.CharField(
+        required=False, help_text="The id the request is logged under, also sent as X-Request-ID: quote it when "
+                                  "asking about an error.")
 
 
 class ErrorSerializer(serializers.Serializer):

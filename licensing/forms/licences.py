@@ -13,7 +13,7 @@ GIB = 1024**3
 
 class ApplicationForm(forms.ModelForm):
     media_kinds = forms.MultipleChoiceField(
-        choices=MediaKind.choices, widget=forms.CheckboxSelectMultiple, label="Media kinds needed"
+        choices=MediaKind.plural_choices(), widget=forms.CheckboxSelectMultiple, label="Media kinds needed"
     )
     accept_terms = forms.BooleanField(
         required=True,

@@ -2,10 +2,12 @@
 
 from django import forms
 
+from licensing.models import MediaKind
+
 
 class SliceRequestForm(forms.Form):
     size = forms.IntegerField(min_value=1, label="Number of assets")
-    kind = forms.ChoiceField(choices=[("", "Images and videos"), ("image", "Images"), ("video", "Videos")],
+    kind = forms.ChoiceField(choices=[("", "Images and videos"), *MediaKind.plural_choices()],
                              required=False, label="Media kind")
     min_width = forms.IntegerField(min_value=0, required=False, label="Minimum width (px)")
     min_height = forms.IntegerField(min_value=0, required=False, label="Minimum height (px)")

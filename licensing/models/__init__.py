@@ -8,7 +8,12 @@ from licensing.models.billing import (
     Payment,
     PaymentMethod,
 )
-from licensing.models.catalog import Asset, Contributor, ContributorConsentChange
+from licensing.models.catalog import (
+    Asset,
+    Contributor,
+    ContributorConsentChange,
+    MediaKind,
+)
 from licensing.models.licences import (
     BillingPeriod,
     FundingStage,
@@ -16,7 +21,6 @@ from licensing.models.licences import (
     LicenceEvent,
     LicencePhase,
     LicenceState,
-    MediaKind,
     ModelType,
     SentEmail,
 )

@@ -2,6 +2,17 @@ from django.conf import settings
 from django.db import models
 
 
+class MediaKind(models.TextChoices):
+    """The kinds of work the catalogue holds: the one definition every layer uses."""
+
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+
+    @classmethod
+    def plural_choices(cls):
+        """For asking which kinds someone wants: "Images", "Videos"."""
+        return [(cls.IMAGE, "Images"), (cls.VIDEO, "Videos")]
+
 class Contributor(models.Model):
     """A photographer or film maker whose works are in the catalogue."""
 
@@ -46,9 +57,7 @@ class ContributorConsentChange(models.Model):
 
 
 class Asset(models.Model):
-    class Kind(models.TextChoices):
-        IMAGE = "image", "Image"
-        VIDEO = "video", "Video"
+    Kind = MediaKind
 
     # Indexed by asset_contributor_kind_idx, which leads with the contributor.
     contributor = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="assets", db_index=False)

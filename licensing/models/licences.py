@@ -26,11 +26,6 @@ class LicencePhase(models.TextChoices):
     COMMERCIAL = "commercial", "Commercial"
 
 
-class MediaKind(models.TextChoices):
-    IMAGE = "image", "Images"
-    VIDEO = "video", "Video"
-
-
 class ModelType(models.TextChoices):
     CLASSIFIER = "classifier", "Classification or detection"
     IMAGE_GENERATION = "image_generation", "Image generation"

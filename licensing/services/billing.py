@@ -27,6 +27,7 @@ from licensing.models import (
     InvoiceReason,
     InvoiceStatus,
     Licence,
+    LicencePhase,
     LicenceState,
     Payment,
 )
@@ -200,7 +201,7 @@ def renewal_invoices_issue(*, today=None, batch_size=1000):
     """
     today = today or timezone.now().date()
     licences = Licence.objects.select_related("organisation").filter(
-        state__in=[LicenceState.COMMERCIAL_ACTIVE, LicenceState.SUSPENDED], phase="commercial",
+        state__in=[LicenceState.COMMERCIAL_ACTIVE, LicenceState.SUSPENDED], phase=LicencePhase.COMMERCIAL,
         offer_billing_period="annual",
     )
     due = [(licence, start) for licence in licences.iterator(chunk_size=2000)

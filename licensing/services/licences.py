@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.roles import ROLE_LABELS, roles_of
 from licensing import jobs, notifications, workflow
-from licensing.models import Licence, LicenceEvent, LicenceState
+from licensing.models import InvoiceReason, InvoiceStatus, Licence, LicenceEvent, LicenceState
 from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
 from licensing.services.audit import audit
 from licensing.workflow import LicenceActionRefused, StaleLicence
@@ -282,7 +282,7 @@ def licence_lift_dunning_suspension(*, licence, invoice, by=None, reference="", 
 def licence_reinstate(*, licence, by, note="", expected_version=None):
     reinstated = _perform(licence=licence, action="reinstate", by=by, note=note, expected_version=expected_version)
     if reinstated.state == LicenceState.AWAITING_PAYMENT and reinstated.invoices.filter(
-        reason="commercial", status="paid"
+        reason=InvoiceReason.COMMERCIAL, status=InvoiceStatus.PAID
     ).exists():
         # Paid while an admin held it suspended: it was only waiting for the payment.
         return licence_record_payment(licence=reinstated, by=None, reference="paid while suspended",

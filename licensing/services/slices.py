@@ -14,12 +14,20 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from licensing import jobs, workflow
-from licensing.models import Asset, Contributor, Licence, Slice, SliceItem, SliceStatus
+from licensing.models import (
+    Asset,
+    Contributor,
+    Licence,
+    MediaKind,
+    Slice,
+    SliceItem,
+    SliceStatus,
+)
 from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
 
-KINDS = ("image", "video")
+KINDS = tuple(MediaKind.values)
 
 
 class SliceRefused(Exception):

@@ -10,7 +10,7 @@ from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role, roles_of
 from licensing import workflow
 from licensing.forms.licences import ACTION_PAGES, ApplicationForm, ApproveForm
 from licensing.forms.slices import SliceRequestForm
-from licensing.models import Contributor, LicenceState
+from licensing.models import Contributor, LicencePhase, LicenceState
 from licensing.selectors.billing import invoices_visible_to
 from licensing.selectors.licences import licence_visible_to, licences_visible_to
 from licensing.services import licences as services
@@ -179,7 +179,7 @@ def terms(request, pk, offer=False):
 
 def slice_panel(request, licence):
     """The slices part of the licence page."""
-    if licence.phase == "application":
+    if licence.phase == LicencePhase.APPLICATION:
         return None
     is_applicant = "applicant" in workflow.actor_kinds(request.user, licence)
     can_request = is_applicant and licence.state in workflow.ACTIVE

@@ -102,5 +102,6 @@ def error_of(response):
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
     body = response.json()
     assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "fields"}, body
-    return body["error"]
+    assert set(body["error"]) == {"code", "message", "fields", "request_id"}, body
+    assert body["error"]["request_id"], "every error names the request it is logged under"
+    return {key: value for key, value in body["error"].items() if key != "request_id"}

@@ -65,11 +65,13 @@ def cursor(query):
 @pytest.mark.parametrize("value", ["not-base64-at-all!", cursor("p=abc"), cursor("o=x"), cursor("p=1.5&r=1")])
 @pytest.mark.parametrize("path", ["/api/v1/licences/{licence}/slices/", "/api/v1/licences/",
                                   "/api/v1/invoices/", "/api/v1/slices/{slice}/items/"])
-def test_a_tampered_cursor_is_a_404_not_a_crash(api, world_a, key_a, path, value):
+def test_a_tampered_cursor_is_a_400_that_says_to_follow_the_links(api, world_a, key_a, path, value):
     url = path.format(licence=world_a.licence.pk, slice=world_a.slice.pk)
     response = api(key_a[1]).get(url, {"cursor": value})
-    assert response.status_code == 404
-    assert error_of(response) == {"code": "not_found", "message": "Invalid cursor", "fields": {}}
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "invalid_cursor", "fields": {}, "message": (
+        "This cursor is not one Tessera gave out: follow the `next` or `previous` link of a page "
+        "instead of building or editing cursors.")}
 
 
 def test_a_cursor_past_every_id_is_answered_not_crashed_on(api, world_a, key_a):
