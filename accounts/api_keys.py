@@ -2,6 +2,9 @@
 import secrets
 from datetime import timedelta
 
+import orjson
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,5 +54,32 @@ def api_key_revoke(*, key, by):
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        # Every process reads the key from the database again on its next request, and sees it revoked;
+        # dropped again after commit, in case a request cached the row this transaction was changing.
+        forget_key(key.prefix)
+        transaction.on_commit(lambda: forget_key(key.prefix))
         audit(actor=by, organisation=key.organisation, action="api_key.revoke", target=key, payload={"prefix": key.prefix})
     return key
+
+
+# --- The key's record, cached for the API's gate (licensing/api/throttling.py) -------------
+
+KEY_CACHE_SECONDS = 60
+
+
+def key_cache_name(prefix):
+    return f"api-key:{prefix}"
+
+
+def forget_key(prefix):
+    """Drop the cached record (a key was revoked or changed): the next request reads the database."""
+    caches["default"].delete(key_cache_name(prefix))
+
+
+def remember_key(prefix, record):
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):  # raw, as the gate's pipeline reads it
+        backend._cache.get_client(write=True).set(backend.make_and_validate_key(key_cache_name(prefix)),
+                                                  orjson.dumps(record), ex=KEY_CACHE_SECONDS)
+    else:
+        backend.set(key_cache_name(prefix), record, KEY_CACHE_SECONDS)

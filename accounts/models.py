@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import (
@@ -177,6 +178,22 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self):
         return self.revoked_at is not None
+
+    RECORD_FIELDS = ("id", "organisation_id", "name", "prefix", "secret_hash", "scopes", "expires_at", "last_used_at",
+                     "revoked_at")
+
+    def record(self):
+        """What the API's gate caches of the key: enough to authenticate a request without a query."""
+        return {name: (value.isoformat() if hasattr(value, "isoformat") else value)
+                for name in self.RECORD_FIELDS for value in [getattr(self, name)]}
+
+    @classmethod
+    def from_record(cls, record):
+        values = dict(record)
+        for name in ("expires_at", "last_used_at", "revoked_at"):
+            if values.get(name):
+                values[name] = datetime.fromisoformat(values[name])
+        return cls(**values)
 
     def is_expired(self, now=None):
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())

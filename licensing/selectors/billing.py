@@ -6,6 +6,11 @@ from licensing.models import Invoice, Payment
 from licensing.months import add_months
 
 
+def invoices_of_organisation(*, organisation_id):
+    """What a licensee sees of its invoices: those issued to it (drafts are finance's work in progress)."""
+    return Invoice.objects.filter(organisation_id=organisation_id).exclude(number__isnull=True)
+
+
 def invoices_visible_to(*, user):
     """Finance and licensor admins see every invoice; a licensee sees its organisation's issued ones."""
 
@@ -17,7 +22,7 @@ def invoices_visible_to(*, user):
     membership = getattr(user, "membership", None)
     if membership is None:
         return queryset.none()
-    return queryset.filter(organisation_id=membership.organisation_id).exclude(number__isnull=True)
+    return queryset & invoices_of_organisation(organisation_id=membership.organisation_id)
 
 
 def books_rows(*, month):

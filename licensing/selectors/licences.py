@@ -9,6 +9,11 @@ from accounts.roles import is_staff_member
 from licensing.models import Licence, LicenceState
 
 
+def licences_of_organisation(*, organisation_id):
+    """The rule "an organisation sees only its own", for its members' pages and its API keys alike."""
+    return Licence.objects.filter(organisation_id=organisation_id)
+
+
 def licences_visible_to(*, user):
     queryset = Licence.objects.select_related("organisation", "applicant")
     if not user.is_authenticated:
@@ -18,7 +23,7 @@ def licences_visible_to(*, user):
     membership = getattr(user, "membership", None)
     if membership is None:
         return queryset.none()
-    return queryset.filter(organisation_id=membership.organisation_id)
+    return queryset & licences_of_organisation(organisation_id=membership.organisation_id)
 
 
 def licence_visible_to(*, user, pk):

@@ -4,7 +4,11 @@ from django.http import Http404
 
 from licensing.manifests import ManifestItem
 from licensing.models import Asset, Slice, SliceItem
-from licensing.selectors.licences import licences_visible_to
+from licensing.selectors.licences import licences_of_organisation, licences_visible_to
+
+
+def slices_of_organisation(*, organisation_id):
+    return Slice.objects.filter(licence__in=licences_of_organisation(organisation_id=organisation_id).values("pk"))
 
 
 def slices_visible_to(*, user):
