@@ -6,8 +6,10 @@ from accounts.models import Organisation
 
 
 class OrganisationForm(forms.ModelForm):
-    website = forms.URLField(required=False, assume_scheme="https")
-    country = forms.CharField(help_text="Two-letter ISO 3166 code, e.g. DE.")
+    website = forms.URLField(required=False, assume_scheme="https", max_length=200)
+    country = forms.CharField(help_text="Two-letter ISO 3166 code, e.g. DE.", max_length=10)
+    # Printed on every invoice: a few lines, not a page.
+    billing_address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
 
     class Meta:
         model = Organisation
@@ -22,7 +24,7 @@ class OrganisationForm(forms.ModelForm):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="E-mail address of the person to invite")
+    email = forms.EmailField(label="E-mail address of the person to invite", max_length=254)
 
 
 class ApiKeyForm(forms.Form):

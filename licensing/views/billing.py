@@ -1,6 +1,6 @@
 """Finance pages, and the invoice PDF for the licensee."""
 import csv
-from datetime import date
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import FINANCE, LICENSOR_ADMIN
 from licensing.forms.billing import CreditNoteForm, InvoiceFilterForm, PaymentRecordForm
 from licensing.models import Invoice, Payment
+from licensing.months import FIRST_YEAR, LAST_YEAR, add_months, parse_month
 from licensing.selectors.billing import invoices_visible_to
 from licensing.services import billing
 from licensing.services.billing import invoice_pdf_bytes
@@ -108,12 +109,15 @@ class _Echo:
 @staff_only(FINANCE, LICENSOR_ADMIN)
 def export_csv(request):
     """Invoices issued and payments received in one month, for the books."""
+    period = request.GET.get("period", "")
     try:
-        year, month = (int(part) for part in request.GET.get("period", "").split("-"))
-        start = date(year, month, 1)
+        start = parse_month(period)
     except ValueError:
+        if re.fullmatch(r"\d{4}-(0?[1-9]|1[0-2])", period):
+            return HttpResponse(f"Give a year from {FIRST_YEAR} to {LAST_YEAR}: Tessera keeps no books for "
+                                f"{period[:4]}.", status=400, content_type="text/plain")
         return HttpResponse("Give the period as YYYY-MM, e.g. ?period=2026-11.", status=400, content_type="text/plain")
-    end = date(year + (month == 12), month % 12 + 1, 1)
+    end = add_months(start)
     writer = csv.writer(_Echo())
 
     def rows():
