@@ -13,12 +13,14 @@ class CountryChoiceField(LazyTypedChoiceField):
 
 
 class OrganisationForm(forms.ModelForm):
-    website = forms.URLField(required=False, assume_scheme="https")
+    website = forms.URLField(required=False, assume_scheme="https", max_length=200)
     country = CountryChoiceField(
         choices=lambda: [("", "Choose a country"), *countries],
         error_messages={"invalid_choice": "Choose the country from the list: “%(value)s” is not a two-letter "
                                           "ISO 3166 country code."},
     )
+    # Printed on every invoice: a few lines, not a page.
+    billing_address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
 
     class Meta:
         model = Organisation
@@ -28,7 +30,7 @@ class OrganisationForm(forms.ModelForm):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="E-mail address of the person to invite")
+    email = forms.EmailField(label="E-mail address of the person to invite", max_length=254)
 
 
 class ApiKeyForm(forms.Form):

@@ -4,10 +4,14 @@ from datetime import date, datetime
 from django.utils import timezone
 
 
+# The years a month can be named in: Tessera keeps nothing older, and a month of 9999 has no next month.
+FIRST_YEAR, LAST_YEAR = 2000, 9998
+
+
 def parse_month(value):
     """"2026-03" -> date(2026, 3, 1); ValueError for anything else, including years no calendar here holds."""
     year, month = (int(part) for part in str(value).split("-"))
-    if not 1 <= month <= 12 or not 2000 <= year <= 9998:
+    if not 1 <= month <= 12 or not FIRST_YEAR <= year <= LAST_YEAR:
         raise ValueError(value)
     return date(year, month, 1)
 

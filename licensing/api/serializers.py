@@ -5,6 +5,14 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from licensing.models import Asset, Invoice, InvoiceLine, Licence, Slice
+from licensing.services.slices import (
+    MAX_DURATION_SECONDS,
+    MAX_PIXELS,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    SliceRefused,
+    clean_filters,
+)
 
 
 def absolute(name, *args):
@@ -85,13 +93,15 @@ class SliceLinksSerializer(serializers.Serializer):
 
 
 class SliceFiltersSerializer(serializers.Serializer):
+    """The filters a slice was asked with. The limits are the slice service's, stated here for the schema."""
+
     kind = serializers.ChoiceField(choices=Asset.Kind.choices, required=False)
-    min_width = serializers.IntegerField(min_value=0, required=False)
-    min_height = serializers.IntegerField(min_value=0, required=False)
-    min_duration = serializers.FloatField(min_value=0, required=False)
-    max_duration = serializers.FloatField(min_value=0, required=False)
-    tags = serializers.ListField(child=serializers.CharField(min_length=1, max_length=50), required=False,
-                                 max_length=20)
+    min_width = serializers.IntegerField(min_value=0, max_value=MAX_PIXELS, required=False)
+    min_height = serializers.IntegerField(min_value=0, max_value=MAX_PIXELS, required=False)
+    min_duration = serializers.FloatField(min_value=0, max_value=MAX_DURATION_SECONDS, required=False)
+    max_duration = serializers.FloatField(min_value=0, max_value=MAX_DURATION_SECONDS, required=False)
+    tags = serializers.ListField(child=serializers.CharField(min_length=1, max_length=MAX_TAG_LENGTH),
+                                 required=False, max_length=MAX_TAGS)
 
 
 class SliceSerializer(ModelSerializer):
@@ -125,6 +135,10 @@ class SliceRequestSerializer(SliceFiltersSerializer):
             raise serializers.ValidationError({"max_duration": ["Must be at least min_duration."]})
         if data.get("kind") == "image" and ("min_duration" in data or "max_duration" in data):
             raise serializers.ValidationError({"kind": ["Durations apply to videos only."]})
+        try:
+            clean_filters(**{key: value for key, value in data.items() if key not in ("size", "seed")})
+        except SliceRefused as refusal:
+            raise serializers.ValidationError(refusal.fields or {"non_field_errors": [str(refusal)]}) from None
         return data
 
 

@@ -1,9 +1,11 @@
 """Finance's forms: payments, credit notes, the invoice filter."""
+from datetime import date
 from decimal import Decimal
 
 from django import forms
 
 from licensing.models import InvoiceStatus, PaymentMethod
+from licensing.months import FIRST_YEAR, LAST_YEAR, month_bounds
 
 
 class PaymentRecordForm(forms.Form):
@@ -11,6 +13,13 @@ class PaymentRecordForm(forms.Form):
     received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(max_length=100, label="Payment reference")
     method = forms.ChoiceField(choices=PaymentMethod.choices)
+
+    def clean_received_on(self):
+        received_on = self.cleaned_data["received_on"]
+        # The payment's royalties land in its month, and months are kept for these years only.
+        if not FIRST_YEAR <= received_on.year <= LAST_YEAR:
+            raise forms.ValidationError(f"Give a date from the year {FIRST_YEAR} to {LAST_YEAR}.")
+        return received_on
 
 
 class CreditNoteForm(forms.Form):
@@ -34,7 +43,11 @@ class InvoiceFilterForm(forms.Form):
                     raise ValueError
             except ValueError:
                 raise forms.ValidationError("Use YYYY-MM, e.g. 2026-11.") from None
-            return (year, month)
+            # Searching the years before Tessera finds nothing, and says so; a year past the
+            # calendar's has no month after it to end the search at.
+            if not 1900 <= year <= LAST_YEAR:
+                raise forms.ValidationError(f"Give a year from 1900 to {LAST_YEAR}, e.g. 2026-11.")
+            return date(year, month, 1)
         return None
 
     def filter(self, invoices):
@@ -44,6 +57,6 @@ class InvoiceFilterForm(forms.Form):
         if data["series"]:
             invoices = invoices.filter(series=data["series"].upper())
         if data["period"]:
-            year, month = data["period"]
-            invoices = invoices.filter(issued_at__year=year, issued_at__month=month)
+            start, end = month_bounds(data["period"])
+            invoices = invoices.filter(issued_at__gte=start, issued_at__lt=end)
         return invoices

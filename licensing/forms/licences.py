@@ -4,11 +4,27 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.core import validators
 
 from licensing.models import BillingPeriod, Licence, MediaKind
 from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
 
 GIB = 1024**3
+
+# What the licence's columns hold: counts are PostgreSQL integers, byte caps bigints (counted in
+# bytes, so a cap in GiB must stay under 2^63 bytes), money twelve digits with its tax added.
+MAX_COUNT = 2**31 - 1
+MAX_GIB = (2**63 - 1) // GIB
+MAX_FEE = Decimal("999999999.99")
+MAX_TEAM = 100_000
+# Long enough for anything a person writes in these boxes; a page of text is not a reason.
+LONG_TEXT = 5000
+SHORT_TEXT = 2000
+
+
+def _at_most(limit, what, unlimited=False):
+    """The message of a cap above what the licence can count, saying what to do instead."""
+    return {"max_value": f"At most {limit:,} {what}." + (" Leave it empty for no cap." if unlimited else "")}
 
 
 class ApplicationForm(forms.ModelForm):
@@ -35,6 +51,17 @@ class ApplicationForm(forms.ModelForm):
 
     def __init__(self, *args, terms_already_accepted=False, draft=False, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, limit, what in (("estimated_volume", MAX_COUNT, "assets"), ("team_size", MAX_TEAM, "people")):
+            field = self.fields[name]
+            field.max_value = limit
+            field.validators.append(validators.MaxValueValidator(limit))
+            field.error_messages.update(_at_most(limit, what))
+            field.widget.attrs["max"] = limit
+        for name in ("description", "intended_use"):
+            field = self.fields[name]
+            field.max_length = LONG_TEXT
+            field.validators.append(validators.MaxLengthValidator(LONG_TEXT))
+            field.widget.attrs["maxlength"] = LONG_TEXT
         if terms_already_accepted:
             self.fields["accept_terms"].initial = True
         # A draft may be saved before the terms are read; submitting needs them.
@@ -66,20 +93,25 @@ class AcceptOfferForm(VersionedForm):
 
 
 class ReasonForm(VersionedForm):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason",
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason", max_length=SHORT_TEXT,
                              help_text="The applicant sees this on the licence page and in the e-mail.")
 
 
 class MessageForm(VersionedForm):
-    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What should the applicant change?")
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What should the applicant change?",
+                              max_length=LONG_TEXT)
 
 
 class ApproveForm(VersionedForm):
-    max_assets = forms.IntegerField(min_value=1, label="Most assets")
-    max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, label="Most data (GiB)")
-    max_slices = forms.IntegerField(min_value=1, label="Most slices")
+    max_assets = forms.IntegerField(min_value=1, max_value=MAX_COUNT, label="Most assets",
+                                    error_messages=_at_most(MAX_COUNT, "assets"))
+    max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), max_value=MAX_GIB, decimal_places=3,
+                                       label="Most data (GiB)", error_messages=_at_most(MAX_GIB, "GiB"))
+    max_slices = forms.IntegerField(min_value=1, max_value=MAX_COUNT, label="Most slices",
+                                    error_messages=_at_most(MAX_COUNT, "slices"))
     duration_days = forms.IntegerField(min_value=1, max_value=730, label="Duration (days)")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant",
+                           max_length=SHORT_TEXT)
 
     @classmethod
     def defaults(cls):
@@ -102,23 +134,30 @@ class ApproveForm(VersionedForm):
 
 
 class UpgradeRequestForm(VersionedForm):
-    intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Intended commercial use")
+    intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Intended commercial use",
+                                   max_length=LONG_TEXT)
     expected_scale = forms.CharField(max_length=300, label="Expected scale",
                                      help_text="For example: 200,000 images a year for a product model.")
 
 
 class OfferForm(VersionedForm):
-    fee = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
+    fee = forms.DecimalField(min_value=0, max_value=MAX_FEE, decimal_places=2,
+                             error_messages={"max_value": f"At most {MAX_FEE:,}: with its tax, a larger fee does "
+                                                          "not fit an invoice."})
     currency = forms.ChoiceField(choices=[(c, c) for c in CURRENCIES])
     billing_period = forms.ChoiceField(choices=BillingPeriod.choices)
     term_months = forms.IntegerField(min_value=1, max_value=120, initial=12, label="Term (months)")
-    scope = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Licensed purpose")
+    scope = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Licensed purpose", max_length=SHORT_TEXT)
     territory = forms.CharField(max_length=200, initial="Worldwide")
-    max_assets = forms.IntegerField(min_value=1, required=False, label="Most assets", help_text="Empty: unlimited.")
-    max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, required=False,
-                                       label="Most data (GiB)", help_text="Empty: unlimited.")
-    max_slices = forms.IntegerField(min_value=1, required=False, label="Most slices", help_text="Empty: unlimited.")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant")
+    max_assets = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label="Most assets",
+                                    help_text="Empty: unlimited.", error_messages=_at_most(MAX_COUNT, "assets", True))
+    max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), max_value=MAX_GIB, decimal_places=3, required=False,
+                                       label="Most data (GiB)", help_text="Empty: unlimited.",
+                                       error_messages=_at_most(MAX_GIB, "GiB", True))
+    max_slices = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label="Most slices",
+                                    help_text="Empty: unlimited.", error_messages=_at_most(MAX_COUNT, "slices", True))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant",
+                           max_length=SHORT_TEXT)
 
     def service_kwargs(self):
         data = dict(self.cleaned_data)

@@ -10,11 +10,28 @@ class PeriodCloseForm(forms.Form):
         self.fields["month"].choices = [(f"{m:%Y-%m}", f"{m:%B %Y}") for m in months]
 
 
+# As the payout's column holds them, and a bank report's worth of them.
+REFERENCE_LENGTH = 60
+MAX_REFERENCES = 10_000
+
+
 class PayoutsPaidForm(forms.Form):
     references = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Payout references (optional)",
         help_text="One per line, as on the bank's report. Leave empty to mark every payout of the month as made.",
+        max_length=MAX_REFERENCES * (REFERENCE_LENGTH + 2),
     )
+
+    def clean_references(self):
+        text = self.cleaned_data["references"]
+        references = [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+        if len(references) > MAX_REFERENCES:
+            raise forms.ValidationError(f"Give at most {MAX_REFERENCES:,} references at a time.")
+        for reference in references:
+            if len(reference) > REFERENCE_LENGTH:
+                raise forms.ValidationError(f"“{reference[:20]}…” is not a payout reference: they have at most "
+                                            f"{REFERENCE_LENGTH} characters.")
+        return text
 
     def reference_list(self):
         text = self.cleaned_data["references"].replace(",", "\n")

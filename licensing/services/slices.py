@@ -5,7 +5,9 @@ number of concurrent requests can promise more than the caps. The build takes th
 same lock, so builds of one licence happen one at a time and the byte cap — which is
 only known once the assets are picked — is enforced against what earlier builds used.
 """
+import math
 import random
+import unicodedata
 
 import structlog
 from django.conf import settings
@@ -31,32 +33,79 @@ KINDS = tuple(MediaKind.values)
 
 
 class SliceRefused(Exception):
-    """A slice request that cannot be granted; the message says why and what remains."""
+    """A slice request that cannot be granted; the message says why and what remains.
+
+    `fields` names the filters at fault, {name: [problem]}, so that a form or a serializer
+    can show each problem beside the field it is about."""
+
+    def __init__(self, message, fields=None):
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 class SliceBuildFailed(Exception):
     """A build that cannot succeed; the message is shown to the licensee."""
 
 
-def clean_filters(*, kind=None, min_width=None, min_height=None, min_duration=None, max_duration=None, tags=None):
-    """The filters as stored on the slice, with every problem named."""
+# What a filter may ask for. Wider than any asset in a catalogue, narrow enough for the columns
+# (width and height are integers, durations doubles) and for the tags the API documents.
+MAX_PIXELS = 1_000_000
+MAX_DURATION_SECONDS = 7 * 24 * 3600
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+
+
+def _filter_problems(*, kind, min_width, min_height, min_duration, max_duration, tags):
+    """(field, the problem as a sentence, the problem as said beside the field) for every filter
+    value no slice can be built from."""
     problems = []
     if kind not in (None, "", *KINDS):
-        problems.append(f"kind must be one of {', '.join(KINDS)}")
+        problems.append(("kind", f"kind must be one of {', '.join(KINDS)}", f"Must be one of {', '.join(KINDS)}."))
     for name, value in (("min_width", min_width), ("min_height", min_height)):
-        if value is not None and (not isinstance(value, int) or value < 0):
-            problems.append(f"{name} must be a whole number of pixels, 0 or more")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            problems.append((name, f"{name} must be a whole number of pixels, 0 or more",
+                             "Must be a whole number of pixels, 0 or more."))
+        elif value is not None and value > MAX_PIXELS:
+            problems.append((name, f"{name} can be at most {MAX_PIXELS:,} pixels", f"At most {MAX_PIXELS:,} pixels."))
     for name, value in (("min_duration", min_duration), ("max_duration", max_duration)):
-        if value is not None and (not isinstance(value, (int, float)) or value < 0):
-            problems.append(f"{name} must be a number of seconds, 0 or more")
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                                  or not math.isfinite(value) or value < 0):
+            problems.append((name, f"{name} must be a number of seconds, 0 or more",
+                             "Must be a number of seconds, 0 or more."))
+        elif value is not None and value > MAX_DURATION_SECONDS:
+            problems.append((name, f"{name} can be at most {MAX_DURATION_SECONDS:,} seconds (7 days)",
+                             f"At most {MAX_DURATION_SECONDS:,} seconds (7 days)."))
     if min_duration is not None and max_duration is not None and not problems and min_duration > max_duration:
-        problems.append("min_duration must not be greater than max_duration")
+        problems.append(("max_duration", "min_duration must not be greater than max_duration",
+                         "Must be at least min_duration."))
     if (min_duration is not None or max_duration is not None) and kind == "image":
-        problems.append("durations apply to videos only: drop them or ask for kind video")
-    if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags)):
-        problems.append("tags must be a list of words")
+        problems.append(("kind", "durations apply to videos only: drop them or ask for kind video",
+                         "Durations apply to videos only."))
+    if tags is not None:
+        if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+            problems.append(("tags", "tags must be a list of words", "Must be a list of words."))
+        elif len(tags) > MAX_TAGS:
+            problems.append(("tags", f"give at most {MAX_TAGS} tags, not {len(tags)}",
+                             f"At most {MAX_TAGS} tags, not {len(tags)}."))
+        elif any(len(t) > MAX_TAG_LENGTH for t in tags):
+            long = next(t for t in tags if len(t) > MAX_TAG_LENGTH)
+            said = f"a tag can be at most {MAX_TAG_LENGTH} characters; “{long[:20]}…” has {len(long):,}"
+            problems.append(("tags", said, said[0].upper() + said[1:] + "."))
+        elif any(unicodedata.category(c) in ("Cc", "Cs") for t in tags for c in t):
+            # The filters are stored as JSON, which PostgreSQL refuses to hold a NUL or a lone surrogate in.
+            problems.append(("tags", "tags cannot contain control characters", "Cannot contain control characters."))
+    return problems
+
+
+def clean_filters(*, kind=None, min_width=None, min_height=None, min_duration=None, max_duration=None, tags=None):
+    """The filters as stored on the slice, with every problem named."""
+    problems = _filter_problems(kind=kind, min_width=min_width, min_height=min_height, min_duration=min_duration,
+                                max_duration=max_duration, tags=tags)
     if problems:
-        raise SliceRefused("Cannot request this slice: " + "; ".join(problems) + ".")
+        fields = {}
+        for name, _, beside in problems:
+            fields.setdefault(name, []).append(beside)
+        raise SliceRefused("Cannot request this slice: " + "; ".join(said for _, said, _ in problems) + ".", fields)
     filters = {"kind": kind or None, "min_width": min_width, "min_height": min_height,
                "min_duration": min_duration, "max_duration": max_duration, "tags": sorted(set(tags)) if tags else None}
     if filters["kind"] is None and (min_duration is not None or max_duration is not None):

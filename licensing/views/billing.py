@@ -1,4 +1,5 @@
 """Finance pages, and the invoice PDF for the licensee."""
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import FINANCE, LICENSOR_ADMIN
 from licensing.forms.billing import CreditNoteForm, InvoiceFilterForm, PaymentRecordForm
 from licensing.models import Invoice
-from licensing.months import parse_month
+from licensing.months import FIRST_YEAR, LAST_YEAR, parse_month
 from licensing.selectors.billing import books_rows, invoices_visible_to
 from licensing.services import billing
 from licensing.services.billing import invoice_pdf_bytes
@@ -103,9 +104,12 @@ def credit_note_create(request, pk):
 @staff_only(FINANCE, LICENSOR_ADMIN)
 def export_csv(request):
     """Invoices issued and payments received in one month, for the books."""
+    period = request.GET.get("period", "")
     try:
-        month = parse_month(request.GET.get("period", ""))
+        month = parse_month(period)
     except ValueError:
-        return HttpResponse("Give the period as YYYY-MM, e.g. ?period=2026-11.",
-                            status=400, content_type="text/plain")
+        if re.fullmatch(r"\d{4}-(0?[1-9]|1[0-2])", period):
+            return HttpResponse(f"Give a year from {FIRST_YEAR} to {LAST_YEAR}: Tessera keeps no books for "
+                                f"{period[:4]}.", status=400, content_type="text/plain")
+        return HttpResponse("Give the period as YYYY-MM, e.g. ?period=2026-11.", status=400, content_type="text/plain")
     return csv_response(books_rows(month=month), f"tessera-{month:%Y-%m}.csv")

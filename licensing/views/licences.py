@@ -8,7 +8,12 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role, roles_of
 from licensing import workflow
-from licensing.forms.licences import ACTION_PAGES, ApplicationForm, ApproveForm
+from licensing.forms.licences import (
+    ACTION_PAGES,
+    ApplicationForm,
+    ApproveForm,
+    VersionedForm,
+)
 from licensing.forms.slices import SliceRequestForm
 from licensing.models import Contributor, LicencePhase, LicenceState
 from licensing.selectors.billing import invoices_visible_to
@@ -72,7 +77,7 @@ def edit(request, pk):
         application, accepted = form.application()
         try:
             services.licence_update_application(
-                licence=licence, by=request.user, expected_version=request.POST.get("version"),
+                licence=licence, by=request.user, expected_version=_posted_version(request),
                 accept_terms=accepted, **application,
             )
         except LicenceActionRefused as refusal:
@@ -80,6 +85,15 @@ def edit(request, pk):
             return redirect("licence_detail", pk=licence.pk)
         return _after_save(request, licence, submitting)
     return render(request, "apply/form.html", {"form": form, "licence": licence})
+
+
+def _posted_version(request):
+    """The version the edited page showed; one that is not a number came from no page of ours, and
+    is answered as a stale page is (versions start at 1)."""
+    if request.POST.get("version") is None:
+        return None
+    stamp = VersionedForm(request.POST)
+    return stamp.cleaned_data["version"] if stamp.is_valid() else 0
 
 
 def _after_save(request, licence, submitting):

@@ -339,10 +339,16 @@ def test_cells_a_spreadsheet_would_run_as_formulas_are_quoted_and_numbers_stay_n
     assert "-119.00" in cells, "a negative amount is a number, not a formula"
 
 
-@pytest.mark.parametrize("period", ["9999-12", "99999999999-01", "2026-13", "0-1", "2026-00", ""])
-def test_a_period_no_calendar_here_holds_is_refused_with_what_to_write(client, fiona, period):
+@pytest.mark.parametrize("period, told", [
+    ("9999-12", "Give a year from 2000 to 9998: Tessera keeps no books for 9999."),
+    ("99999999999-01", "Give the period as YYYY-MM, e.g. ?period=2026-11."),
+    ("2026-13", "Give the period as YYYY-MM, e.g. ?period=2026-11."),
+    ("0-1", "Give the period as YYYY-MM, e.g. ?period=2026-11."),
+    ("", "Give the period as YYYY-MM, e.g. ?period=2026-11."),
+])
+def test_a_period_no_calendar_here_holds_is_refused_with_what_to_write(client, fiona, period, told):
     client.force_login(fiona)
 
     response = client.get(f"/finance/export.csv?period={period}")
 
-    assert (response.status_code, response.content.decode()) == (400, "Give the period as YYYY-MM, e.g. ?period=2026-11.")
+    assert (response.status_code, response.content.decode()) == (400, told)
