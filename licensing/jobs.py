@@ -9,6 +9,7 @@ was lost (dispatched, not done, past the lease). Tasks run the service through `
 counts the delivery and marks the row done; the dedupe key makes scheduling the same work
 twice a no-op. Services never import tasks: a job names its task here, as a string.
 """
+import importlib
 from datetime import timedelta
 
 import structlog
@@ -37,6 +38,16 @@ TASKS = {
 
 class UnknownJob(ValueError):
     pass
+
+
+def task_of(name):
+    """The Celery task for a job. Its module is imported here when no one has yet: Celery registers a
+    task only when its module is imported, and outside a worker (gunicorn, manage.py) nothing imports
+    licensing.tasks, services never do, so a lookup in the registry alone would find nothing there."""
+    path = TASKS[name]
+    if path not in app.tasks:
+        importlib.import_module(path.rpartition(".")[0])
+    return app.tasks[path]
 
 
 def schedule(name, *, dedupe=None, **kwargs):
@@ -87,7 +98,7 @@ def _hand_over(job, *, from_state, now=None):
     if not claimed:
         return 0
     try:
-        app.tasks[TASKS[job.name]].apply_async(kwargs={**job.kwargs, "job_id": job.pk})
+        task_of(job.name).apply_async(kwargs={**job.kwargs, "job_id": job.pk})
     except Exception as error:  # the broker is down or refused: the row waits, the caller is not told
         Job.objects.filter(pk=job.pk, state=JobState.DISPATCHED).update(
             state=JobState.WAITING, dispatched_at=None, last_error=f"dispatch: {error}"[:2000]
