@@ -12,9 +12,10 @@ OUTPUT_DIR = BASE_DIR / "var" / "bench"
 
 
 @contextmanager
-def gunicorn_serving(*, name, workers, timeout, env=None):
+def gunicorn_serving(*, name, workers, timeout, env=None, log_dir=OUTPUT_DIR):
     """gunicorn as in production (DEBUG off, SITE_URL its own address) on a free local port, on the
-    bench database, with `env` on top; yields the port. Its output goes to var/bench/<name>-gunicorn.log."""
+    bench database, with `env` on top; yields the port. Its output goes to <log_dir>/<name>-gunicorn.log
+    (var/bench/ unless told)."""
     from django.conf import settings
 
     with socket.socket() as probe:
@@ -24,7 +25,8 @@ def gunicorn_serving(*, name, workers, timeout, env=None):
         **os.environ, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0", "SITE_URL": f"http://127.0.0.1:{port}", **(env or {}),
     }
-    log_path = OUTPUT_DIR / f"{name}-gunicorn.log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}-gunicorn.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",

@@ -133,16 +133,28 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="tessera")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 # A request hands its jobs to the broker after commit; when the broker is down it must answer at once
 # and leave the job to the outbox sweeper, not retry the publish while the person waits.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # Publishing opens its connection through kombu's default channel, which retries a refused
+    # connection until the connection timeout (2 s a job) unless told not to; the publish retry
+    # above does not cover it. The worker and beat connect with their own retry loops.
+    "max_retries": 0,
+    # Without it a broker that drops packets (host down, partition) holds the connect for the
+    # kernel's SYN retries, about two minutes, past gunicorn's worker timeout.
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The outbox: a job not handed over this long after it was written, or handed over and not done
 # within the lease, is handed over again by the sweeper (every JOB_SWEEP_SECONDS).
 JOB_DISPATCH_GRACE_SECONDS = env.int("JOB_DISPATCH_GRACE_SECONDS", default=10)
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=90)
+# After a connection to the broker failed, a process leaves its jobs to the sweeper this long without
+# asking again: a request that schedules several jobs, or a batch, pays for one failed connect at most.
+JOB_BROKER_PAUSE_SECONDS = env.float("JOB_BROKER_PAUSE_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {

@@ -5,10 +5,14 @@
 writes a `Job` row in the caller's transaction. After commit the row is handed to Celery.
 If the broker is unreachable, the request goes on exactly as it would have: the failure is
 logged and the row waits for beat's sweeper, which also hands over again jobs whose worker
-was lost (dispatched, not done, past the lease). Tasks run the service through `run`, which
-counts the delivery and marks the row done; the dedupe key makes scheduling the same work
-twice a no-op. Services never import tasks: a job names its task here, as a string.
+was lost (dispatched, not done, past the lease). A request waits for the broker at most one
+connection timeout: once a connection failed, the process leaves its jobs waiting, unasked, for
+JOB_BROKER_PAUSE_SECONDS. Tasks run the service through `run`, which counts the delivery and
+marks the row done; the dedupe key makes scheduling the same work twice a no-op. Services never
+import tasks: a job names its task here, as a string.
 """
+import importlib
+import time
 from datetime import timedelta
 
 import structlog
@@ -16,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from config.celery import app
 from licensing.models import Job, JobState
@@ -37,6 +42,16 @@ TASKS = {
 
 class UnknownJob(ValueError):
     pass
+
+
+def task_of(name):
+    """The Celery task for a job. Its module is imported here when no one has yet: Celery registers a
+    task only when its module is imported, and outside a worker (gunicorn, manage.py) nothing imports
+    licensing.tasks, services never do, so a lookup in the registry alone would find nothing there."""
+    path = TASKS[name]
+    if path not in app.tasks:
+        importlib.import_module(path.rpartition(".")[0])
+    return app.tasks[path]
 
 
 def schedule(name, *, dedupe=None, **kwargs):
@@ -69,12 +84,46 @@ def schedule_many(name, kwargs_list, *, dedupe):
     return len(ids)
 
 
+class _Broker:
+    """This process's memory of the broker failing to connect: when and why, until the pause is over."""
+
+    failed_at = None
+    error = ""
+
+    @classmethod
+    def failed(cls, error):
+        cls.failed_at, cls.error = time.monotonic(), str(error)
+
+    @classmethod
+    def resting(cls):
+        """Why not to ask the broker now, or None."""
+        if cls.failed_at is None:
+            return None
+        ago = time.monotonic() - cls.failed_at
+        if ago >= settings.JOB_BROKER_PAUSE_SECONDS:
+            cls.failed_at = None
+            return None
+        return f"not tried: the broker could not be reached {ago:.1f} s before ({cls.error})"
+
+
 def dispatch(job_ids, *, now=None):
-    """Hand waiting jobs to the broker. Never raises: a job the broker refused waits for the sweeper."""
+    """Hand waiting jobs to the broker. Never raises: a job the broker refused, or was not asked to take
+    (it could not be reached a moment ago), waits for the sweeper."""
     handed = 0
-    for job in Job.objects.filter(pk__in=list(job_ids), state=JobState.WAITING):
+    jobs = list(Job.objects.filter(pk__in=list(job_ids), state=JobState.WAITING))
+    for position, job in enumerate(jobs):
+        reason = _Broker.resting()
+        if reason is not None:
+            _left_waiting(jobs[position:], reason)
+            break
         handed += _hand_over(job, from_state=JobState.WAITING, now=now)
     return handed
+
+
+def _left_waiting(jobs, reason):
+    Job.objects.filter(pk__in=[job.pk for job in jobs], state=JobState.WAITING).update(
+        last_error=f"dispatch: {reason}"[:2000])
+    log.warning("job_dispatch_deferred", jobs=len(jobs), reason=reason)
 
 
 def _hand_over(job, *, from_state, now=None):
@@ -87,8 +136,10 @@ def _hand_over(job, *, from_state, now=None):
     if not claimed:
         return 0
     try:
-        app.tasks[TASKS[job.name]].apply_async(kwargs={**job.kwargs, "job_id": job.pk})
+        task_of(job.name).apply_async(kwargs={**job.kwargs, "job_id": job.pk})
     except Exception as error:  # the broker is down or refused: the row waits, the caller is not told
+        if isinstance(error, (OperationalError, OSError)):
+            _Broker.failed(error)
         Job.objects.filter(pk=job.pk, state=JobState.DISPATCHED).update(
             state=JobState.WAITING, dispatched_at=None, last_error=f"dispatch: {error}"[:2000]
         )
@@ -110,6 +161,8 @@ def due(*, now=None):
 def sweep(*, now=None, limit=1000):
     handed = 0
     for job in due(now=now)[:limit]:
+        if _Broker.resting() is not None:  # the rest keep their last error and wait for the next sweep
+            break
         handed += _hand_over(job, from_state=job.state, now=now)
     if handed:
         log.warning("jobs_handed_over_by_sweeper", jobs=handed)

@@ -115,6 +115,12 @@ def client_for(client):
     return login
 
 
+def live_database_url():
+    """The pytest-django test database as a DATABASE_URL, for processes the tests start."""
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real Celery worker process (prefork pool, one child) on the test database and a test queue."""
@@ -123,9 +129,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     from config.celery import app
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    db = settings.DATABASES["default"]
     env = dict(os.environ)
-    env["DATABASE_URL"] = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["DATABASE_URL"] = live_database_url()
     env["CONN_MAX_AGE"] = "0"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "celery-worker.log", "ab")

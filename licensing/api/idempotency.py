@@ -4,6 +4,10 @@ The first request with a key is recorded in the shared cache as in flight, then 
 response. The same key and body again: that response is replayed. The same key with
 another body: 422. While the first is still running: 409.
 
+The answer is recorded exactly when the change committed: the view runs in one transaction, which
+a crash or a 5xx rolls back before the key is forgotten. Otherwise a slice committed and then
+answered with a crash would be made a second time by the retry.
+
 The in-flight mark lives only a minute: a request is never still running after gunicorn's 30 s
 worker timeout, and a worker killed mid-request (SIGKILL, OOM) never clears its mark, which would
 otherwise answer every retry with 409 for a day.
@@ -14,6 +18,7 @@ import json
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from rest_framework.response import Response
 
 from licensing.api.errors import error_body
@@ -55,7 +60,12 @@ def idempotent(view_method):
             replay["Idempotent-Replayed"] = "true"
             return replay
         try:
-            response = view_method(self, request, *args, **kwargs)
+            # Jobs the view schedules are handed to the broker as this commits, before the answer is
+            # recorded: the hand-over never raises, and never waits long on a broker that is down.
+            with transaction.atomic():
+                response = view_method(self, request, *args, **kwargs)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
         except Exception:
             cache.delete(cache_key)
             raise

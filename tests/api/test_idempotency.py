@@ -154,3 +154,27 @@ def test_a_request_killed_in_flight_does_not_block_its_key_for_long(api, world_a
     again = post(api, plaintext, world_a.licence, {"size": 1}, "retry-5")
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == retry.json()["id"]
+
+
+def test_a_crash_after_the_slice_was_made_undoes_it_so_the_retry_makes_one(api, world_a, key_a, monkeypatch):
+    key, plaintext = key_a
+    real_serializer = views.SliceSerializer
+
+    def crashing(*args, **kwargs):
+        raise RuntimeError("the answer could not be rendered")
+
+    monkeypatch.setattr(views, "SliceSerializer", crashing)
+    crashed = api(plaintext)
+    crashed.raise_request_exception = False
+    response = crashed.post(f"/api/v1/licences/{world_a.licence.pk}/slices/", {"size": 2}, format="json",
+                            HTTP_IDEMPOTENCY_KEY="retry-6")
+    assert response.status_code == 500
+    assert new_slices(world_a).count() == 0, "the slice and its answer are one transaction"
+    assert Licence.objects.get(pk=world_a.licence.pk).used_slices == 1
+    monkeypatch.setattr(views, "SliceSerializer", real_serializer)
+
+    retry = post(api, plaintext, world_a.licence, {"size": 2}, "retry-6")
+    assert retry.status_code == 202
+    assert "Idempotent-Replayed" not in retry
+    assert list(new_slices(world_a).values_list("pk", flat=True)) == [retry.json()["id"]]
+    assert slice_audit(key).count() == 1
