@@ -7,6 +7,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts.models import ApiKey, Membership
 from licensing.services.audit import audit
@@ -73,13 +74,19 @@ def key_cache_name(prefix):
 
 def forget_key(prefix):
     """Drop the cached record (a key was revoked or changed): the next request reads the database."""
-    caches["default"].delete(key_cache_name(prefix))
+    try:
+        caches["default"].delete(key_cache_name(prefix))
+    except RedisError:
+        pass  # a cache that is down serves no record either; the one it held expires within KEY_CACHE_SECONDS
 
 
 def remember_key(prefix, record):
     backend = caches["default"]
     if isinstance(backend, RedisCache):  # raw, as the gate's pipeline reads it
-        backend._cache.get_client(write=True).set(backend.make_and_validate_key(key_cache_name(prefix)),
-                                                  orjson.dumps(record), ex=KEY_CACHE_SECONDS)
+        try:
+            backend._cache.get_client(write=True).set(backend.make_and_validate_key(key_cache_name(prefix)),
+                                                      orjson.dumps(record), ex=KEY_CACHE_SECONDS)
+        except RedisError:
+            pass  # the next request reads the database again
     else:
         backend.set(key_cache_name(prefix), record, KEY_CACHE_SECONDS)

@@ -11,7 +11,6 @@ JOB_BROKER_PAUSE_SECONDS. Tasks run the service through `run`, which counts the 
 marks the row done; the dedupe key makes scheduling the same work twice a no-op. Services never
 import tasks: a job names its task here, as a string.
 """
-import importlib
 import time
 from datetime import timedelta
 
@@ -45,13 +44,9 @@ class UnknownJob(ValueError):
 
 
 def task_of(name):
-    """The Celery task for a job. Its module is imported here when no one has yet: Celery registers a
-    task only when its module is imported, and outside a worker (gunicorn, manage.py) nothing imports
-    licensing.tasks, services never do, so a lookup in the registry alone would find nothing there."""
-    path = TASKS[name]
-    if path not in app.tasks:
-        importlib.import_module(path.rpartition(".")[0])
-    return app.tasks[path]
+    """The Celery task for a job: registered in every process by LicensingConfig.ready, which imports
+    licensing.tasks (services never do)."""
+    return app.tasks[TASKS[name]]
 
 
 def schedule(name, *, dedupe=None, **kwargs):

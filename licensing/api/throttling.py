@@ -13,12 +13,16 @@ Without Redis (the embedded default) the same protocol runs on Django's local ca
 import time
 
 import orjson
+import structlog
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from accounts.api_keys import key_cache_name
+
+log = structlog.get_logger(__name__)
 
 
 def rate_of(scope):
@@ -44,7 +48,13 @@ def look_up_and_count(prefix, scope, *, now=None):
             name = backend.make_and_validate_key(counter)
             pipe.incr(name)
             pipe.expire(name, int(duration) + 1)
-        answers = pipe.execute()
+        try:
+            answers = pipe.execute()
+        except RedisError as error:
+            # Redis is down: the key is read from the database and the request is not counted, so
+            # pipelines keep working through a cache outage instead of every request failing.
+            log.warning("api_gate_without_redis", error=str(error))
+            return None, None, None
         record = orjson.loads(answers[0]) if answers[0] else None
         count = answers[1] if counter else None
     else:

@@ -55,3 +55,16 @@ def test_the_throttle_still_stops_a_key_that_asks_too_often(api, world_a, key_a,
     client = api(key_a[1])
     answers = [client.get("/api/v1/licences/").status_code for _ in range(5)]
     assert answers[:3] == [200, 200, 200] and answers[3:] == [429, 429]
+
+
+def test_with_redis_down_a_pipeline_still_reads_its_slices(api, world_a, key_a, settings):
+    settings.CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+                                   "OPTIONS": {"socket_connect_timeout": 0.5}}}
+    from django.core.cache import caches
+
+    caches._settings = None  # the handler re-reads CACHES
+    try:
+        response = api(key_a[1]).get(f"/api/v1/slices/{world_a.slice.pk}/")
+    finally:
+        caches._settings = None
+    assert (response.status_code, response.json()["id"]) == (200, world_a.slice.pk)
