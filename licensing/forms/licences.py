@@ -4,7 +4,7 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 
-from licensing.models import BillingPeriod, Licence, MediaKind
+from licensing.models import BillingPeriod, Disclosure, Licence, MediaKind
 from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
 
 GIB = 1024**3
@@ -117,6 +117,10 @@ class OfferForm(VersionedForm):
     max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, required=False,
                                        label="Most data (GiB)", help_text="Empty: unlimited.")
     max_slices = forms.IntegerField(min_value=1, required=False, label="Most slices", help_text="Empty: unlimited.")
+    disclosure = forms.ChoiceField(
+        choices=Disclosure.choices, initial=Disclosure.NONE, label="Disclosure of trained models",
+        help_text="Whether the licensee must say which of its AI models were trained on the licensed works: on a "
+                  "public model page (a private model cannot then be released), to the licensor only, or not at all.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant")
 
     def service_kwargs(self):

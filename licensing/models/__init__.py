@@ -1,3 +1,11 @@
+from licensing.models.ai_models import (
+    AIModel,
+    DeclaredItem,
+    Disclosure,
+    Modality,
+    ModelVersion,
+    TrainingDeclaration,
+)
 from licensing.models.audit import AuditEvent
 from licensing.models.billing import (
     Invoice,
@@ -29,6 +37,12 @@ from licensing.models.royalties import (
 from licensing.models.slices import Slice, SliceItem, SliceStatus
 
 __all__ = [
+    "AIModel",
+    "DeclaredItem",
+    "Disclosure",
+    "Modality",
+    "ModelVersion",
+    "TrainingDeclaration",
     "Asset",
     "AuditEvent",
     "Invoice",

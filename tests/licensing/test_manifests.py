@@ -238,7 +238,8 @@ def test_croissant_describes_the_slice_and_its_licence(items):
     assert document["@context"]["@vocab"] == "https://schema.org/"
     assert document["@context"]["cr"] == "http://mlcommons.org/croissant/"
     assert document["@context"]["rai"] == "http://mlcommons.org/croissant/RAI/"
-    assert document["conformsTo"][0] == "http://mlcommons.org/croissant/1.0"
+    assert document["conformsTo"] == ["http://mlcommons.org/croissant/1.1", "http://mlcommons.org/croissant/RAI/1.0"]
+    assert document["sdVersion"] == "2"
     assert document["name"] == "Acme Vision research slice 7"
     assert document["url"] == "https://tessera.example/slices/7"
     assert document["license"] == "https://tessera.example/licences/3/terms"
