@@ -8,6 +8,7 @@ is a new declaration that supersedes the old one (both stay on the record).
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 
 class Modality(models.TextChoices):
@@ -94,7 +95,8 @@ class TrainingDeclaration(models.Model):
     declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     api_key = models.ForeignKey("accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The moment that splits a whole slice's items into trained on and left out: set by the service.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -155,7 +155,7 @@ def training_declare(*, version, by, slice_id, asset_ids=None, supersedes_id=Non
             count, left_out = len(ids), 0
         declaration = TrainingDeclaration.objects.create(
             version=locked, slice=slice_, whole_slice=whole, supersedes=superseded, item_count=count,
-            left_out_count=left_out, note=note or "", declared_by=by, api_key=api_key)
+            left_out_count=left_out, note=note or "", declared_by=by, api_key=api_key, created_at=now)
         if not whole:
             _insert_declared_items(declaration, slice_, ids)
         audit(actor=by, api_key=api_key, organisation=locked.model.organisation, action="training.declare",
