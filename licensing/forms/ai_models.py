@@ -11,6 +11,9 @@ MAX_LIST_BYTES = 20 * 1024 * 1024
 
 
 class AIModelForm(forms.ModelForm):
+    model_card_url = forms.URLField(required=False, assume_scheme="https", label="Model card",
+                                    help_text="Where the model card is published, if it is.")
+
     class Meta:
         model = AIModel
         fields = ["name", "slug", "modality", "purpose", "is_public", "model_card_url"]
