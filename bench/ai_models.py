@@ -1,9 +1,11 @@
 """The public model page of a version trained on 100,000 items of a 1,000,000-asset catalogue.
 
-The page counts what trained each released version (works by kind, contributors, licence
-phase, left out, withdrawn after training) from the declarations, in one aggregate query
-per version. Its time is set against the licence page of the same licence, a page of the
-same site that aggregates nothing, measured in the same run and interleaved with it.
+The page shows what trained each released version (works by kind, contributors, licence
+phase, left out, withdrawn after training). The counts are taken when the declarations
+change (declare_whole_slice_ms includes that count) and kept on the version; the page adds
+the one count that moves later, the works withdrawn since, in one small aggregate query
+over the withdrawn items. Its time is set against the licence page of the same licence, a
+page of the same site that aggregates nothing, measured in the same run and interleaved.
 Both are answered in-process by Django's test client (the whole middleware stack, no
 network), DEBUG off.
 """

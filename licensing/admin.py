@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from licensing.models import (
+    AIModel,
     Asset,
     AuditEvent,
     Contributor,
@@ -8,10 +9,12 @@ from licensing.models import (
     Invoice,
     Licence,
     LicenceEvent,
+    ModelVersion,
     Payment,
     RoyaltyEntry,
     RoyaltyPool,
     Slice,
+    TrainingDeclaration,
 )
 
 
@@ -108,3 +111,28 @@ class RoyaltyEntryAdmin(ReadOnlyAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "target_type", "target_id", "actor", "api_key", "organisation"]
     list_filter = ["action"]
+
+
+class TrainingDeclarationInline(admin.TabularInline):
+    model = TrainingDeclaration
+    fk_name = "version"
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["slice", "whole_slice", "item_count", "left_out_count", "supersedes", "created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AIModel)
+class AIModelAdmin(ReadOnlyAdmin):
+    list_display = ["name", "organisation", "modality", "is_public", "created_at"]
+    list_filter = ["is_public", "modality"]
+    search_fields = ["name", "organisation__name"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ["model", "label", "released", "released_at"]
+    list_filter = ["released"]
+    inlines = [TrainingDeclarationInline]

@@ -5,10 +5,10 @@ Visibility lives here once: a licensee sees its own organisation's models (anoth
 organisation's answer 404), licensor staff see every model, the public sees public models
 and only their released versions.
 
-What trained a version is counted in SQL from its *counted items*: the items of every
-declaration that no other supersedes — all of a whole slice but the items withdrawn before
-the declaration was made (their contributors opted out before training: left out), or the
-listed items of a subset.
+What trained a version is counted in SQL from its *counted items* (their definition is
+licensing.models.ai_models.counted_items_cte): the items of every declaration that no other
+supersedes — all of a whole slice but the items withdrawn before the declaration was made
+(their contributors opted out before training: left out), or the listed items of a subset.
 """
 from django.conf import settings
 from django.db import connection
@@ -21,28 +21,16 @@ from accounts.roles import is_staff_member
 from licensing import eu_summary as summary_template
 from licensing.models import (
     AIModel,
-    Asset,
     Contributor,
-    DeclaredItem,
     Disclosure,
     Licence,
     LicencePhase,
     ModelVersion,
     Slice,
-    SliceItem,
     SliceStatus,
     TrainingDeclaration,
 )
-
-T = {
-    "declaration": TrainingDeclaration._meta.db_table,
-    "declared": DeclaredItem._meta.db_table,
-    "item": SliceItem._meta.db_table,
-    "slice": Slice._meta.db_table,
-    "asset": Asset._meta.db_table,
-    "version": ModelVersion._meta.db_table,
-}
-
+from licensing.models.ai_models import count_row, counted_items_cte, table_of, withdrawn_after_sql
 
 # --- Who sees what -----------------------------------------------------------------
 
@@ -123,51 +111,9 @@ def active_declarations(*, version):
 
 # --- What trained a version ------------------------------------------------------------
 
-def _counted_items_sql(where_version, contributor_filter=""):
-    """(CTE) `used`: one row per item a declaration covers — (version_id, asset_id, slice_id, withdrawn_at,
-    counted), counted = 0 for the items of a whole slice left out because they were withdrawn first."""
-    return f"""
-        active AS (
-            SELECT d.id, d.version_id, d.slice_id, d.whole_slice, d.created_at
-            FROM {T['declaration']} d JOIN {T['version']} v ON v.id = d.version_id
-            WHERE {where_version}
-              AND NOT EXISTS (SELECT 1 FROM {T['declaration']} n WHERE n.supersedes_id = d.id)
-        ),
-        used AS (
-            SELECT d.version_id, i.asset_id, i.slice_id, i.withdrawn_at,
-                   CASE WHEN i.withdrawn_at IS NOT NULL AND i.withdrawn_at <= d.created_at THEN 0 ELSE 1 END
-                       AS counted
-            FROM active d JOIN {T['item']} i ON i.slice_id = d.slice_id
-            WHERE d.whole_slice {contributor_filter}
-            UNION ALL
-            SELECT d.version_id, i.asset_id, i.slice_id, i.withdrawn_at, 1
-            FROM active d JOIN {T['declared']} di ON di.declaration_id = d.id
-                 JOIN {T['item']} i ON i.id = di.slice_item_id
-            WHERE NOT d.whole_slice {contributor_filter}
-        )
-    """
-
-
-_TOTALS = """
-    COUNT(DISTINCT CASE WHEN u.counted = 1 AND a.kind = 'image' THEN a.id END),
-    COUNT(DISTINCT CASE WHEN u.counted = 1 AND a.kind = 'video' THEN a.id END),
-    COALESCE(SUM(CASE WHEN u.counted = 1 AND a.kind = 'video' THEN a.duration_seconds END), 0),
-    COALESCE(SUM(CASE WHEN u.counted = 1 THEN a.bytes END), 0),
-    COUNT(DISTINCT CASE WHEN u.counted = 1 THEN a.contributor_id END),
-    COUNT(DISTINCT CASE WHEN u.counted = 0 THEN a.id END),
-    COUNT(DISTINCT CASE WHEN u.counted = 1 AND u.withdrawn_at IS NOT NULL THEN a.id END),
-    MIN(CASE WHEN u.counted = 1 THEN s.finished_at END),
-    MAX(CASE WHEN u.counted = 1 THEN s.finished_at END)
-"""
-_TOTAL_KEYS = ("images", "videos", "video_seconds", "bytes", "contributors", "left_out", "withdrawn_after",
-               "first_delivered", "last_delivered")
-
-
-def _facts(row):
-    facts = dict(zip(_TOTAL_KEYS, row))
-    for key in ("images", "videos", "bytes", "contributors", "left_out", "withdrawn_after"):
-        facts[key] = int(facts[key] or 0)
-    facts["video_seconds"] = float(facts["video_seconds"] or 0)
+def _facts(counts, withdrawn_after=0):
+    facts = dict(counts)
+    facts["withdrawn_after"] = withdrawn_after
     facts["video_hours"] = round(facts["video_seconds"] / 3600, 2)
     facts["works"] = facts["images"] + facts["videos"]
     for key in ("first_delivered", "last_delivered"):
@@ -176,44 +122,42 @@ def _facts(row):
 
 
 def _as_datetime(value):
-    if value is None or not isinstance(value, str):
-        return value
-    return parse_datetime(value)  # SQLite hands back the text it stored
+    return parse_datetime(value) if isinstance(value, str) else value  # SQLite hands back the text it stored
+
+
+NOTHING = count_row([0] * 7 + [None, None])
 
 
 def version_training(*, version):
-    """What trained the version, counted from its declarations: per licence and phase, and in total.
+    """What trained the version: per licence and phase, and in total (works and contributors counted once
+    across licences). {"licences": [{licence, phase, phase_label, images, videos, video_hours, bytes,
+    contributors, left_out, withdrawn_after, first_delivered, last_delivered, works}], "total": {… the same,
+    "phases", "phase_labels"}}.
 
-    {"licences": [{licence, phase, phase_label, images, videos, video_hours, bytes, contributors,
-    left_out, withdrawn_after, first_delivered, last_delivered, works}], "total": {... the same,
-    across licences, "phases": [...]}}. One aggregate query, a second only when more than one
-    licence or phase trained the version (contributors and works are counted once across them).
-    """
-    cte = _counted_items_sql("d.version_id = %s")
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            WITH {cte}
-            SELECT s.licence_id, s.phase, {_TOTALS}
-            FROM used u JOIN {T['slice']} s ON s.id = u.slice_id JOIN {T['asset']} a ON a.id = u.asset_id
-            GROUP BY s.licence_id, s.phase
-            ORDER BY s.licence_id, s.phase
-        """, [version.pk])
-        rows = cursor.fetchall()
-        if len(rows) > 1:
-            cursor.execute(f"""
-                WITH {cte}
-                SELECT {_TOTALS}
-                FROM used u JOIN {T['slice']} s ON s.id = u.slice_id JOIN {T['asset']} a ON a.id = u.asset_id
-            """, [version.pk])
-            total = _facts(cursor.fetchone())
-        else:
-            total = _facts(rows[0][2:]) if rows else _facts([0] * 7 + [None, None])
-    licences = Licence.objects.select_related("organisation").in_bulk({row[0] for row in rows})
+    The counts were taken when the declarations last changed (services.ai_models); the works withdrawn
+    since are counted now, from the few withdrawn items: one small aggregate query, a second only when
+    more than one licence or phase trained the version."""
+    counts = ModelVersion.objects.values_list("training_counts", flat=True).get(pk=version.pk) or {}
+    rows = counts.get("licences", [])
+    withdrawn, total_withdrawn = {}, 0
+    if rows:
+        cte = counted_items_cte("d.version_id = %s", only_withdrawn=True)
+        with connection.cursor() as cursor:
+            cursor.execute(withdrawn_after_sql(cte, by_licence=True), [version.pk])
+            withdrawn = {(licence, phase): n for licence, phase, n in cursor.fetchall()}
+            if len(rows) > 1:
+                cursor.execute(withdrawn_after_sql(cte, by_licence=False), [version.pk])
+                total_withdrawn = cursor.fetchone()[0]
+            else:
+                total_withdrawn = sum(withdrawn.values())
+    licences = Licence.objects.select_related("organisation").in_bulk({row["licence"] for row in rows})
     per_licence = []
     for row in rows:
-        facts = _facts(row[2:])
-        facts.update(licence=licences[row[0]], phase=row[1], phase_label=_phase_label(row[1]))
+        facts = _facts({k: v for k, v in row.items() if k not in ("licence", "phase")},
+                       withdrawn.get((row["licence"], row["phase"]), 0))
+        facts.update(licence=licences[row["licence"]], phase=row["phase"], phase_label=_phase_label(row["phase"]))
         per_licence.append(facts)
+    total = _facts(counts.get("total") or NOTHING, total_withdrawn)
     total["phases"] = sorted({row["phase"] for row in per_licence})
     total["phase_labels"] = [_phase_label(phase) for phase in total["phases"]]
     return {"licences": per_licence, "total": total}
@@ -225,12 +169,12 @@ def _phase_label(phase):
 
 def version_contributors(*, version):
     """version → slices → items → contributors: each contributor whose works trained it, with how many."""
-    cte = _counted_items_sql("d.version_id = %s")
+    cte = counted_items_cte("d.version_id = %s")
     with connection.cursor() as cursor:
         cursor.execute(f"""
             WITH {cte}
             SELECT a.contributor_id, COUNT(DISTINCT a.id)
-            FROM used u JOIN {T['asset']} a ON a.id = u.asset_id
+            FROM used u JOIN {table_of('asset')} a ON a.id = u.asset_id
             WHERE u.counted = 1
             GROUP BY a.contributor_id
         """, [version.pk])
@@ -242,7 +186,7 @@ def version_contributors(*, version):
 
 def version_slices(*, version):
     """version → slices: each slice an active declaration covers, with its items counted."""
-    cte = _counted_items_sql("d.version_id = %s")
+    cte = counted_items_cte("d.version_id = %s")
     with connection.cursor() as cursor:
         cursor.execute(f"""
             WITH {cte}
@@ -263,16 +207,16 @@ def models_trained_on(*, contributor):
 
     A private model is named only when the licence requires public disclosure; otherwise the row says
     "a private model of <licensee>"."""
-    cte = _counted_items_sql(
+    cte = counted_items_cte(
         "v.released",
-        contributor_filter=f"AND i.asset_id IN (SELECT id FROM {T['asset']} WHERE contributor_id = %s)",
+        contributor_filter=f"AND i.asset_id IN (SELECT id FROM {table_of('asset')} WHERE contributor_id = %s)",
     )
     with connection.cursor() as cursor:
         cursor.execute(f"""
             WITH {cte}
             SELECT u.version_id, s.licence_id, s.phase, COUNT(DISTINCT u.asset_id),
                    MIN(s.finished_at), MAX(s.finished_at)
-            FROM used u JOIN {T['slice']} s ON s.id = u.slice_id
+            FROM used u JOIN {table_of('slice')} s ON s.id = u.slice_id
             WHERE u.counted = 1
             GROUP BY u.version_id, s.licence_id, s.phase
         """, [contributor.pk, contributor.pk])

@@ -25,6 +25,7 @@ from licensing.models import (
     SliceStatus,
     TrainingDeclaration,
 )
+from licensing.models.ai_models import count_row, counted_items_cte, training_counts_sql
 from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
@@ -158,6 +159,7 @@ def training_declare(*, version, by, slice_id, asset_ids=None, supersedes_id=Non
             left_out_count=left_out, note=note or "", declared_by=by, api_key=api_key, created_at=now)
         if not whole:
             _insert_declared_items(declaration, slice_, ids)
+        _recount(locked)
         audit(actor=by, api_key=api_key, organisation=locked.model.organisation, action="training.declare",
               target=declaration, payload={"version": locked.pk, "slice": slice_.pk, "whole_slice": whole,
                                            "items": count, "supersedes": supersedes_id,
@@ -216,6 +218,26 @@ def training_declaration_remove(*, declaration, by, api_key=None):
         audit(actor=by, api_key=api_key, organisation=version.model.organisation, action="training.remove",
               target=declaration, payload={"version": version.pk, "slice": declaration.slice_id})
         declaration.delete()
+        _recount(version)
+
+
+def _recount(version):
+    """Count what the version's declarations in force cover, per licence and phase and in total, and keep it
+    on the version: the model page then reads it instead of aggregating every item on every visit."""
+    cte = counted_items_cte("d.version_id = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(training_counts_sql(cte, by_licence=True), [version.pk])
+        rows = cursor.fetchall()
+        if len(rows) > 1:
+            cursor.execute(training_counts_sql(cte, by_licence=False), [version.pk])
+            total = count_row(cursor.fetchone())
+        else:
+            total = count_row(rows[0][2:]) if rows else count_row([0] * 7 + [None, None])
+    version.training_counts = {
+        "licences": [{"licence": row[0], "phase": row[1], **count_row(row[2:])} for row in rows],
+        "total": total,
+    }
+    version.save(update_fields=["training_counts"])
 
 
 # --- Release -----------------------------------------------------------------------

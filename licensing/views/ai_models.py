@@ -35,7 +35,6 @@ from licensing.selectors.ai_models import (
     staff_models,
     version_contributors,
     version_of,
-    version_slices,
     version_training,
 )
 from licensing.services.ai_models import (
@@ -128,7 +127,6 @@ def _version_page(request, model, version, *, declaration_form=None, release_for
     active = [d for d in declarations if _not_superseded(d)]
     return render(request, "models/version.html", {
         "model": model, "version": version, "training": training, "declarations": declarations,
-        "slices": version_slices(version=version),
         "contributor_count": training["total"]["contributors"],
         "declaration_form": declaration_form or DeclarationForm(
             slices=declarable_slices(model=model), declarations=active),
