@@ -118,7 +118,7 @@ class OfferForm(VersionedForm):
                                        label="Most data (GiB)", help_text="Empty: unlimited.")
     max_slices = forms.IntegerField(min_value=1, required=False, label="Most slices", help_text="Empty: unlimited.")
     disclosure = forms.ChoiceField(
-        choices=Disclosure.choices, initial=Disclosure.NONE, label="Disclosure of trained models",
+        choices=Disclosure.choices, initial=Disclosure.NONE, required=False, label="Disclosure of trained models",
         help_text="Whether the licensee must say which of its AI models were trained on the licensed works: on a "
                   "public model page (a private model cannot then be released), to the licensor only, or not at all.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant")
@@ -128,6 +128,7 @@ class OfferForm(VersionedForm):
         data.pop("version")
         gigabytes = data.pop("max_gigabytes")
         data["max_bytes"] = None if gigabytes is None else int(gigabytes * GIB)
+        data["disclosure"] = data.get("disclosure") or Disclosure.NONE  # an offer that says nothing asks for none
         return data
 
 

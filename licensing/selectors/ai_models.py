@@ -391,8 +391,7 @@ def eu_summary_suggestions(*, version, training=None):
     """What the records suggest for provider fields they know only in part (our share of the corpus)."""
     total = (training or version_training(version=version))["total"]
     organisation = version.model.organisation
-    suggestions = {"1.1.a": f"{organisation.legal_name}, {' '.join(organisation.billing_address.split())}",
-                   "1.2.a": version.versioned_name}
+    suggestions = {"1.1.a": f"{organisation.legal_name}, {' '.join(organisation.billing_address.split())}"}
     modalities = [kind for kind, key in (("image", "images"), ("video", "videos")) if total[key]]
     if modalities:
         suggestions["1.3.a"] = modalities

@@ -39,3 +39,16 @@ def test_an_unknown_disclosure_is_refused(org_a, alice, adam):
     else:
         raise AssertionError("an unknown disclosure was accepted")
     assert Licence.objects.get(pk=licence.pk).state == "upgrade_requested"
+
+
+def test_an_offer_posted_without_a_disclosure_asks_for_none(client_for, org_a, alice, adam):
+    licence = upgrade_requested(org_a, alice)
+
+    response = client_for(adam).post(f"/licences/{licence.pk}/make_offer/", {
+        "make_offer-version": licence.version, "make_offer-fee": "1000.00", "make_offer-currency": "EUR",
+        "make_offer-billing_period": "one_off", "make_offer-term_months": "12", "make_offer-scope": "Products",
+        "make_offer-territory": "Worldwide"})
+
+    assert response.status_code == 302
+    licence.refresh_from_db()
+    assert (licence.state, licence.offer_disclosure) == ("upgrade_offered", "none")
