@@ -10,11 +10,14 @@ licensing.models.ai_models.counted_items_cte): the items of every declaration th
 supersedes — all of a whole slice but the items withdrawn before the declaration was made
 (their contributors opted out before training: left out), or the listed items of a subset.
 """
+import datetime
+
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.roles import is_staff_member
@@ -122,7 +125,12 @@ def _facts(counts, withdrawn_after=0):
 
 
 def _as_datetime(value):
-    return parse_datetime(value) if isinstance(value, str) else value  # SQLite hands back the text it stored
+    """SQLite hands back the text it stored, in UTC without an offset; PostgreSQL a datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.timezone.utc)
+    return value
 
 
 NOTHING = count_row([0] * 7 + [None, None])
