@@ -128,6 +128,11 @@ class EuSummaryForm(forms.Form):
             spec = eu_summary.FIELDS_BY_ID[field_id]
             self.fields[field_id] = self._field(spec)
             value = answers.get(field_id, suggestions.get(field_id))
+            if field_id not in answers and field_id in suggestions:
+                field = self.fields[field_id]
+                field.help_text = " ".join(part for part in (
+                    field.help_text, "Suggested from the licensor's records of what it delivered (only its share of "
+                                     "your training data): it is your answer once you save it.") if part)
             if spec["answer"] == "boolean" and value is not None:
                 value = "yes" if value else "no"
             elif spec["answer"] == "list" and not spec.get("choices") and isinstance(value, list):

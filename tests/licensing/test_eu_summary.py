@@ -1,4 +1,5 @@
 """The EU AI Act public summary of training content, drafted per model version from the records."""
+import html
 import io
 import json
 from pathlib import Path
@@ -105,6 +106,9 @@ def test_the_provider_answers_in_the_web_form_and_exports_json_and_pdf(client_fo
     text = page.content.decode()
     assert 'id="field-2.2.1.a" data-source="records"' in text
     assert 'name="1.1.a"' in text and 'name="2.2.1.a"' not in text
+    # Our share of the corpus is offered as a starting answer, not given as the provider's.
+    assert "Suggested from the licensor's records" in html.unescape(text)
+    assert '<option value="less than 1 million images" selected>' in text
 
     response = client.post(url, {"0.a": "v1", "1.1.a": "Acme Vision Ltd, London", "1.3.a": ["image"],
                                  "1.3.e": "yes", "2.1.a": "no", "2.2.1.a": "no"})
