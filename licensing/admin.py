@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from licensing import jobs
 from licensing.models import (
+    AIModel,
     Asset,
     AuditEvent,
     Contributor,
@@ -10,10 +11,12 @@ from licensing.models import (
     Job,
     Licence,
     LicenceEvent,
+    ModelVersion,
     Payment,
     RoyaltyEntry,
     RoyaltyPool,
     Slice,
+    TrainingDeclaration,
 )
 
 
@@ -137,3 +140,28 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class TrainingDeclarationInline(admin.TabularInline):
+    model = TrainingDeclaration
+    fk_name = "version"
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["slice", "whole_slice", "item_count", "left_out_count", "supersedes", "created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AIModel)
+class AIModelAdmin(ReadOnlyAdmin):
+    list_display = ["name", "organisation", "modality", "is_public", "created_at"]
+    list_filter = ["is_public", "modality"]
+    search_fields = ["name", "organisation__name"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ["model", "label", "released", "released_at"]
+    list_filter = ["released"]
+    inlines = [TrainingDeclarationInline]

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from licensing.models import BillingPeriod, LicencePhase, LicenceState
+from licensing.models import BillingPeriod, Disclosure, LicencePhase, LicenceState
 
 ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
 
@@ -176,7 +176,7 @@ def _commercial_policy(licence, base, *, agreed):
             *_territory(licence.offer_territory),
             *_caps(assets=licence.offer_max_assets, bytes_=licence.offer_max_bytes, slices=licence.offer_max_slices),
         ],
-        "duty": [_fee(licence, base)],
+        "duty": [_fee(licence, base), *_disclosure(licence, base)],
     }
     if agreed:
         head = _policy_head(
@@ -334,3 +334,25 @@ def _fee(licence, base):
         # The fee is due again every year of the term; a one-off fee is due once.
         duty["constraint"] = [_constraint("timeInterval", "eq", _typed("P1Y", "xsd:duration"))]
     return duty
+
+
+def _disclosure(licence, base):
+    """The offer's disclosure term as a duty to inform: the licensee tells which of its AI models the
+    licensed works trained. "public" refines the action by its delivery channel, the public model pages;
+    "licensor" informs the licensor alone; "none" adds no duty."""
+    disclosure = licence.offer_disclosure or Disclosure.NONE
+    if disclosure == Disclosure.NONE:
+        return []
+    duty = {
+        "action": "inform",
+        "informedParty": _licensor_iri(base),
+        "dct:description": "Declare, for every AI model version trained on the licensed assets, which slices or "
+                           "items trained it, before the version is released.",
+    }
+    if disclosure == Disclosure.PUBLIC:
+        duty["action"] = [{
+            "rdf:value": {"@id": "odrl:inform"},
+            "refinement": [_constraint("deliveryChannel", "eq", {"@id": f"{base}/models/"})],
+        }]
+        duty["dct:description"] += " The model is public, and its page there says so."
+    return [duty]

@@ -4,7 +4,17 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from licensing.models import Asset, Invoice, InvoiceLine, Licence, Slice
+from licensing.models import (
+    AIModel,
+    Asset,
+    Invoice,
+    InvoiceLine,
+    Licence,
+    Modality,
+    ModelVersion,
+    Slice,
+    TrainingDeclaration,
+)
 from licensing.services.slices import (
     MAX_DURATION_SECONDS,
     MAX_PIXELS,
@@ -90,6 +100,7 @@ class SliceLinksSerializer(serializers.Serializer):
     manifest_jsonl = serializers.URLField()
     manifest_csv = serializers.URLField()
     croissant = serializers.URLField()
+    dataset_card = serializers.URLField()
 
 
 class SliceFiltersSerializer(serializers.Serializer):
@@ -121,6 +132,7 @@ class SliceSerializer(ModelSerializer):
             "manifest_jsonl": absolute("api:slice-manifest", slice_.pk, "manifest.jsonl"),
             "manifest_csv": absolute("api:slice-manifest", slice_.pk, "manifest.csv"),
             "croissant": absolute("api:slice-manifest", slice_.pk, "croissant.json"),
+            "dataset_card": absolute("api:slice-manifest", slice_.pk, "README.md"),
         }
 
 
@@ -199,3 +211,104 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
+
+
+# --- AI models ------------------------------------------------------------------
+
+class AIModelSerializer(ModelSerializer):
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AIModel
+        fields = ["id", "name", "slug", "modality", "purpose", "is_public", "model_card_url", "created_at", "links"]
+
+    def get_links(self, model) -> dict[str, str]:
+        links = {"self": absolute("api:model-detail", model.pk), "versions": absolute("api:model-versions", model.pk),
+                 "web": absolute("model_detail", model.pk)}
+        if model.is_public:
+            links["public_page"] = absolute("public_model", model.organisation.slug, model.slug)
+        return links
+
+
+class AIModelCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
+    modality = serializers.ChoiceField(choices=Modality.choices)
+    purpose = serializers.CharField(allow_blank=True, required=False, default="")
+    is_public = serializers.BooleanField(required=False, default=False)
+    model_card_url = serializers.URLField(required=False, allow_blank=True, default="")
+
+
+class TrainingDeclarationSerializer(ModelSerializer):
+    slice = serializers.IntegerField(source="slice_id")
+    licence = serializers.IntegerField(source="slice.licence_id")
+    supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
+    superseded_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingDeclaration
+        fields = ["id", "slice", "licence", "whole_slice", "item_count", "left_out_count", "supersedes",
+                  "superseded_by", "note", "created_at"]
+
+    def get_superseded_by(self, declaration) -> int | None:
+        try:
+            return declaration.superseded_by.pk
+        except TrainingDeclaration.superseded_by.RelatedObjectDoesNotExist:
+            return None
+
+
+class TrainingTotalsSerializer(serializers.Serializer):
+    images = serializers.IntegerField()
+    videos = serializers.IntegerField()
+    video_hours = serializers.FloatField()
+    bytes = serializers.IntegerField()
+    contributors = serializers.IntegerField()
+    left_out = serializers.IntegerField(help_text="Works left out: withdrawn before the declaration.")
+    withdrawn_after = serializers.IntegerField(help_text="Works withdrawn after they were declared.")
+    first_delivered = serializers.DateTimeField(allow_null=True)
+    last_delivered = serializers.DateTimeField(allow_null=True)
+    phases = serializers.ListField(child=serializers.CharField())
+
+
+class ModelVersionSerializer(ModelSerializer):
+    model = serializers.IntegerField(source="model_id")
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "model", "label", "trained_from", "trained_to", "note", "released", "released_at",
+                  "created_at", "links"]
+
+    def get_links(self, version) -> dict[str, str]:
+        args = (version.model_id, version.pk)
+        return {"self": absolute("api:model-version-detail", *args),
+                "declarations": absolute("api:model-version-declarations", *args),
+                "release": absolute("api:model-version-release", *args),
+                "eu_summary": absolute("api:model-version-eu-summary", *args),
+                "dataset_card": absolute("api:model-version-card", *args),
+                "web": absolute("model_version", *args)}
+
+
+class ModelVersionDetailSerializer(ModelVersionSerializer):
+    declarations = TrainingDeclarationSerializer(many=True, source="declaration_list")
+    training = TrainingTotalsSerializer(source="training_total")
+
+    class Meta(ModelVersionSerializer.Meta):
+        fields = ModelVersionSerializer.Meta.fields + ["declarations", "training"]
+
+
+class ModelVersionCreateSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=60)
+    trained_from = serializers.DateField(required=False, allow_null=True)
+    trained_to = serializers.DateField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DeclarationRequestSerializer(serializers.Serializer):
+    slice = serializers.IntegerField(min_value=1, help_text="The id of one of your organisation's ready slices.")
+    asset_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, allow_null=True, allow_empty=False, max_length=1_000_000,
+        help_text="Only these items of the slice trained the version. Leave out for the whole slice.")
+    supersedes = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                          help_text="The declaration of this version this one corrects.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")

@@ -19,27 +19,53 @@ from licensing.api.idempotency import idempotent
 from licensing.api.pagination import StatedPageSize
 from licensing.api.permissions import HasScope
 from licensing.api.serializers import (
+    AIModelCreateSerializer,
+    AIModelSerializer,
+    DeclarationRequestSerializer,
     ErrorSerializer,
     InvoiceSerializer,
     LicenceSerializer,
+    ModelVersionCreateSerializer,
+    ModelVersionDetailSerializer,
+    ModelVersionSerializer,
     SliceItemSerializer,
     SliceRequestSerializer,
     SliceSerializer,
+    TrainingDeclarationSerializer,
 )
 from licensing.api.throttling import ApiKeyRateThrottle
-from licensing.manifests.http import MANIFEST_FORMATS, stream_manifest
+from licensing.manifests.http import (
+    MANIFEST_FORMATS,
+    stream_manifest,
+    version_card_response,
+)
 from licensing.models import (
+    AIModel,
     Invoice,
     Licence,
     LicencePhase,
     LicenceState,
+    ModelVersion,
     Slice,
     SliceItem,
     SliceStatus,
 )
+from licensing.selectors.ai_models import (
+    declarations_of,
+    eu_summary,
+    models_of_organisation,
+    version_training,
+)
 from licensing.selectors.billing import invoices_of_organisation
 from licensing.selectors.licences import licences_of_organisation
 from licensing.selectors.slices import manifest_item_of, slices_of_organisation
+from licensing.services.ai_models import (
+    ModelRefused,
+    ai_model_register,
+    model_version_add,
+    model_version_release,
+    training_declare,
+)
 from licensing.services.billing import invoice_pdf_bytes
 from licensing.services.slices import SliceRefused, slice_request
 from licensing.terms import TermsNotAvailable, licence_terms
@@ -246,15 +272,16 @@ class SliceItems(ApiView, generics.ListAPIView):
 
 
 class SliceManifest(ApiView, APIView):
-    """The slice's manifest, streamed: JSONL, CSV or Croissant 1.0 JSON-LD."""
+    """The slice's manifest, streamed: JSONL, CSV or Croissant 1.1 JSON-LD; or its dataset card (README.md)."""
 
     required_scopes = {"GET": "slices:read"}
 
     @extend_schema(
         tags=["slices"], operation_id="v1_slices_manifest",
         parameters=[OBJECT_ID, OpenApiParameter("fmt", str, OpenApiParameter.PATH,
-                                                enum=["manifest.jsonl", "manifest.csv", "croissant.json"])],
+                                                enum=list(MANIFEST_FORMATS))],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR,
+                   (200, "text/markdown"): OpenApiTypes.STR,
                    (200, "application/ld+json"): OpenApiTypes.OBJECT,
                    409: OpenApiResponse(ErrorSerializer, description="The slice is not ready yet."), **ERRORS},
     )
@@ -328,3 +355,188 @@ def unknown_endpoint(request, path=""):
                 return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
             message = f"No such API endpoint: did you mean {request.path}/ (with the trailing slash)?"
     return JsonResponse(error_body("not_found", message), status=404)
+
+
+# --- AI models ------------------------------------------------------------------------
+
+VERSION_ID = OpenApiParameter("version_id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)
+IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                   description="Send the same key to retry safely: the first response is replayed.")
+REFUSED = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid fields."),
+    409: OpenApiResponse(ErrorSerializer, description="The same Idempotency-Key is still in flight."),
+    422: OpenApiResponse(ErrorSerializer, description="Refused: the message says why; `fields` names the "
+                                                      "offending values."),
+}
+
+
+def _refused(code, refusal):
+    return Response(error_body(code, str(refusal), refusal.fields), status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+class ModelApiView(ApiView):
+    def get_throttles(self):
+        self.throttle_scope = "api-write" if self.request.method == "POST" else "api-read"
+        return super().get_throttles()
+
+    def ai_models(self):
+        if self.documenting:
+            return AIModel.objects.none()
+        return models_of_organisation(organisation_id=self.organisation_id)
+
+    def ai_model(self):
+        return generics.get_object_or_404(self.ai_models(), pk=self.kwargs["pk"])
+
+    def version(self, model=None):
+        return generics.get_object_or_404(ModelVersion.objects.select_related("model__organisation"),
+                                          model=model or self.ai_model(), pk=self.kwargs["version_id"])
+
+
+class ModelList(ModelApiView, generics.ListAPIView):
+    """Your organisation's AI models; POST registers one."""
+
+    required_scopes = {"GET": "models:read", "POST": "models:write"}
+    serializer_class = AIModelSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        return self.ai_models()
+
+    @extend_schema(tags=["models"], responses={200: AIModelSerializer(many=True), **ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(tags=["models"], request=AIModelCreateSerializer, parameters=[IDEMPOTENCY_KEY],
+                   responses={201: AIModelSerializer, **REFUSED, **ERRORS})
+    @idempotent
+    def post(self, request, *args, **kwargs):
+        data = AIModelCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            model = ai_model_register(organisation=request.auth.organisation, by=None, api_key=request.auth,
+                                      **data.validated_data)
+        except ModelRefused as refusal:
+            return _refused("model_refused", refusal)
+        return Response(AIModelSerializer(model).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["models"], parameters=[OBJECT_ID], responses={200: AIModelSerializer, **ERRORS})
+class ModelDetail(ModelApiView, generics.RetrieveAPIView):
+    """One of your AI models."""
+
+    required_scopes = {"GET": "models:read"}
+    serializer_class = AIModelSerializer
+
+    def get_queryset(self):
+        return self.ai_models()
+
+
+class ModelVersions(ModelApiView, generics.ListAPIView):
+    """A model's versions, newest first; POST adds one."""
+
+    required_scopes = {"GET": "models:read", "POST": "models:write"}
+    serializer_class = ModelVersionSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        if self.documenting:
+            return ModelVersion.objects.none()
+        return ModelVersion.objects.filter(model=self.ai_model())
+
+    @extend_schema(tags=["models"], parameters=[OBJECT_ID], responses={200: ModelVersionSerializer(many=True),
+                                                                       **ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(tags=["models"], parameters=[OBJECT_ID, IDEMPOTENCY_KEY], request=ModelVersionCreateSerializer,
+                   responses={201: ModelVersionSerializer, **REFUSED, **ERRORS})
+    @idempotent
+    def post(self, request, *args, **kwargs):
+        model = self.ai_model()
+        data = ModelVersionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            version = model_version_add(model=model, by=None, api_key=request.auth, **data.validated_data)
+        except ModelRefused as refusal:
+            return _refused("version_refused", refusal)
+        return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+def _version_detail(version):
+    version.declaration_list = list(declarations_of(version=version))
+    version.training_total = version_training(version=version)["total"]
+    return ModelVersionDetailSerializer(version).data
+
+
+@extend_schema(tags=["models"], parameters=[OBJECT_ID, VERSION_ID],
+               responses={200: ModelVersionDetailSerializer, **ERRORS})
+class ModelVersionDetail(ModelApiView, APIView):
+    """A version with every declaration (superseded ones too, marked) and what the declarations in force count."""
+
+    required_scopes = {"GET": "models:read"}
+
+    def get(self, request, pk, version_id):
+        return Response(_version_detail(self.version()))
+
+
+class ModelVersionDeclarations(ModelApiView, APIView):
+    """Declare that the version was trained on a slice: all of it, or the items of `asset_ids`."""
+
+    required_scopes = {"POST": "models:write"}
+
+    @extend_schema(tags=["models"], parameters=[OBJECT_ID, VERSION_ID, IDEMPOTENCY_KEY],
+                   request=DeclarationRequestSerializer,
+                   responses={201: TrainingDeclarationSerializer, **REFUSED, **ERRORS})
+    @idempotent
+    def post(self, request, pk, version_id):
+        version = self.version()
+        data = DeclarationRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if not self.slices().filter(pk=values["slice"]).exists():
+            raise NotFound(f"No slice {values['slice']}: it does not exist or belongs to another organisation.")
+        try:
+            declaration = training_declare(version=version, by=None, api_key=request.auth, slice_id=values["slice"],
+                                           asset_ids=values.get("asset_ids"), supersedes_id=values.get("supersedes"),
+                                           note=values.get("note", ""))
+        except ModelRefused as refusal:
+            return _refused("declaration_refused", refusal)
+        return Response(TrainingDeclarationSerializer(declaration).data, status=status.HTTP_201_CREATED)
+
+
+class ModelVersionRelease(ModelApiView, APIView):
+    """Release the version: its declarations become append-only; a public model shows it on its page."""
+
+    required_scopes = {"POST": "models:write"}
+
+    @extend_schema(tags=["models"], parameters=[OBJECT_ID, VERSION_ID], request=None,
+                   responses={200: ModelVersionDetailSerializer, 422: REFUSED[422], **ERRORS})
+    def post(self, request, pk, version_id):
+        version = self.version()
+        try:
+            model_version_release(version=version, by=None, api_key=request.auth)
+        except ModelRefused as refusal:
+            return _refused("release_refused", refusal)
+        return Response(_version_detail(version))
+
+
+@extend_schema(tags=["models"], parameters=[OBJECT_ID, VERSION_ID],
+               responses={(200, "application/json"): OpenApiTypes.OBJECT, **ERRORS})
+class ModelVersionEuSummary(ModelApiView, APIView):
+    """The EU AI Act public summary of training content, drafted: fields from records marked `records`."""
+
+    required_scopes = {"GET": "models:read"}
+
+    def get(self, request, pk, version_id):
+        return Response(eu_summary(version=self.version()))
+
+
+@extend_schema(tags=["models"], parameters=[OBJECT_ID, VERSION_ID],
+               responses={(200, "text/markdown"): OpenApiTypes.STR, **ERRORS})
+class ModelVersionCard(ModelApiView, APIView):
+    """The dataset card (README.md, Hugging Face front matter) of the licensed works that trained the version."""
+
+    required_scopes = {"GET": "models:read"}
+
+    def get(self, request, pk, version_id):
+        return version_card_response(self.version())

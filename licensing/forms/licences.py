@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.core import validators
 
-from licensing.models import BillingPeriod, Licence, MediaKind
+from licensing.models import BillingPeriod, Disclosure, Licence, MediaKind
 from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
 
 GIB = 1024**3
@@ -156,6 +156,10 @@ class OfferForm(VersionedForm):
                                        error_messages=_at_most(MAX_GIB, "GiB", True))
     max_slices = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label="Most slices",
                                     help_text="Empty: unlimited.", error_messages=_at_most(MAX_COUNT, "slices", True))
+    disclosure = forms.ChoiceField(
+        choices=Disclosure.choices, initial=Disclosure.NONE, required=False, label="Disclosure of trained models",
+        help_text="Whether the licensee must say which of its AI models were trained on the licensed works: on a "
+                  "public model page (a private model cannot then be released), to the licensor only, or not at all.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant",
                            max_length=SHORT_TEXT)
 
@@ -164,6 +168,7 @@ class OfferForm(VersionedForm):
         data.pop("version")
         gigabytes = data.pop("max_gigabytes")
         data["max_bytes"] = None if gigabytes is None else int(gigabytes * GIB)
+        data["disclosure"] = data.get("disclosure") or Disclosure.NONE  # an offer that says nothing asks for none
         return data
 
 

@@ -1,4 +1,4 @@
-"""Slice manifests: JSONL, CSV and Croissant 1.0, streamed so memory stays flat in slice size."""
+"""Slice manifests: JSONL, CSV and Croissant 1.1 and dataset cards, streamed so memory stays flat in slice size."""
 
 from .croissant import SliceManifestMeta, croissant_chunks
 from .items import COLUMNS, ManifestItem

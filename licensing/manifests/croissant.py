@@ -1,4 +1,4 @@
-"""A slice manifest as Croissant 1.0 JSON-LD (MLCommons), with the RAI vocabulary, streamed.
+"""A slice manifest as Croissant 1.1 JSON-LD (MLCommons), with the RAI vocabulary, streamed.
 
 What mlcroissant 1.1 does with it, read from its source:
 - Every FileObject needs `sha256` or `md5`, unless the dataset says `isLiveDataset`.
@@ -17,11 +17,15 @@ from dataclasses import dataclass
 
 from .items import ManifestItem, timestamp
 
-CROISSANT_1_0 = "http://mlcommons.org/croissant/1.0"
+CROISSANT_1_1 = "http://mlcommons.org/croissant/1.1"
 CROISSANT_RAI_1_0 = "http://mlcommons.org/croissant/RAI/1.0"
+# The version of this metadata (Croissant 1.1's sdVersion), apart from the slice's own version:
+# 2 since the manifests moved to Croissant 1.1 and carried the fuller RAI description.
+SD_VERSION = "2"
 
-# The JSON-LD context the Croissant 1.0 specification recommends (its appendix 1, as
-# mlcroissant also writes it); mlcroissant warns about any document that leaves a key out.
+# The JSON-LD context of Croissant 1.1 (its appendix 1): 1.0's plus the new terms. The appendix
+# drops `path`, `repeated` and `replace`, but mlcroissant 1.1 still warns about a document whose
+# context lacks them, and a term no property uses costs nothing: they stay.
 CONTEXT = {
     "@language": "en",
     "@vocab": "https://schema.org/",
@@ -59,6 +63,15 @@ CONTEXT = {
     "source": "cr:source",
     "subField": "cr:subField",
     "transform": "cr:transform",
+    "annotation": "cr:annotation",
+    "arrayShape": "cr:arrayShape",
+    "containedIn": "cr:containedIn",
+    "excludes": "cr:excludes",
+    "isArray": "cr:isArray",
+    "readLines": "cr:readLines",
+    "sdVersion": "cr:sdVersion",
+    "unArchive": "cr:unArchive",
+    "value": "cr:value",
 }
 
 CSV_FILE_ID = "manifest.csv"
@@ -113,7 +126,7 @@ def croissant_chunks(meta: SliceManifestMeta, items: Iterable[ManifestItem]) -> 
     head = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
-        "conformsTo": [CROISSANT_1_0, CROISSANT_RAI_1_0],
+        "conformsTo": [CROISSANT_1_1, CROISSANT_RAI_1_0],
         "name": meta.name,
         "description": meta.description,
         "url": meta.slice_url,
@@ -123,6 +136,7 @@ def croissant_chunks(meta: SliceManifestMeta, items: Iterable[ManifestItem]) -> 
         "datePublished": timestamp(meta.created_at),
         "dateCreated": timestamp(meta.created_at),
         "version": meta.version,
+        "sdVersion": SD_VERSION,
         "citeAs": f"{meta.licensor_name}. {meta.name}. Licence {meta.licence_id}. {meta.slice_url}",
         # Withdrawals and fresh download links change the manifest after the slice is built.
         "isLiveDataset": True,
@@ -158,19 +172,43 @@ def _responsible_ai(meta: SliceManifestMeta) -> dict:
             "sha256 of its file."
         ),
         "rai:dataPreprocessingProtocol": [f"Selected from the catalogue by: {meta.selection}"],
+        "rai:dataCollectionTimeframe": [timestamp(meta.created_at)],
+        # mlcroissant 1.1 reads the property under this spelling; the RAI vocabulary's is the one above.
+        "rai:dataCollectionTimeFrame": [timestamp(meta.created_at)],
+        "rai:dataCollectionMissingData": (
+            "Works whose contributors had opted out of AI training are missing by design; so are works "
+            "already granted to this licence in an earlier slice."
+        ),
         "rai:dataUseCases": [
             f"AI training by {meta.licensee_name} under licence {meta.licence_id} "
-            f"({meta.licence_url}), within what that licence permits."
+            f"({meta.licence_url}), within what that licence permits.",
+            "Training, fine-tuning, validation and testing of models of the kind the licence names; each model "
+            "version trained on this slice is declared to the licensor.",
         ],
+        "rai:dataLimitations": [
+            "A pseudo-random selection from one licensor's catalogue of stock photographs and video: it is not "
+            "representative of all images or videos, of any population, or of the world's places and cultures.",
+            "Not licensed for uses outside the licence, for identifying people, or for redistribution.",
+        ],
+        "rai:dataBiases": [
+            "The catalogue reflects what its contributors photographed and filmed and what sells as stock media; "
+            "subjects, regions and styles are unevenly represented."
+        ],
+        "rai:dataSocialImpact": (
+            "The works are licensed, their contributors asked and paid: contributors receive a share of the "
+            "licensing revenue and may opt out of AI training at any time."
+        ),
         "rai:personalSensitiveInformation": [
             "The manifest names no contributor: each is identified by a stable reference "
             "(contributor_ref). The works themselves may depict people."
         ],
+        # One text: mlcroissant 1.1 reads this property with cardinality ONE and warns about a list.
         "rai:dataReleaseMaintenancePlan": (
             "No item is ever added to a slice. When a contributor opts out of AI training, "
             "their items are marked withdrawn in every later copy of this manifest and "
             "their downloads answer 410 Gone. Download links expire: fetch the manifest "
-            "again for fresh ones."
+            f"again for fresh ones. Maintained by {meta.licensor_name} for as long as licence "
+            f"{meta.licence_id} runs."
         ),
     }
 

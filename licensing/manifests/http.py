@@ -11,8 +11,11 @@ from licensing.manifests import (
     csv_lines,
     jsonl_lines,
 )
+from licensing.manifests.dataset_card import slice_card, version_card
 from licensing.models import SliceStatus
+from licensing.selectors.ai_models import model_page_path, version_training
 from licensing.selectors.slices import manifest_items, manifest_jsonl_from_database
+from licensing.terms import terms_document_url
 
 FORMATS = {
     "manifest.jsonl": ("application/x-ndjson", jsonl_lines),
@@ -61,6 +64,14 @@ def stream_manifest(slice_, fmt, token=None):
     url_prefix = downloads.asset_url_prefix(token)
     items = manifest_items(slice_, url_prefix=url_prefix)
     filename = f"licence-{slice_.licence_id}-slice-{slice_.number}-{fmt}"
+    if fmt == "README.md":
+        card = slice_card(slice_, licensor_name=settings.LICENSOR_NAME, site_url=settings.SITE_URL,
+                          terms_url=terms_document_url(slice_.licence),
+                          croissant_url=downloads.signed_manifest_url(token, "croissant.json"))
+        response = HttpResponse(card.text(), content_type="text/markdown; charset=utf-8")
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
     if fmt == "croissant.json":
         content_type, chunks = "application/ld+json", croissant_chunks(_manifest_meta(slice_, token), items)
     elif fmt == "manifest.jsonl" and connection.vendor == "postgresql":
@@ -74,4 +85,18 @@ def stream_manifest(slice_, fmt, token=None):
     return response
 
 
-MANIFEST_FORMATS = ("manifest.jsonl", "manifest.csv", "croissant.json")
+MANIFEST_FORMATS = ("manifest.jsonl", "manifest.csv", "croissant.json", "README.md")
+
+
+def version_card_response(version):
+    """The dataset card of the licensed works that trained a model version, as README.md."""
+    training = version_training(version=version)
+    model = version.model
+    card = version_card(
+        version, training, licensor_name=settings.LICENSOR_NAME,
+        terms_urls={row["licence"].pk: terms_document_url(row["licence"]) for row in training["licences"]},
+        page_url=settings.SITE_URL + model_page_path(model) if model.is_public else None,
+    )
+    response = HttpResponse(card.text(), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{model.slug}-{version.label}-README.md"'
+    return response

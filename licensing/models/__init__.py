@@ -1,3 +1,11 @@
+from licensing.models.ai_models import (
+    AIModel,
+    DeclaredItem,
+    Disclosure,
+    Modality,
+    ModelVersion,
+    TrainingDeclaration,
+)
 from licensing.models.audit import AuditEvent
 from licensing.models.billing import (
     Invoice,
@@ -36,6 +44,12 @@ from licensing.models.slices import Slice, SliceItem, SliceStatus
 __all__ = [
     "Job",
     "JobState",
+    "AIModel",
+    "DeclaredItem",
+    "Disclosure",
+    "Modality",
+    "ModelVersion",
+    "TrainingDeclaration",
     "Asset",
     "AuditEvent",
     "Invoice",

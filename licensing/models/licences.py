@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from licensing.models.ai_models import Disclosure
+
 
 class LicenceState(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -103,6 +105,10 @@ class Licence(models.Model):
     offer_max_assets = models.PositiveIntegerField(null=True, blank=True)
     offer_max_bytes = models.BigIntegerField(null=True, blank=True)
     offer_max_slices = models.PositiveIntegerField(null=True, blank=True)
+    # Whether the licensee must say which models the licensed works trained: on a public model
+    # page, to the licensor only, or not at all.
+    offer_disclosure = models.CharField("disclosure of trained models", max_length=10, choices=Disclosure.choices,
+                                        default=Disclosure.NONE)
     offer_made_at = models.DateTimeField(null=True, blank=True)
     offer_accepted_at = models.DateTimeField(null=True, blank=True)
     commercial_starts_at = models.DateTimeField(null=True, blank=True)

@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from accounts.roles import ROLE_LABELS, roles_of
 from licensing import jobs, notifications, workflow
-from licensing.models import InvoiceReason, InvoiceStatus, Licence, LicenceEvent, LicenceState
+from licensing.models import (
+    Disclosure,
+    InvoiceReason,
+    InvoiceStatus,
+    Licence,
+    LicenceEvent,
+    LicenceState,
+)
 from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
 from licensing.services.audit import audit
 from licensing.workflow import LicenceActionRefused, StaleLicence
@@ -197,7 +204,8 @@ def licence_request_upgrade(*, licence, by, intended_use, expected_scale, expect
 
 
 def licence_make_offer(*, licence, by, fee, currency, billing_period, term_months, scope, territory="Worldwide",
-                       max_assets=None, max_bytes=None, max_slices=None, note="", expected_version=None):
+                       max_assets=None, max_bytes=None, max_slices=None, disclosure=Disclosure.NONE, note="",
+                       expected_version=None):
     fee = Decimal(fee)
     if fee < 0:
         raise LicenceActionRefused("Cannot make the offer: the fee cannot be negative.")
@@ -205,13 +213,17 @@ def licence_make_offer(*, licence, by, fee, currency, billing_period, term_month
         raise LicenceActionRefused(f"Cannot make the offer: the currency must be one of {', '.join(CURRENCIES)}.")
     if int(term_months) < 1:
         raise LicenceActionRefused("Cannot make the offer: the term must be at least one month.")
+    if disclosure not in Disclosure.values:
+        raise LicenceActionRefused(
+            f"Cannot make the offer: disclosure of trained models must be one of {', '.join(Disclosure.values)}.")
     offer = {
         "fee": fee, "currency": currency, "billing_period": billing_period, "term_months": int(term_months),
         "scope": scope, "territory": territory, "max_assets": max_assets, "max_bytes": max_bytes,
-        "max_slices": max_slices,
+        "max_slices": max_slices, "disclosure": disclosure,
     }
 
     def apply(locked, now):
+        locked.offer_disclosure = disclosure
         locked.offer_fee, locked.offer_currency = fee, currency
         locked.offer_billing_period, locked.offer_term_months = billing_period, int(term_months)
         locked.offer_scope, locked.offer_territory = scope, territory

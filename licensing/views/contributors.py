@@ -17,6 +17,7 @@ from licensing.forms.contributors import (
     WorksFilterForm,
 )
 from licensing.months import current_month, parse_month
+from licensing.selectors.ai_models import models_trained_on
 from licensing.selectors.contributors import (
     contributor_of,
     contributor_works,
@@ -117,6 +118,14 @@ def where_used(request):
     contributor = contributor_of(user=request.user)
     return render(request, "contributor/where_used.html", {
         "contributor": contributor, "used": works_used(contributor=contributor),
+    })
+
+
+@login_required
+def models_trained(request):
+    contributor = contributor_of(user=request.user)
+    return render(request, "contributor/models.html", {
+        "contributor": contributor, "models": models_trained_on(contributor=contributor),
     })
 
 

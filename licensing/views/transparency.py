@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from licensing.models import Contributor
+from licensing.selectors.ai_models import model_page_path, public_models
 from licensing.selectors.contributors import public_contributor, work_counts
 from licensing.selectors.royalties import royalties_by_month
 from licensing.selectors.transparency import (
@@ -21,7 +22,7 @@ from licensing.selectors.transparency import (
 )
 
 # The page aggregates every grant ever made; a visitor should not be able to make it run per request.
-CACHE_KEY = "transparency:v1"
+CACHE_KEY = "transparency:v2"
 
 
 def _tdm_headers(response):
@@ -42,6 +43,8 @@ def transparency(request):
             "contributor_count": Contributor.objects.count(),
             "opted_out_count": Contributor.objects.filter(opted_out=True).count(),
             "public_contributors": list(public_contributors_used().values("pk", "display_name", "granted")[:200]),
+            "public_models": [{"name": model.name, "licensee": model.organisation.name, "url": model_page_path(model),
+                               "versions": model.released_versions} for model in public_models()[:200]],
         }
         cache.set(CACHE_KEY, report, getattr(settings, "TRANSPARENCY_CACHE_SECONDS", 300))
     return render(request, "transparency/index.html", {

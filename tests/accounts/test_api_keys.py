@@ -149,12 +149,14 @@ def test_the_command_prints_the_key_and_nothing_else(org_a):
     assert api_status(plaintext, "/api/v1/invoices/")[0] == 403
 
 
+SCOPES_ARE = ("Scopes must be some of licences:read, slices:read, slices:write, invoices:read, models:read, "
+              "models:write")
+
+
 @pytest.mark.parametrize("scopes, message", [
-    ("licences:read,admin:all", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read; "
-                                "unknown: admin:all."),
-    ("slices:delete,bogus", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read; "
-                            "unknown: bogus, slices:delete."),
-    (",", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read."),
+    ("licences:read,admin:all", f"{SCOPES_ARE}; unknown: admin:all."),
+    ("slices:delete,bogus", f"{SCOPES_ARE}; unknown: bogus, slices:delete."),
+    (",", f"{SCOPES_ARE}."),
 ])
 def test_the_command_refuses_unknown_scopes(org_a, scopes, message):
     out = StringIO()

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from licensing.services.ai_models import ai_model_register, model_version_add
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -25,7 +26,40 @@ OPERATIONS = {
     "GET /api/v1/licences/{id}/slices/", "POST /api/v1/licences/{id}/slices/", "GET /api/v1/slices/{id}/",
     "GET /api/v1/slices/{id}/items/", "GET /api/v1/slices/{id}/{fmt}", "GET /api/v1/invoices/",
     "GET /api/v1/invoices/{id}/", "GET /api/v1/invoices/{id}/pdf",
+    "GET /api/v1/models/", "POST /api/v1/models/", "GET /api/v1/models/{id}/", "GET /api/v1/models/{id}/versions/",
+    "POST /api/v1/models/{id}/versions/", "GET /api/v1/models/{id}/versions/{version_id}/",
+    "POST /api/v1/models/{id}/versions/{version_id}/declarations/",
+    "POST /api/v1/models/{id}/versions/{version_id}/release/",
+    "GET /api/v1/models/{id}/versions/{version_id}/eu-summary.json",
+    "GET /api/v1/models/{id}/versions/{version_id}/README.md",
 }
+
+
+def with_model(world):
+    """The world's organisation registers a model with one version, not yet declared or released."""
+    world.model = ai_model_register(organisation=world.org, by=world.owner, name=f"{world.org.name} model",
+                                    modality="image", purpose="Schema checks.")
+    world.version = model_version_add(model=world.model, by=world.owner, label="1.0")
+    return world
+
+
+@pytest.fixture
+def worlds(world_a, world_b):
+    return with_model(world_a), with_model(world_b)
+
+
+# What a POST needs for the licence to grant it: generated bodies mostly ask for more than the caps,
+# or name slices that do not exist.
+def grantable_body(path, world):
+    if path.endswith("/slices/"):
+        return {"size": 1}
+    if path.endswith("/declarations/"):
+        return {"slice": world.slice.pk}
+    if path.endswith("/versions/"):
+        return {"label": "2.0"}
+    if path == "/api/v1/models/":
+        return {"name": "Registered by the schema test", "modality": "image"}
+    return None
 
 
 @pytest.fixture
@@ -55,6 +89,10 @@ def real_ids(path, world):
         return {"id": world.slice.pk}
     if path.startswith("/api/v1/invoices/{id}"):
         return {"id": world.invoice.pk}
+    if path.startswith("/api/v1/models/{id}/versions/{version_id}"):
+        return {"id": world.model.pk, "version_id": world.version.pk}
+    if path.startswith("/api/v1/models/{id}"):
+        return {"id": world.model.pk}
     raise AssertionError(f"no real object for {path}")
 
 
@@ -70,10 +108,11 @@ def run_schemathesis(wsgi_app, plaintext, world_a, world_b, mode, examples):
         if "{id}" in operation.path:
             strategies += [operation.as_strategy(mode, path_parameters=real_ids(operation.path, world_a)),
                            operation.as_strategy(mode, path_parameters=real_ids(operation.path, world_b))]
-        if operation.method == "post" and mode == GenerationMode.POSITIVE:
-            # Generated sizes mostly exceed the caps: add requests the licence can grant.
-            strategies.append(operation.as_strategy(path_parameters=real_ids(operation.path, world_a),
-                                                    body={"size": 1}, media_type="application/json"))
+        body = grantable_body(operation.path, world_a)
+        if operation.method == "post" and mode == GenerationMode.POSITIVE and body is not None:
+            strategies.append(operation.as_strategy(
+                path_parameters=real_ids(operation.path, world_a) if "{id}" in operation.path else {},
+                body=body, media_type="application/json"))
         seen = statuses.setdefault(operation.label, set())
 
         @given(case=st.one_of(strategies))
@@ -88,7 +127,8 @@ def run_schemathesis(wsgi_app, plaintext, world_a, world_b, mode, examples):
     return statuses
 
 
-def test_every_answer_to_a_valid_request_matches_the_schema(wsgi_app, unthrottled, world_a, world_b, key_a):
+def test_every_answer_to_a_valid_request_matches_the_schema(wsgi_app, unthrottled, worlds, key_a):
+    world_a, world_b = worlds
     started = time.monotonic()
     statuses = run_schemathesis(wsgi_app, key_a[1], world_a, world_b, GenerationMode.POSITIVE, examples=25)
     assert time.monotonic() - started < 40
@@ -98,7 +138,8 @@ def test_every_answer_to_a_valid_request_matches_the_schema(wsgi_app, unthrottle
     assert all(404 in codes for label, codes in statuses.items() if "{id}" in label)
 
 
-def test_invalid_requests_get_documented_json_errors(wsgi_app, unthrottled, world_a, world_b, key_a):
+def test_invalid_requests_get_documented_json_errors(wsgi_app, unthrottled, worlds, key_a):
+    world_a, world_b = worlds
     started = time.monotonic()
     statuses = run_schemathesis(wsgi_app, key_a[1], world_a, world_b, GenerationMode.NEGATIVE, examples=15)
     assert time.monotonic() - started < 30

@@ -103,7 +103,7 @@ def test_it_names_the_manifest_formats_it_has(api, world_a, key_a):
     response = api(key_a[1]).get(f"/api/v1/slices/{world_a.slice.pk}/manifest.parquet")
     assert response.status_code == 404
     assert error_of(response)["message"] == (
-        "Manifests come as manifest.jsonl, manifest.csv, croissant.json.")
+        "Manifests come as manifest.jsonl, manifest.csv, croissant.json, README.md.")
 
 
 def test_it_filters_licences_by_state(api, world_a, key_a):

@@ -238,7 +238,8 @@ def test_croissant_describes_the_slice_and_its_licence(items):
     assert document["@context"]["@vocab"] == "https://schema.org/"
     assert document["@context"]["cr"] == "http://mlcommons.org/croissant/"
     assert document["@context"]["rai"] == "http://mlcommons.org/croissant/RAI/"
-    assert document["conformsTo"][0] == "http://mlcommons.org/croissant/1.0"
+    assert document["conformsTo"] == ["http://mlcommons.org/croissant/1.1", "http://mlcommons.org/croissant/RAI/1.0"]
+    assert document["sdVersion"] == "2"
     assert document["name"] == "Acme Vision research slice 7"
     assert document["url"] == "https://tessera.example/slices/7"
     assert document["license"] == "https://tessera.example/licences/3/terms"
@@ -303,6 +304,21 @@ def test_croissant_carries_a_pinned_csv_hash(items):
     manifest = croissant_document(make_meta(csv_sha256=digest), items)["distribution"][0]
 
     assert manifest["sha256"] == digest == hashlib.sha256("".join(csv_lines(items)).encode()).hexdigest()
+
+
+def test_croissant_1_1_carries_the_rai_fields_mlcroissant_reads_back(items):
+    import mlcroissant
+
+    document = croissant_document(make_meta(), items)
+    metadata = mlcroissant.Dataset(jsonld=document).metadata
+
+    assert document["conformsTo"][0] == "http://mlcommons.org/croissant/1.1"
+    assert metadata.data_collection_timeframe == [datetime.datetime(2026, 2, 1, 9, 30, tzinfo=UTC)]
+    assert any("not representative" in limitation for limitation in metadata.data_limitations)
+    assert any("Training, fine-tuning, validation and testing" in use for use in metadata.data_use_cases)
+    assert "stable reference" in metadata.personal_sensitive_information[0]
+    assert "Maintained by Northlight Stock" in metadata.data_release_maintenance_plan
+    assert metadata.data_biases and metadata.data_social_impact
 
 
 def mlcroissant_executable():

@@ -347,3 +347,35 @@ def test_the_validator_rejects_an_agreement_rule_without_an_assignee(tmp_path):
 
     assert result.returncode == 1
     assert "DOES NOT CONFORM" in result.stdout
+
+
+# --- The disclosure of trained models ------------------------------------------------
+
+def disclosure_duty(policy):
+    duties = only(policy["permission"])["duty"]
+    return [duty for duty in duties if duty["action"] == "inform" or (
+        isinstance(duty["action"], list) and duty["action"][0]["rdf:value"] == {"@id": "odrl:inform"})]
+
+
+@pytest.mark.parametrize("make, terms", [(offered_licence, licence_offer_terms), (commercial_licence, licence_terms)],
+                         ids=["offer", "agreement"])
+@pytest.mark.parametrize("disclosure", ["public", "licensor"])
+def test_a_disclosure_term_is_a_duty_to_inform_that_the_odrl_validator_accepts(tmp_path, make, terms, disclosure):
+    policy = terms(make(offer_disclosure=disclosure), base_url=BASE)
+
+    assert_conforms(policy, tmp_path)
+    duty = only(disclosure_duty(policy))
+    assert duty["informedParty"] == f"{BASE}/#licensor"
+    assert "every AI model version trained on the licensed assets" in duty["dct:description"]
+    if disclosure == "public":
+        refinement = only(only(duty["action"])["refinement"])
+        assert refinement == {"leftOperand": "deliveryChannel", "operator": "eq", "rightOperand": {"@id": f"{BASE}/models/"}}
+    else:
+        assert duty["action"] == "inform"
+
+
+def test_no_disclosure_adds_no_duty():
+    policy = licence_offer_terms(offered_licence(offer_disclosure="none"), base_url=BASE)
+
+    assert disclosure_duty(policy) == []
+    assert len(only(policy["permission"])["duty"]) == 1  # the fee alone

@@ -19,6 +19,13 @@ from django.utils import timezone
 from accounts.models import Membership, Organisation, User
 from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER, sync_role_groups
 from licensing.models import Asset, Contributor, ContributorConsentChange
+from licensing.services.ai_models import (
+    ai_model_register,
+    model_version_add,
+    model_version_release,
+    training_declare,
+)
+from licensing.services.slices import slice_build, slice_request
 
 DEMO_PASSWORD = "tessera-demo"
 
@@ -91,6 +98,7 @@ class Command(BaseCommand):
         contributor_rows = self.seed_contributors(contributors, users["contributor"])
         created = self.seed_assets(contributor_rows, assets, video_share)
         self.seed_licences(users)
+        self.seed_ai_model(users)
         self.stdout.write(
             f"Demo data ready: {User.objects.filter(email__endswith='@demo.example').count()} demo accounts, "
             f"{len(contributor_rows)} contributors, {created} new assets "
@@ -166,6 +174,27 @@ class Command(BaseCommand):
         services.licence_submit(licence=active, by=users["applicant"])
         services.licence_approve(licence=active, by=users["reviewer"], max_assets=500, max_bytes=200 * 1024**2,
                                  max_slices=5, duration_days=90, note="Welcome aboard.")
+
+    def seed_ai_model(self, users):
+        """A public model trained on a slice of the active research licence, its version released: the
+        model page, the contributor's "models trained on my works" and the EU summary have something to show."""
+        organisation = users["applicant"].membership.organisation
+        licence = organisation.licences.filter(state="research_active").first()
+        if licence is None or organisation.ai_models.exists():
+            return
+        size = min(40, Asset.objects.count())
+        if size == 0:
+            return
+        slice_ = slice_request(licence=licence, by=users["applicant"], size=size, seed=42)
+        slice_build(slice_id=slice_.pk)  # built already where jobs run in-process; a no-op then
+        slice_.refresh_from_db()
+        if slice_.status != "ready":
+            return
+        model = ai_model_register(organisation=organisation, by=users["applicant"], name="Urban Scenes", modality="both",
+                                  purpose="Scene understanding for city footage: a research model.", is_public=True)
+        version = model_version_add(model=model, by=users["applicant"], label="0.1")
+        training_declare(version=version, by=users["applicant"], slice_id=slice_.pk)
+        model_version_release(version=version, by=users["applicant"])
 
     def seed_contributors(self, count, contributor_user):
         rows = []
