@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.roles import is_staff_member
 from licensing import eu_summary as summary_template
 from licensing.models import (
     AIModel,
@@ -33,20 +32,18 @@ from licensing.models import (
     SliceStatus,
     TrainingDeclaration,
 )
-from licensing.models.ai_models import count_row, counted_items_cte, table_of, withdrawn_after_sql
+from licensing.models.ai_models import (
+    count_row,
+    counted_items_cte,
+    table_of,
+    withdrawn_after_sql,
+)
+from licensing.selectors.organisations import organisation_scoped
 
 # --- Who sees what -----------------------------------------------------------------
 
 def models_visible_to(*, user):
-    queryset = AIModel.objects.select_related("organisation")
-    if not user.is_authenticated:
-        return queryset.none()
-    if is_staff_member(user):
-        return queryset
-    membership = getattr(user, "membership", None)
-    if membership is None:
-        return queryset.none()
-    return queryset.filter(organisation_id=membership.organisation_id)
+    return organisation_scoped(AIModel.objects.select_related("organisation"), user=user)
 
 
 def model_visible_to(*, user, pk):

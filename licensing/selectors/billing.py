@@ -4,25 +4,24 @@
 from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role
 from licensing.models import Invoice, Payment
 from licensing.months import add_months
+from licensing.selectors.organisations import organisation_scoped
+
+
+def issued_invoices():
+    """What a licensee may see of its invoices: those issued (drafts are finance's work in progress)."""
+    return Invoice.objects.exclude(number__isnull=True)
 
 
 def invoices_of_organisation(*, organisation_id):
-    """What a licensee sees of its invoices: those issued to it (drafts are finance's work in progress)."""
-    return Invoice.objects.filter(organisation_id=organisation_id).exclude(number__isnull=True)
+    return issued_invoices().filter(organisation_id=organisation_id)
 
 
 def invoices_visible_to(*, user):
     """Finance and licensor admins see every invoice; a licensee sees its organisation's issued ones."""
-
-    queryset = Invoice.objects.select_related("organisation", "licence", "corrects")
-    if not user.is_authenticated:
-        return queryset.none()
-    if has_role(user, FINANCE, LICENSOR_ADMIN):
-        return queryset
-    membership = getattr(user, "membership", None)
-    if membership is None:
-        return queryset.none()
-    return queryset & invoices_of_organisation(organisation_id=membership.organisation_id)
+    if user.is_authenticated and has_role(user, FINANCE, LICENSOR_ADMIN):
+        return Invoice.objects.select_related("organisation", "licence", "corrects")
+    return organisation_scoped(issued_invoices().select_related("organisation", "licence", "corrects"), user=user,
+                               staff_sees_all=lambda person: False)
 
 
 def books_rows(*, month):

@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.roles import is_staff_member
 from licensing.models import Licence, LicenceState
+from licensing.selectors.organisations import organisation_scoped
 
 
 def licences_of_organisation(*, organisation_id):
@@ -15,15 +15,7 @@ def licences_of_organisation(*, organisation_id):
 
 
 def licences_visible_to(*, user):
-    queryset = Licence.objects.select_related("organisation", "applicant")
-    if not user.is_authenticated:
-        return queryset.none()
-    if is_staff_member(user):
-        return queryset
-    membership = getattr(user, "membership", None)
-    if membership is None:
-        return queryset.none()
-    return queryset & licences_of_organisation(organisation_id=membership.organisation_id)
+    return organisation_scoped(Licence.objects.select_related("organisation", "applicant"), user=user)
 
 
 def licence_visible_to(*, user, pk):
