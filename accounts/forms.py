@@ -2,7 +2,7 @@ from django import forms
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
-from accounts.models import Organisation
+from accounts.models import ApiKey, Organisation
 
 
 class CountryChoiceField(LazyTypedChoiceField):
@@ -34,7 +34,7 @@ class InvitationForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. “training pipeline”.")
     scopes = forms.MultipleChoiceField(
-        choices=[(s, s) for s in ("licences:read", "slices:read", "slices:write", "invoices:read")],
+        choices=[(s, s) for s in ApiKey.SCOPES],
         widget=forms.CheckboxSelectMultiple, initial=["licences:read", "slices:read", "slices:write"],
     )
     expires_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Expires after (days)",

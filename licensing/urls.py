@@ -3,11 +3,13 @@ from django.urls import path
 from licensing.views import (
     billing,
     contributors,
+    delivery,
     licences,
     review,
     royalties,
     slices,
     transparency,
+    webhooks,
 )
 
 urlpatterns = [
@@ -20,8 +22,10 @@ urlpatterns = [
     path("licences/<int:pk>/slices/", slices.request_slice, name="slice_request"),
     path("licences/<int:pk>/<slug:action>/", licences.act, name="licence_act"),
     path("slices/<int:pk>/", slices.slice_detail, name="slice_detail"),
+    path("slices/<int:pk>/shards.json", delivery.shards_json, name="slice_shards"),
     path("slices/<int:pk>/<str:fmt>", slices.manifest, name="slice_manifest"),
     path("dl/<str:token>/assets/<int:asset_id>", slices.download, name="slice_download"),
+    path("dl/<str:token>/shards/<int:shard_id>.tar", delivery.shard_download, name="shard_download"),
     path("dl/<str:token>/<str:fmt>", slices.signed_manifest, name="slice_signed_manifest"),
     path("invoices/<int:pk>/pdf", billing.invoice_pdf, name="invoice_pdf"),
     path("finance/invoices/", billing.invoice_list, name="finance_invoices"),
@@ -49,6 +53,13 @@ urlpatterns = [
     path("transparency/", transparency.transparency, name="transparency"),
     path("contributors/<int:pk>/", transparency.contributor_page, name="public_contributor"),
     path(".well-known/tdmrep.json", transparency.tdmrep, name="tdmrep"),
+    path("organisation/webhooks/", webhooks.endpoints, name="webhooks"),
+    path("organisation/webhooks/<int:pk>/", webhooks.endpoint_detail, name="webhook_detail"),
+    path("organisation/webhooks/<int:pk>/rotate/", webhooks.rotate_secret, name="webhook_rotate"),
+    path("organisation/webhooks/<int:pk>/toggle/", webhooks.toggle, name="webhook_toggle"),
+    path("organisation/webhooks/<int:pk>/delete/", webhooks.delete, name="webhook_delete"),
+    path("organisation/webhooks/<int:pk>/deliveries/<int:delivery_id>/replay/", webhooks.replay,
+         name="webhook_replay"),
     path("review/", review.applications, name="review_applications"),
     path("review/upgrades/", review.upgrades, name="review_upgrades"),
     path("review/all/", review.all_licences, name="review_all"),

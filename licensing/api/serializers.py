@@ -82,6 +82,7 @@ class SliceLinksSerializer(serializers.Serializer):
     manifest_jsonl = serializers.URLField()
     manifest_csv = serializers.URLField()
     croissant = serializers.URLField()
+    shards = serializers.URLField()
 
 
 class SliceFiltersSerializer(serializers.Serializer):
@@ -111,6 +112,7 @@ class SliceSerializer(ModelSerializer):
             "manifest_jsonl": absolute("api:slice-manifest", slice_.pk, "manifest.jsonl"),
             "manifest_csv": absolute("api:slice-manifest", slice_.pk, "manifest.csv"),
             "croissant": absolute("api:slice-manifest", slice_.pk, "croissant.json"),
+            "shards": absolute("api:slice-shards", slice_.pk),
         }
 
 

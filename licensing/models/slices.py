@@ -83,6 +83,7 @@ class SliceItem(models.Model):
                               db_constraint=False)
     position = models.PositiveIntegerField()
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.CharField(max_length=20, blank=True, db_default="", help_text="Why it was withdrawn: opt_out.")
 
     class Meta:
         ordering = ["slice", "position"]
@@ -93,6 +94,9 @@ class SliceItem(models.Model):
         indexes = [
             models.Index(fields=["licence", "asset"], name="sliceitem_licence_asset_idx"),
             models.Index(fields=["asset"], name="sliceitem_asset_idx"),
+            # The withdrawals feed of a licence, in its cursor's order, over the few withdrawn rows only.
+            models.Index(fields=["licence", "withdrawn_at", "id"], name="sliceitem_withdrawn_idx",
+                         condition=models.Q(withdrawn_at__isnull=False)),
         ]
 
     def __str__(self):

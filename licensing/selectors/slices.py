@@ -22,23 +22,41 @@ def slice_visible_to(*, user, pk):
         raise
 
 
+ITEM_COLUMNS = ("asset_id", "asset__kind", "asset__title", "asset__mime_type", "asset__bytes", "asset__sha256",
+                "asset__width", "asset__height", "asset__duration_seconds", "asset__contributor_id", "withdrawn_at")
+
+
+def _manifest_item(row, url_prefix):
+    asset_id, kind, title, mime, size, sha, width, height, duration, contributor_id, withdrawn_at = row
+    return ManifestItem(
+        asset_id=asset_id, kind=kind, title=title, mime_type=mime, bytes=size, sha256=sha, width=width,
+        height=height, duration_seconds=duration, contributor_ref=f"contributor-{contributor_id}",
+        download_url=f"{url_prefix}{asset_id}", withdrawn_at=withdrawn_at,
+    )
+
+
 def manifest_items(slice_, *, url_prefix):
     """The slice's items for a manifest, streamed from the database in position order."""
 
     rows = (
         SliceItem.objects.filter(slice=slice_)
         .order_by("position")
-        .values_list("asset_id", "asset__kind", "asset__title", "asset__mime_type", "asset__bytes", "asset__sha256",
-                     "asset__width", "asset__height", "asset__duration_seconds", "asset__contributor_id",
-                     "withdrawn_at")
+        .values_list(*ITEM_COLUMNS)
         .iterator(chunk_size=5000)
     )
-    for asset_id, kind, title, mime, size, sha, width, height, duration, contributor_id, withdrawn_at in rows:
-        yield ManifestItem(
-            asset_id=asset_id, kind=kind, title=title, mime_type=mime, bytes=size, sha256=sha, width=width,
-            height=height, duration_seconds=duration, contributor_ref=f"contributor-{contributor_id}",
-            download_url=f"{url_prefix}{asset_id}", withdrawn_at=withdrawn_at,
-        )
+    for row in rows:
+        yield _manifest_item(row, url_prefix)
+
+
+def shard_items(slice_, *, first_position=None, last_position=None):
+    """(position, storage_key, ManifestItem) of the slice's items in position order, as the manifests
+    map them, for the shards; withdrawn items included (the writer leaves them out and counts them)."""
+    items = SliceItem.objects.filter(slice=slice_)
+    if first_position is not None:
+        items = items.filter(position__gte=first_position, position__lte=last_position)
+    rows = items.order_by("position").values_list("position", "asset__storage_key", *ITEM_COLUMNS)
+    for position, storage_key, *row in rows.iterator(chunk_size=2000):
+        yield position, storage_key, _manifest_item(row, "")
 
 
 def manifest_jsonl_from_database(slice_, *, url_prefix):
