@@ -265,6 +265,7 @@ def webhook_deliver(*, delivery_id):
     except httpx.HTTPError as failure:
         error = f"{type(failure).__name__}: {failure}"[:500]
     duration_ms = int((time.monotonic() - started) * 1000)
+    retryable = False
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
         if delivery.state != DeliveryState.PENDING:
@@ -283,10 +284,11 @@ def webhook_deliver(*, delivery_id):
         elif error and status is None and _is_refusal(error):
             delivery.state, delivery.finished_at = DeliveryState.FAILED, timezone.now()
         elif delivery.attempts >= jobs.backoff_for("webhook.deliver").attempts:
-            delivery.state, delivery.finished_at = DeliveryState.FAILED, timezone.now()
+            delivery.state, delivery.finished_at, retryable = DeliveryState.FAILED, timezone.now(), True
         delivery.save(update_fields=["state", "attempts", "last_attempt_at", "finished_at"])
     log.info("webhook_attempt", delivery=delivery_id, status=status, error=error, ms=duration_ms)
-    if delivery.state == DeliveryState.PENDING:
+    if delivery.state == DeliveryState.PENDING or (delivery.state == DeliveryState.FAILED and retryable):
+        # Raised on the last attempt too, so that the outbox job shows as failed with the error.
         raise WebhookDeliveryFailed(f"{endpoint.url} answered {status}" if status else error)
     return delivery
 

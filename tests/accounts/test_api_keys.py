@@ -150,11 +150,11 @@ def test_the_command_prints_the_key_and_nothing_else(org_a):
 
 
 @pytest.mark.parametrize("scopes, message", [
-    ("licences:read,admin:all", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read; "
+    ("licences:read,admin:all", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read, webhooks:read, webhooks:write; "
                                 "unknown: admin:all."),
-    ("slices:delete,bogus", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read; "
+    ("slices:delete,bogus", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read, webhooks:read, webhooks:write; "
                             "unknown: bogus, slices:delete."),
-    (",", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read."),
+    (",", "Scopes must be some of licences:read, slices:read, slices:write, invoices:read, webhooks:read, webhooks:write."),
 ])
 def test_the_command_refuses_unknown_scopes(org_a, scopes, message):
     out = StringIO()
