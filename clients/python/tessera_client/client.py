@@ -194,9 +194,13 @@ class Tessera:
                     (report.resumed if resumed else report.downloaded).append(name)
                 state.mark(name, sha256)
 
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            pool = ThreadPoolExecutor(max_workers=max(1, workers))
+            try:
                 for future in [pool.submit(fetch, job) for job in todo]:
                     future.result()
+            finally:
+                # An interrupted pull stops here: what was not started waits for the next pull, which resumes.
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _download(self, url: str, path: Path, sha256: str, advance: Callable[[int], None]) -> bool:
         """Fetch url into path through path.part, resuming it; returns whether it resumed."""
