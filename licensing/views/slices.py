@@ -5,16 +5,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from licensing import workflow
+from licensing import downloads, workflow
 from licensing.forms.slices import SliceRequestForm
 from licensing.manifests.http import MANIFEST_FORMATS, stream_manifest
 from licensing.manifests.shards import extension
-from licensing.models import SliceItem, SliceStatus
+from licensing.models import SliceStatus
 from licensing.selectors.delivery import shard_index
 from licensing.selectors.licences import licence_visible_to
-from licensing.selectors.slices import (
-    slice_visible_to,
-)
+from licensing.selectors.slices import downloadable_item, slice_visible_to
 from licensing.services.slices import SliceRefused, slice_request
 from licensing.views.delivery import shard_index_response, slice_from_token, stored_file_response
 from licensing.views.licences import detail
@@ -88,33 +86,37 @@ def signed_manifest(request, token, fmt):
 
 @require_http_methods(["GET", "HEAD"])
 def download(request, token, asset_id):
-    slice_, refusal = slice_from_token(token)
-    if refusal:
-        return refusal
-    item = SliceItem.objects.select_related("asset__contributor").filter(slice=slice_, asset_id=asset_id).first()
-    if item is None:
+    try:
+        licence_id, slice_id = downloads.read_slice_token(token)
+    except (downloads.LinkExpired, downloads.LinkInvalid):
+        licence_id = slice_id = None
+    item = downloadable_item(licence_id=licence_id, slice_id=slice_id, asset_id=asset_id) if slice_id else None
+    if item is None or item.licence_state not in workflow.ACTIVE:
+        # The refusals (expired or forged link, closed licence, no such item) say why, at their own pace.
+        slice_, refusal = slice_from_token(token)
+        if refusal:
+            return refusal
         raise Http404
-    asset = item.asset
     if item.withdrawn_at is not None:
         return download_headers(HttpResponse(
             "Withdrawn: the contributor opted out of AI training on "
             f"{item.withdrawn_at:%d %B %Y}. Delete this item from your copies of the slice.",
-            status=410, content_type="text/plain"), asset)
-    if not asset.storage_key:
+            status=410, content_type="text/plain"), item)
+    if not item.storage_key:
         return download_headers(HttpResponse(
-            f"Asset {asset.pk} is a metadata-only catalogue row: there is no file to download.",
-            status=404, content_type="text/plain"), asset)
-    return stored_file_response(request, storage_key=asset.storage_key, sha256=asset.sha256,
-                                content_type=asset.mime_type, filename=f"{asset.pk}{extension(asset.mime_type)}",
-                                set_headers=lambda response: download_headers(response, asset),
-                                missing=f"The file of asset {asset.pk} is missing from storage; the licensor has been told.")
+            f"Asset {asset_id} is a metadata-only catalogue row: there is no file to download.",
+            status=404, content_type="text/plain"), item)
+    return stored_file_response(request, storage_key=item.storage_key, sha256=item.sha256,
+                                content_type=item.mime_type, filename=f"{asset_id}{extension(item.mime_type)}",
+                                set_headers=lambda response: download_headers(response, item),
+                                missing=f"The file of asset {asset_id} is missing from storage; the licensor has been told.")
 
 
-def download_headers(response, asset):
-    """Every header a download answer carries about the work, whatever the answer (200, 206, 304, 410…):
-    the one place to add more."""
-    response["X-Checksum-SHA256"] = asset.sha256
-    if asset.contributor.opted_out:
+def download_headers(response, item):
+    """Every header a download answer carries about the work (a DownloadableItem), whatever the answer
+    (200, 206, 304, 410…): the one place to add more."""
+    response["X-Checksum-SHA256"] = item.sha256
+    if item.opted_out:
         # W3C TDMRep: the rightsholder reserves text and data mining rights for this work.
         response["tdm-reservation"] = "1"
     return response

@@ -182,7 +182,8 @@ def test_a_withdrawal_rewrites_only_the_affected_shards_and_old_links_answer_410
 
     # Run again (a redelivered job): nothing is stale, nothing is written.
     slice_shards_write(slice_id=slice_.pk)
-    assert index_of(client, slice_)["shards"] == after["shards"]
+    versions = [(s["number"], s["version"], s["sha256"]) for s in after["shards"]]
+    assert [(s["number"], s["version"], s["sha256"]) for s in index_of(client, slice_)["shards"]] == versions
 
 
 def test_the_manifests_name_the_shard_index_and_croissant_lists_the_shards(client_for, alice, world, tmp_path):
@@ -192,7 +193,8 @@ def test_the_manifests_name_the_shard_index_and_croissant_lists_the_shards(clien
     companion = manifest["Link"].split(";")[0].strip("<>")
     assert companion.endswith("/shards.json")
     signed = client.get(local(companion))
-    assert signed.status_code == 200 and signed.json()["shards"] == index_of(client, world["slice"])["shards"]
+    assert signed.status_code == 200
+    assert [s["sha256"] for s in signed.json()["shards"]] == [s.sha256 for s in Shard.objects.order_by("number")]
 
     document = json.loads(body_of(client.get(f"/slices/{world['slice'].pk}/croissant.json")))
     shards = [f for f in document["distribution"] if f.get("encodingFormat") == "application/x-tar"]
