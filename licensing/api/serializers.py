@@ -48,6 +48,7 @@ class LicenceLinksSerializer(serializers.Serializer):
     slices = serializers.URLField()
     terms = serializers.URLField()
     web = serializers.URLField()
+    withdrawals = serializers.URLField()
 
 
 class LicenceSerializer(ModelSerializer):
@@ -73,6 +74,7 @@ class LicenceSerializer(ModelSerializer):
             "slices": absolute("api:licence-slices", licence.pk),
             "terms": absolute("api:licence-terms", licence.pk),
             "web": absolute("licence_detail", licence.pk),
+            "withdrawals": absolute("api:licence-withdrawals", licence.pk),
         }
 
 
