@@ -78,12 +78,12 @@ def _withdrawn_between(slice_, first, last):
 
 
 class _Items:
-    """The slice's items with their stored files opened one at a time, skipping (and counting) what
-    cannot go into a shard; `peek` lets the writer end a shard before the item that would overfill it."""
+    """The slice's items with their stored files opened one at a time, skipping what cannot go into a
+    shard (counting missing files); `peek` lets the writer end a shard before the item that would overfill it."""
 
     def __init__(self, rows):
         self.rows, self.ahead = iter(rows), None
-        self.withdrawn = self.missing = 0
+        self.missing = 0
 
     def peek(self):
         while self.ahead is None:
@@ -92,8 +92,7 @@ class _Items:
                 return None
             position, storage_key, item = row
             if item.withdrawn_at is not None:
-                self.withdrawn += 1
-                continue
+                continue  # counted on the shard index
             if not storage_key:
                 continue  # a metadata-only row: counted on the shard index
             try:
@@ -133,26 +132,24 @@ def _write_shard(slice_, number, version, items, *, limit_bytes=None, limit_item
     if items.peek() is None:
         return None
     state = {"first": None, "last": None, "count": 0, "bytes": 0}
-    withdrawn_before, missing_before = items.withdrawn, items.missing
+    missing_before = items.missing
     key = shard_storage_key(slice_, number, version)
     mtime = int((slice_.finished_at or slice_.created_at).timestamp())
     size, sha256 = _store(key, lambda out: write_shard(
         out, _shard_members(items, state, limit_bytes=limit_bytes, limit_items=limit_items), mtime=mtime))
     return Shard(slice=slice_, number=number, version=version, first_position=state["first"],
                  last_position=state["last"], storage_key=key, bytes=size, sha256=sha256, item_count=state["count"],
-                 withdrawn_in_range=0, missing_files=items.missing - missing_before,
-                 ), items.withdrawn - withdrawn_before
+                 withdrawn_in_range=0, missing_files=items.missing - missing_before)
 
 
 def _write_all(slice_):
     items = _Items(shard_items(slice_))
     shards, number = [], 0
     while True:
-        result = _write_shard(slice_, number, 1, items, limit_bytes=settings.SLICE_SHARD_MAX_BYTES,
-                              limit_items=settings.SLICE_SHARD_MAX_ITEMS)
-        if result is None:
+        shard = _write_shard(slice_, number, 1, items, limit_bytes=settings.SLICE_SHARD_MAX_BYTES,
+                             limit_items=settings.SLICE_SHARD_MAX_ITEMS)
+        if shard is None:
             break
-        shard, _ = result
         shards.append(shard)
         number += 1
     for shard in shards:
@@ -164,10 +161,9 @@ def _write_all(slice_):
 def _write_range(slice_, old):
     """The stale shard again, without its withdrawn items, as the next version of the same number."""
     items = _Items(shard_items(slice_, first_position=old.first_position, last_position=old.last_position))
-    result = _write_shard(slice_, old.number, old.version + 1, items)
-    if result is None:
+    shard = _write_shard(slice_, old.number, old.version + 1, items)
+    if shard is None:
         return None  # every item of the range is gone: the index simply lists no shard of that number
-    shard, _ = result
     # The range stays the old one, so that a withdrawal anywhere in it is noticed next time.
     shard.first_position, shard.last_position = old.first_position, old.last_position
     shard.withdrawn_in_range = _withdrawn_between(slice_, old.first_position, old.last_position)

@@ -154,7 +154,7 @@ def check_destination(url):
     if len(url) > 500:
         raise WebhookRefused("The endpoint URL is longer than 500 characters.")
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         raise WebhookRefused("The endpoint URL's port is not a number from 0 to 65535.") from None
     _allowed_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from licensing import jobs, tasks
 from licensing.models import AuditEvent, DeliveryState, Job, JobState, WebhookDelivery, WebhookMessage
@@ -215,7 +215,7 @@ def test_after_rotation_both_secrets_verify_until_the_overlap_ends(receiver, end
     latest = receiver.requests[-1]
     assert len(latest["headers"]["webhook-signature"].split()) == 1
     assert Webhook(new).verify(latest["body"], latest["headers"])
-    with pytest.raises(Exception):
+    with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(latest["body"], latest["headers"])
 
 

@@ -205,7 +205,7 @@ class Tessera:
     def _download(self, url: str, path: Path, sha256: str, advance: Callable[[int], None]) -> bool:
         """Fetch url into path through path.part, resuming it; returns whether it resumed."""
         partial = path.with_name(path.name + ".part")
-        for attempt in range(2):
+        for _ in range(2):
             offset = partial.stat().st_size if partial.exists() else 0
             headers = {"Range": f"bytes={offset}-", "If-Range": f'"{sha256}"'} if offset else {}
             with self.files.stream("GET", url, headers=headers) as response:
