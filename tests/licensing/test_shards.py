@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import webdataset
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
 from licensing.manifests.shards import RECORD_COLUMNS
 from licensing.models import AuditEvent, Job, Shard, ShardSet
@@ -248,3 +250,38 @@ def test_a_shard_link_of_another_slice_is_a_404(client_for, alice, world, org_a)
     foreign = index_of(client, other)["index_url"].rsplit("/", 1)[0] + f"/shards/{Shard.objects.get().pk}.tar"
     assert client.get(local(foreign)).status_code == 404
     assert client.get(local(shard["url"])).status_code == 200
+
+
+def test_hugging_face_datasets_loads_a_pulled_shard(client_for, alice, org_a, media, tmp_path, monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    for name in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    contributor = ContributorFactory()
+    # Real JPEGs of one media type: datasets' loader decodes them, and wants every sample to have the same members.
+    files = {a.pk: a for a in (jpeg_asset(contributor, n) for n in range(4))}
+    slice_ = build(research_licence(organisation=org_a, applicant=alice), alice, size=4, seed=2)
+    client = client_for(alice)
+    slice_shards_write(slice_id=slice_.pk)
+    (shard,) = index_of(client, slice_)["shards"]
+    path = tmp_path / shard["name"]
+    path.write_bytes(shard_bytes(client, shard))
+
+    loaded = datasets.load_dataset("webdataset", data_files={"train": str(path)}, split="train",
+                                   cache_dir=str(tmp_path / "cache"))
+
+    assert [int(key) for key in loaded["__key__"]] == [i["asset_id"] for i in jsonl_items(client, slice_)]
+    for row in loaded:
+        assert row["json"]["sha256"] == files[int(row["__key__"])].sha256
+        assert row["jpg"].size == (files[int(row["__key__"])].width, 6)
+
+
+def jpeg_asset(contributor, n):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8 + n, 6), (40 * n, 90, 160)).save(buffer, format="JPEG")
+    data = buffer.getvalue()
+    key = default_storage.save(f"catalogue/jpeg-{n}.jpg", ContentFile(data))
+    return AssetFactory(contributor=contributor, kind="image", mime_type="image/jpeg", bytes=len(data), width=8 + n,
+                        height=6, sha256=hashlib.sha256(data).hexdigest(), storage_key=key)
