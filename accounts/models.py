@@ -142,7 +142,8 @@ class ApiKey(models.Model):
     """An organisation's key for its training pipelines. Only a hash of the secret is stored:
     the key is shown once, when it is made. The prefix identifies it in lists and logs."""
 
-    SCOPES = ["licences:read", "slices:read", "slices:write", "invoices:read", "models:read", "models:write"]
+    SCOPES = ["licences:read", "slices:read", "slices:write", "invoices:read", "models:read", "models:write",
+              "webhooks:read", "webhooks:write"]
     KEY_PREFIX = "tsk"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_keys")

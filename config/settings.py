@@ -217,6 +217,24 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
+# Object storage (S3 or compatible) for catalogue files and shards, when a bucket is named.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+    AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+    AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+    AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+    AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+    AWS_DEFAULT_ACL = None
+    AWS_S3_FILE_OVERWRITE = True
+    AWS_QUERYSTRING_AUTH = True
+# Presigned storage links live minutes: Tessera's own signed link is what a manifest hands out.
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=600)
+# Downloads answer with a redirect to the storage's (presigned) URL instead of passing the bytes through.
+SLICE_DOWNLOADS_REDIRECT = env.bool("SLICE_DOWNLOADS_REDIRECT", default=bool(AWS_STORAGE_BUCKET_NAME))
+# With a front server (nginx) that serves MEDIA_ROOT from an internal location, downloads answer
+# with X-Accel-Redirect to this prefix + the file's storage key, and nginx sends the bytes.
+SENDFILE_X_ACCEL_PREFIX = env.str("SENDFILE_X_ACCEL_PREFIX", default="")
 
 # --- Security (what `manage.py check --deploy` asks for when DEBUG is off) ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -313,6 +331,19 @@ RESEARCH_DEFAULT_DURATION_DAYS = env.int("RESEARCH_DEFAULT_DURATION_DAYS", defau
 LICENCE_EXPIRY_REMINDER_DAYS = env.int("LICENCE_EXPIRY_REMINDER_DAYS", default=14)
 SLICE_LINK_TTL_SECONDS = env.int("SLICE_LINK_TTL_SECONDS", default=24 * 3600)
 SLICE_MAX_SIZE = env.int("SLICE_MAX_SIZE", default=1_000_000)
+# A ready slice is also written as WebDataset tar shards: a shard ends before it would pass
+# this many bytes of files, or at this many items (0: no item limit).
+SLICE_SHARD_MAX_BYTES = env.int("SLICE_SHARD_MAX_BYTES", default=1024**3)
+SLICE_SHARD_MAX_ITEMS = env.int("SLICE_SHARD_MAX_ITEMS", default=0)
+# The withdrawals feed lists withdrawals at least this old, so that one committed late with an
+# earlier timestamp is not passed by a cursor.
+WITHDRAWALS_FEED_SETTLE_SECONDS = env.int("WITHDRAWALS_FEED_SETTLE_SECONDS", default=5)
+# Webhooks: endpoints on private, loopback or link-local addresses are refused unless allowed.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# After a secret is rotated, the old one still signs (a second signature) for this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=24 * 3600)
 ROYALTY_SHARE = Decimal(env.str("ROYALTY_SHARE", default="0.20"))
 TDM_POLICY_URL = env.str("TDM_POLICY_URL", default="")
 TRANSPARENCY_CACHE_SECONDS = env.int("TRANSPARENCY_CACHE_SECONDS", default=300)

@@ -15,8 +15,11 @@ from licensing.models import (
     Payment,
     RoyaltyEntry,
     RoyaltyPool,
+    Shard,
     Slice,
     TrainingDeclaration,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -85,6 +88,25 @@ class LicenceAdmin(ReadOnlyAdmin):
 class SliceAdmin(ReadOnlyAdmin):
     list_display = ["id", "licence", "number", "phase", "status", "asset_count", "total_bytes", "created_at"]
     list_filter = ["status", "phase"]
+
+
+@admin.register(Shard)
+class ShardAdmin(ReadOnlyAdmin):
+    list_display = ["slice", "number", "version", "item_count", "bytes", "sha256", "created_at", "superseded_at"]
+    list_filter = ["superseded_at"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ["url", "organisation", "active", "created_at"]
+    # The signing secrets are the organisation's: not shown to staff.
+    exclude = ["secret", "previous_secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["message", "endpoint", "state", "attempts", "last_attempt_at"]
+    list_filter = ["state"]
 
 
 @admin.register(Invoice)

@@ -37,3 +37,11 @@ def asset_url_prefix(token):
 
 def signed_manifest_url(token, fmt):
     return settings.SITE_URL + reverse("slice_signed_manifest", args=[token, fmt])
+
+
+def shard_url(token, shard):
+    return settings.SITE_URL + reverse("shard_download", args=[token, shard.pk])
+
+
+def shard_index_url(token):
+    return settings.SITE_URL + reverse("slice_signed_manifest", args=[token, "shards.json"])

@@ -11,7 +11,9 @@ JOB_BROKER_PAUSE_SECONDS. Tasks run the service through `run`, which counts the 
 marks the row done; the dedupe key makes scheduling the same work twice a no-op. Services never
 import tasks: a job names its task here, as a string.
 """
+import random
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
@@ -36,7 +38,42 @@ TASKS = {
     "royalties.reverse": "licensing.tasks.reverse_royalties_for_credit_note",
     "slice.build": "licensing.tasks.build_slice",
     "email.send": "licensing.tasks.send_email",
+    "slice.shards": "licensing.tasks.write_slice_shards",
+    "webhook.deliver": "licensing.tasks.deliver_webhook",
 }
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How a failing job is retried: `first` seconds after the first failure, multiplied by `factor`
+    after each further one, at most `cap`, for `attempts` deliveries in all; `jitter` spreads the
+    retries of many jobs that failed together (a receiver that was down) by up to that fraction."""
+
+    first: float = 30
+    factor: float = 2
+    cap: float = 6 * 3600
+    attempts: int = 8
+    jitter: float = 0.0
+
+    def delay(self, attempts):
+        seconds = min(self.first * self.factor ** max(attempts - 1, 0), self.cap)
+        return seconds * (1 + random.uniform(0, self.jitter)) if self.jitter else seconds
+
+    def span(self):
+        """Seconds from the first attempt to the last, without jitter."""
+        return sum(min(self.first * self.factor ** n, self.cap) for n in range(self.attempts - 1))
+
+
+DEFAULT_BACKOFF = Backoff()
+# Standard Webhooks asks for retries spread over a receiver's outage: 15 s, 1 min, 4 min … at most
+# 9 h apart: nine deliveries over about 24 hours (span() says 23.7 h, before jitter).
+BACKOFF = {
+    "webhook.deliver": Backoff(first=15, factor=4, cap=9 * 3600, attempts=9, jitter=0.1),
+}
+
+
+def backoff_for(name):
+    return BACKOFF.get(name, DEFAULT_BACKOFF)
 
 
 class UnknownJob(ValueError):
@@ -49,19 +86,20 @@ def task_of(name):
     return app.tasks[TASKS[name]]
 
 
-def schedule(name, *, dedupe=None, **kwargs):
-    """Write the job in the current transaction; hand it to Celery once that commits."""
+def schedule(name, *, dedupe=None, max_attempts=None, **kwargs):
+    """Write the job in the current transaction; hand it to Celery once that commits.
+    `max_attempts` overrides the job name's backoff policy."""
     if name not in TASKS:
         raise UnknownJob(f"No job is called {name!r}.")
     now = timezone.now()
+    fields = {"name": name, "kwargs": kwargs, "run_after": now,
+              "max_attempts": max_attempts or backoff_for(name).attempts}
     if dedupe is not None:
-        job, created = Job.objects.get_or_create(
-            dedupe_key=dedupe, defaults={"name": name, "kwargs": kwargs, "run_after": now}
-        )
+        job, created = Job.objects.get_or_create(dedupe_key=dedupe, defaults=fields)
         if not created:
             return job
     else:
-        job = Job.objects.create(name=name, kwargs=kwargs, run_after=now)
+        job = Job.objects.create(**fields)
     transaction.on_commit(lambda: dispatch([job.pk]), robust=True)
     return job
 
@@ -71,7 +109,9 @@ def schedule_many(name, kwargs_list, *, dedupe):
     if name not in TASKS:
         raise UnknownJob(f"No job is called {name!r}.")
     now = timezone.now()
-    rows = [Job(name=name, kwargs=kwargs, dedupe_key=dedupe(kwargs), run_after=now) for kwargs in kwargs_list]
+    attempts = backoff_for(name).attempts
+    rows = [Job(name=name, kwargs=kwargs, dedupe_key=dedupe(kwargs), run_after=now, max_attempts=attempts)
+            for kwargs in kwargs_list]
     Job.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     keys = [row.dedupe_key for row in rows]
     ids = list(Job.objects.filter(dedupe_key__in=keys, state=JobState.WAITING).values_list("pk", flat=True))
@@ -172,9 +212,10 @@ def retry(*, job_ids, now=None):
     return dispatch(ids, now=now)
 
 
-def backoff(attempts):
-    """Seconds before the next attempt: 30 s, 1 min, 2 min … doubling, at most six hours."""
-    return min(30 * 2 ** max(attempts - 1, 0), 6 * 3600)
+def backoff(attempts, name=None):
+    """Seconds before the next attempt: by default 30 s, 1 min, 2 min … doubling, at most six hours;
+    a job name in BACKOFF has its own policy."""
+    return backoff_for(name).delay(attempts)
 
 
 def run(job_id, service, **kwargs):
@@ -207,7 +248,7 @@ def _failed(job_id, error):
     if job.attempts >= job.max_attempts:
         state, run_after = JobState.FAILED, job.run_after
     else:
-        state, run_after = JobState.WAITING, now + timedelta(seconds=backoff(job.attempts))
+        state, run_after = JobState.WAITING, now + timedelta(seconds=backoff(job.attempts, job.name))
     Job.objects.filter(pk=job_id).update(state=state, run_after=run_after, dispatched_at=None,
                                          last_error=f"{type(error).__name__}: {error}"[:2000])
     log.error("job_failed", job=job_id, name=job.name, attempts=job.attempts, final=state == JobState.FAILED,

@@ -13,12 +13,14 @@ from licensing.services.billing import (
     renewal_invoices_issue,
     research_fee_invoice_issue,
 )
+from licensing.services.delivery import slice_shards_write
 from licensing.services.licences import licences_expire, licences_remind_expiring
 from licensing.services.royalties import (
     royalties_reverse_for_credit_note,
     royalty_pool_create,
 )
 from licensing.services.slices import slice_build
+from licensing.services.webhooks import webhook_deliver
 
 
 @shared_task(acks_late=True)
@@ -34,6 +36,16 @@ def send_email(subject, body, to, job_id=None):
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def build_slice(slice_id, job_id=None):
     jobs.run(job_id, slice_build, slice_id=slice_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def write_slice_shards(slice_id, job_id=None):
+    jobs.run(job_id, slice_shards_write, slice_id=slice_id)
+
+
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id, job_id=None):
+    jobs.run(job_id, webhook_deliver, delivery_id=delivery_id)
 
 
 @shared_task(acks_late=True)

@@ -66,6 +66,7 @@ class LicenceLinksSerializer(serializers.Serializer):
     slices = serializers.URLField()
     terms = serializers.URLField()
     web = serializers.URLField()
+    withdrawals = serializers.URLField()
 
 
 class LicenceSerializer(ModelSerializer):
@@ -91,6 +92,7 @@ class LicenceSerializer(ModelSerializer):
             "slices": absolute("api:licence-slices", licence.pk),
             "terms": absolute("api:licence-terms", licence.pk),
             "web": absolute("licence_detail", licence.pk),
+            "withdrawals": absolute("api:licence-withdrawals", licence.pk),
         }
 
 
@@ -101,6 +103,7 @@ class SliceLinksSerializer(serializers.Serializer):
     manifest_csv = serializers.URLField()
     croissant = serializers.URLField()
     dataset_card = serializers.URLField()
+    shards = serializers.URLField()
 
 
 class SliceFiltersSerializer(serializers.Serializer):
@@ -133,6 +136,7 @@ class SliceSerializer(ModelSerializer):
             "manifest_csv": absolute("api:slice-manifest", slice_.pk, "manifest.csv"),
             "croissant": absolute("api:slice-manifest", slice_.pk, "croissant.json"),
             "dataset_card": absolute("api:slice-manifest", slice_.pk, "README.md"),
+            "shards": absolute("api:slice-shards", slice_.pk),
         }
 
 

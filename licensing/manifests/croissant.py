@@ -13,7 +13,7 @@ import datetime
 import json
 import mimetypes
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .items import ManifestItem, timestamp
 
@@ -119,6 +119,10 @@ class SliceManifestMeta:
     # document declares a live dataset, which Croissant allows to omit the hash.
     csv_sha256: str | None = None
     version: str = "1.0.0"
+    # The slice's WebDataset tar shards: dicts with name, url, bytes and sha256, as the shard index lists them.
+    shards: list = field(default_factory=list)
+    shard_index_url: str | None = None
+    media_types: tuple = ()
 
 
 def croissant_chunks(meta: SliceManifestMeta, items: Iterable[ManifestItem]) -> Iterator[str]:
@@ -148,6 +152,10 @@ def croissant_chunks(meta: SliceManifestMeta, items: Iterable[ManifestItem]) -> 
     yield f'"distribution": [\n{_json(_csv_file_object(meta))}'
     for item in items:
         yield f",\n{_json(_item_file_object(item))}"
+    for shard in meta.shards:
+        yield f",\n{_json(_shard_file_object(shard))}"
+    if meta.shards:
+        yield f",\n{_json(_shard_file_set(meta))}"
     yield f'\n],\n"recordSet": [{_json(_record_set())}]\n}}\n'
 
 
@@ -245,6 +253,33 @@ def _item_file_object(item: ManifestItem) -> dict:
         file_object["creativeWorkStatus"] = "Withdrawn"
         file_object["expires"] = timestamp(item.withdrawn_at)
     return file_object
+
+
+def _shard_file_object(shard: dict) -> dict:
+    return {
+        "@type": "cr:FileObject",
+        "@id": f"shard-{shard['number']:06d}",
+        "name": shard["name"],
+        "description": f"WebDataset tar shard {shard['number']} (version {shard['version']}): {shard['items']} "
+                       "items as <asset_id>.<ext> with <asset_id>.json, in item order.",
+        "contentUrl": shard["url"],
+        "contentSize": f"{shard['bytes']} B",
+        "encodingFormat": "application/x-tar",
+        "sha256": shard["sha256"],
+    }
+
+
+def _shard_file_set(meta: SliceManifestMeta) -> dict:
+    return {
+        "@type": "cr:FileSet",
+        "@id": "shard-members",
+        "name": "shard-members",
+        "description": "The files and JSON records inside the WebDataset tar shards"
+                       + (f"; the shard index is {meta.shard_index_url}" if meta.shard_index_url else "") + ".",
+        "containedIn": [{"@id": f"shard-{shard['number']:06d}"} for shard in meta.shards],
+        "encodingFormat": [*meta.media_types, "application/json"],
+        "includes": ["*"],
+    }
 
 
 def _record_set() -> dict:

@@ -14,6 +14,7 @@ from licensing.manifests import (
 from licensing.manifests.dataset_card import slice_card, version_card
 from licensing.models import SliceStatus
 from licensing.selectors.ai_models import model_page_path, version_training
+from licensing.selectors.delivery import shard_index
 from licensing.selectors.slices import manifest_items, manifest_jsonl_from_database
 from licensing.terms import terms_document_url
 
@@ -41,7 +42,11 @@ def batched(chunks, size=64 * 1024):
 
 def _manifest_meta(slice_, token):
     licence = slice_.licence
+    index = shard_index(slice_, token=token)
+    media_types = tuple(sorted(set(slice_.items.values_list("asset__mime_type", flat=True).distinct().order_by()))) \
+        if index["shards"] else ()
     return SliceManifestMeta(
+        shards=index["shards"], shard_index_url=index["index_url"], media_types=media_types,
         name=f"tessera-licence-{licence.pk}-slice-{slice_.number}",
         description=f"Slice {slice_.number} of the {licence.get_phase_display().lower()} licence "
                     f"“{licence.project_title}” granted to {licence.organisation.name}.",
@@ -82,6 +87,8 @@ def stream_manifest(slice_, fmt, token=None):
     response = StreamingHttpResponse(batched(chunks), content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
+    # The manifests' companion: the slice as WebDataset tar shards, under the same signature.
+    response["Link"] = f'<{downloads.shard_index_url(token)}>; rel="shards"; type="application/json"'
     return response
 
 

@@ -32,6 +32,7 @@ from licensing.models.licences import (
     ModelType,
     SentEmail,
 )
+from licensing.models.delivery import Shard, ShardSet, ShardSetState
 from licensing.models.outbox import Job, JobState
 from licensing.models.royalties import (
     RoyaltyEntry,
@@ -40,8 +41,25 @@ from licensing.models.royalties import (
     RoyaltyPool,
 )
 from licensing.models.slices import Slice, SliceItem, SliceStatus
+from licensing.models.webhooks import (
+    EVENT_TYPES,
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 
 __all__ = [
+    "EVENT_TYPES",
+    "DeliveryState",
+    "Shard",
+    "ShardSet",
+    "ShardSetState",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookMessage",
     "Job",
     "JobState",
     "AIModel",

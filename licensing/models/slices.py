@@ -83,6 +83,7 @@ class SliceItem(models.Model):
                               db_constraint=False)
     position = models.PositiveIntegerField()
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.CharField(max_length=20, blank=True, db_default="", help_text="Why it was withdrawn: opt_out.")
 
     class Meta:
         ordering = ["slice", "position"]
@@ -93,10 +94,13 @@ class SliceItem(models.Model):
         indexes = [
             models.Index(fields=["licence", "asset"], name="sliceitem_licence_asset_idx"),
             models.Index(fields=["asset"], name="sliceitem_asset_idx"),
-            # The few withdrawn items of a slice, for the counts of what trained a model: building a
-            # slice inserts none (withdrawn_at is empty), so it costs the build nothing.
+            # The few withdrawn items of a slice, for the counts of what trained a model, and of a licence in
+            # its withdrawals feed's cursor order. Building a slice inserts none (withdrawn_at is empty), so
+            # neither costs the build anything.
             models.Index(fields=["slice"], condition=models.Q(withdrawn_at__isnull=False),
                          name="sliceitem_withdrawn_idx"),
+            models.Index(fields=["licence", "withdrawn_at", "id"], name="sliceitem_withdrawals_feed_idx",
+                         condition=models.Q(withdrawn_at__isnull=False)),
         ]
 
     def __str__(self):

@@ -1,9 +1,11 @@
 """Which slices a person may see, and a slice's items as its manifests list them."""
+from dataclasses import dataclass
 
+from django.db import connection
 from django.http import Http404
 
 from licensing.manifests import ManifestItem
-from licensing.models import Asset, Slice, SliceItem
+from licensing.models import Asset, Contributor, Licence, Slice, SliceItem
 from licensing.selectors.licences import licences_of_organisation, licences_visible_to
 
 
@@ -26,33 +28,86 @@ def slice_visible_to(*, user, pk):
         raise
 
 
+ITEM_COLUMNS = ("asset_id", "asset__kind", "asset__title", "asset__mime_type", "asset__bytes", "asset__sha256",
+                "asset__width", "asset__height", "asset__duration_seconds", "asset__contributor_id", "withdrawn_at")
+
+
+def _manifest_item(row, url_prefix):
+    asset_id, kind, title, mime, size, sha, width, height, duration, contributor_id, withdrawn_at = row
+    return ManifestItem.granted(
+        asset_id=asset_id, kind=kind, title=title, mime_type=mime, bytes=size, sha256=sha, width=width,
+        height=height, duration_seconds=duration, contributor_id=contributor_id, url_prefix=url_prefix,
+        withdrawn_at=withdrawn_at,
+    )
+
+
 def manifest_items(slice_, *, url_prefix):
     """The slice's items for a manifest, streamed from the database in position order."""
 
     rows = (
         SliceItem.objects.filter(slice=slice_)
         .order_by("position")
-        .values_list("asset_id", "asset__kind", "asset__title", "asset__mime_type", "asset__bytes", "asset__sha256",
-                     "asset__width", "asset__height", "asset__duration_seconds", "asset__contributor_id",
-                     "withdrawn_at")
+        .values_list(*ITEM_COLUMNS)
         .iterator(chunk_size=5000)
     )
-    for asset_id, kind, title, mime, size, sha, width, height, duration, contributor_id, withdrawn_at in rows:
-        yield ManifestItem.granted(
-            asset_id=asset_id, kind=kind, title=title, mime_type=mime, bytes=size, sha256=sha, width=width,
-            height=height, duration_seconds=duration, contributor_id=contributor_id, url_prefix=url_prefix,
-            withdrawn_at=withdrawn_at,
-        )
+    for row in rows:
+        yield _manifest_item(row, url_prefix)
+
+
+def shard_items(slice_, *, first_position=None, last_position=None):
+    """(position, storage_key, ManifestItem) of the slice's items in position order, as the manifests
+    map them, for the shards; withdrawn items included (the writer leaves them out and counts them)."""
+    items = SliceItem.objects.filter(slice=slice_)
+    if first_position is not None:
+        items = items.filter(position__gte=first_position, position__lte=last_position)
+    rows = items.order_by("position").values_list("position", "asset__storage_key", *ITEM_COLUMNS)
+    for position, storage_key, *row in rows.iterator(chunk_size=2000):
+        yield position, storage_key, _manifest_item(row, "")
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadableItem:
+    """What a download needs to know about one granted item, read in one query."""
+
+    asset_id: int
+    licence_id: int
+    licence_state: str
+    withdrawn_at: object
+    storage_key: str
+    sha256: str
+    mime_type: str
+    contributor_id: int
+    opted_out: bool
+
+
+def downloadable_item(*, licence_id, slice_id, asset_id):
+    """The item of a signed link in one indexed query (a download is the hottest path there is), or None
+    when the slice, its licence or the item is not there. Plain SQL: building the ORM's query cost more
+    than running it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DOWNLOADABLE_SQL, [slice_id, licence_id, asset_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return DownloadableItem(asset_id, licence_id, *row)
+
+
+_DOWNLOADABLE_SQL = f"""
+    SELECT l.state, i.withdrawn_at, a.storage_key, a.sha256, a.mime_type, a.contributor_id, c.opted_out
+    FROM {SliceItem._meta.db_table} i
+    JOIN {Licence._meta.db_table} l ON l.id = i.licence_id
+    JOIN {Asset._meta.db_table} a ON a.id = i.asset_id
+    JOIN {Contributor._meta.db_table} c ON c.id = a.contributor_id
+    WHERE i.slice_id = %s AND i.licence_id = %s AND i.asset_id = %s
+"""
 
 
 def manifest_item_of(item, *, url_prefix):
     """One SliceItem (with its asset loaded) as its manifests list it."""
     asset = item.asset
-    return ManifestItem.granted(
-        asset_id=item.asset_id, kind=asset.kind, title=asset.title, mime_type=asset.mime_type, bytes=asset.bytes,
-        sha256=asset.sha256, width=asset.width, height=asset.height, duration_seconds=asset.duration_seconds,
-        contributor_id=asset.contributor_id, url_prefix=url_prefix, withdrawn_at=item.withdrawn_at,
-    )
+    return _manifest_item((item.asset_id, asset.kind, asset.title, asset.mime_type, asset.bytes, asset.sha256,
+                           asset.width, asset.height, asset.duration_seconds, asset.contributor_id,
+                           item.withdrawn_at), url_prefix)
 
 
 def manifest_jsonl_from_database(slice_, *, url_prefix):
@@ -65,9 +120,6 @@ def manifest_jsonl_from_database(slice_, *, url_prefix):
     the JSON text holds no other character COPY escapes (JSON escapes control characters
     itself), so halving them again gives the JSON exactly.
     """
-    from django.db import connection
-
-
     sql = f"""
         COPY (
             SELECT json_build_object(

@@ -34,6 +34,7 @@ from licensing.models import (
 from licensing.models.billing import round_money
 from licensing.services import licences as licence_services
 from licensing.services.audit import audit
+from licensing.services.webhooks import webhook_emit
 from licensing.workflow import LicenceActionRefused
 
 log = structlog.get_logger(__name__)
@@ -121,8 +122,18 @@ def invoice_issue(*, invoice, now=None):
         audit(actor=None, organisation=invoice.organisation, action="invoice.issue", target=invoice,
               payload={"number": invoice.display_number, "gross": invoice.gross_total, "currency": invoice.currency})
         jobs.schedule("invoice.render_pdf", invoice_id=invoice.pk, dedupe=f"invoice.render_pdf:{invoice.pk}")
+        webhook_emit(organisation_id=invoice.organisation_id, event_type="invoice.issued", now=now,
+                     data=invoice_event(invoice))
     log.info("invoice_issued", invoice=invoice.display_number, gross=str(invoice.gross_total))
     return invoice
+
+
+def invoice_event(invoice):
+    """What an invoice.issued or invoice.overdue webhook says about the invoice."""
+    return {"invoice": invoice.pk, "number": invoice.display_number, "kind": invoice.kind,
+            "licence": invoice.licence_id, "currency": invoice.currency, "gross_total": str(invoice.gross_total),
+            "issued_at": invoice.issued_at, "due_date": invoice.due_date,
+            "url": settings.SITE_URL + f"/api/v1/invoices/{invoice.pk}/"}
 
 
 def _issue_once(*, licence, dedupe_key, **draft):
@@ -365,6 +376,11 @@ def dunning_run(*, today=None):
                 except LicenceActionRefused as refusal:
                     # An admin acted on the licence since it was read: theirs is the decision that stands.
                     log.info("dunning_suspension_skipped", invoice=invoice.display_number, reason=str(refusal))
+        if days_late >= 1:  # on the due date itself it is due, not yet overdue
+            with transaction.atomic():
+                webhook_emit(organisation_id=invoice.organisation_id, event_type="invoice.overdue",
+                             data={**invoice_event(invoice), "days_late": days_late},
+                             dedupe=f"invoice.overdue:{invoice.pk}")
         stage = 2 if days_late >= settings.DUNNING_SECOND_REMINDER_DAYS else 1
         steps += notifications.send_payment_reminders(invoice, stage=stage, days_late=days_late)
     return steps

@@ -26,6 +26,7 @@ from licensing.models import (
 )
 from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
 from licensing.services.audit import audit
+from licensing.services.webhooks import webhook_emit
 from licensing.workflow import LicenceActionRefused, StaleLicence
 
 log = structlog.get_logger(__name__)
@@ -91,6 +92,9 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
         if then is not None:
             then(locked)
         jobs.schedule("licence.notify", event_id=event.pk, dedupe=f"licence.notify:{event.pk}")
+        webhook_emit(organisation_id=locked.organisation_id, event_type="licence.state_changed", now=now, data={
+            "licence": locked.pk, "action": action, "from_state": from_state, "to_state": target,
+            "phase": locked.phase, "note": event.note, "url": settings.SITE_URL + f"/api/v1/licences/{locked.pk}/"})
     log.info("licence_transition", licence=locked.pk, action=action, from_state=from_state, to_state=target)
     _refresh(licence, locked)
     return locked

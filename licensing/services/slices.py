@@ -26,6 +26,7 @@ from licensing.models import (
     SliceStatus,
 )
 from licensing.services.audit import audit
+from licensing.services.webhooks import webhook_emit
 
 log = structlog.get_logger(__name__)
 
@@ -200,6 +201,8 @@ def slice_build(*, slice_id):
             slice_.finished_at = timezone.now()
             slice_.save(update_fields=["status", "progress", "asset_count", "total_bytes", "reserved_assets",
                                        "finished_at"])
+            jobs.schedule("slice.shards", slice_id=slice_.pk, dedupe=f"slice.shards:{slice_.pk}:built")
+            webhook_emit(organisation_id=licence.organisation_id, event_type="slice.ready", data=slice_event(slice_))
     except SliceBuildFailed as failure:
         slice_fail(slice_id=slice_id, reason=str(failure))
         return None
@@ -250,8 +253,21 @@ def slice_fail(*, slice_id, reason):
         slice_.status, slice_.failure_reason, slice_.reserved_assets = SliceStatus.FAILED, reason, 0
         slice_.finished_at = timezone.now()
         slice_.save(update_fields=["status", "failure_reason", "reserved_assets", "finished_at"])
+        webhook_emit(organisation_id=licence.organisation_id, event_type="slice.failed", data=slice_event(slice_))
     log.warning("slice_failed", slice=slice_id, reason=reason)
     return slice_
+
+
+def slice_event(slice_):
+    """What a slice.ready or slice.failed webhook says about the slice."""
+    data = {"slice": slice_.pk, "licence": slice_.licence_id, "number": slice_.number, "status": slice_.status,
+            "asset_count": slice_.asset_count, "total_bytes": slice_.total_bytes,
+            "url": settings.SITE_URL + f"/api/v1/slices/{slice_.pk}/"}
+    if slice_.status == SliceStatus.FAILED:
+        data["reason"] = slice_.failure_reason
+    else:
+        data["shards"] = settings.SITE_URL + f"/api/v1/slices/{slice_.pk}/shards/"
+    return data
 
 
 def selection_sql(slice_, budget):
@@ -267,7 +283,7 @@ def selection_sql(slice_, budget):
         f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)",
     ]
     params = {"slice": slice_.pk, "licence": slice_.licence_id, "seed": slice_.seed, "size": slice_.size_requested,
-              "true": True}
+              "true": True, "no_reason": ""}
     f = slice_.filters
     for key, clause in (("kind", "a.kind = %(kind)s"), ("min_width", "a.width >= %(min_width)s"),
                         ("min_height", "a.height >= %(min_height)s"),
@@ -306,8 +322,8 @@ def selection_sql(slice_, budget):
         ) ranked
         {cut}
     """
-    insert = f"INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at) " \
-             f"SELECT %(slice)s, %(licence)s, picked.id, picked.rn, NULL FROM picked"
+    insert = f"INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at, withdrawal_reason) " \
+             f"SELECT %(slice)s, %(licence)s, picked.id, picked.rn, NULL, %(no_reason)s FROM picked"
     if vendor == "postgresql":
         # One statement grants the items and reports what was granted: the running total of the
         # last item is the bytes of the slice.

@@ -1,26 +1,20 @@
 """Slice pages, manifests and signed downloads."""
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpResponse,
-    HttpResponseRedirect,
-)
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from licensing import downloads, workflow
 from licensing.forms.slices import SliceRequestForm
 from licensing.manifests.http import MANIFEST_FORMATS, stream_manifest
-from licensing.models import Slice, SliceItem, SliceStatus
+from licensing.manifests.shards import extension
+from licensing.models import SliceStatus
+from licensing.selectors.delivery import shard_index
 from licensing.selectors.licences import licence_visible_to
-from licensing.selectors.slices import (
-    slice_visible_to,
-)
+from licensing.selectors.slices import downloadable_item, slice_visible_to
 from licensing.services.slices import SliceRefused, slice_request
+from licensing.views.delivery import shard_index_response, slice_from_token, stored_file_response
 from licensing.views.licences import detail
 
 
@@ -63,7 +57,12 @@ def request_slice(request, pk):
 def slice_detail(request, pk):
     slice_ = slice_visible_to(user=request.user, pk=pk)
     template = "slices/_status.html" if request.headers.get("HX-Request") else "slices/detail.html"
-    return render(request, template, {"slice": slice_, "licence": slice_.licence})
+    context = {"slice": slice_, "licence": slice_.licence, "shards": None}
+    if slice_.status == SliceStatus.READY:
+        index = shard_index(slice_)
+        if index["state"] == "ready":
+            context.update(shards=index["shards"], shard_set=index, shard_note=index["note"])
+    return render(request, template, context)
 
 
 @login_required
@@ -74,67 +73,50 @@ def manifest(request, pk, fmt):
     return stream_manifest(slice_, fmt)
 
 
-def _slice_from_token(token):
-    try:
-        licence_id, slice_id = downloads.read_slice_token(token)
-    except downloads.LinkExpired:
-        return None, HttpResponse(
-            "This download link has expired. Fetch the slice's manifest again for fresh links.",
-            status=403, content_type="text/plain")
-    except downloads.LinkInvalid:
-        raise Http404 from None
-    slice_ = Slice.objects.select_related("licence__organisation").filter(pk=slice_id, licence_id=licence_id).first()
-    if slice_ is None:
-        raise Http404
-    if slice_.licence.state not in workflow.ACTIVE:
-        return None, HttpResponse(
-            f"The licence is {slice_.licence.get_state_display().lower()}: its downloads are closed.",
-            status=403, content_type="text/plain")
-    return slice_, None
-
-
 def signed_manifest(request, token, fmt):
-    if fmt not in MANIFEST_FORMATS:
+    if fmt not in (*MANIFEST_FORMATS, "shards.json"):
         raise Http404
-    slice_, refusal = _slice_from_token(token)
+    slice_, refusal = slice_from_token(token)
     if refusal:
         return refusal
+    if fmt == "shards.json":  # the manifests' companion: the same token lists the slice's shards
+        return shard_index_response(slice_, token=token)
     return stream_manifest(slice_, fmt, token=token)
 
 
+@require_http_methods(["GET", "HEAD"])
 def download(request, token, asset_id):
-    slice_, refusal = _slice_from_token(token)
-    if refusal:
-        return refusal
-    item = SliceItem.objects.select_related("asset__contributor").filter(slice=slice_, asset_id=asset_id).first()
-    if item is None:
+    try:
+        licence_id, slice_id = downloads.read_slice_token(token)
+    except (downloads.LinkExpired, downloads.LinkInvalid):
+        licence_id = slice_id = None
+    item = downloadable_item(licence_id=licence_id, slice_id=slice_id, asset_id=asset_id) if slice_id else None
+    if item is None or item.licence_state not in workflow.ACTIVE:
+        # The refusals (expired or forged link, closed licence, no such item) say why, at their own pace.
+        slice_, refusal = slice_from_token(token)
+        if refusal:
+            return refusal
         raise Http404
     if item.withdrawn_at is not None:
-        return HttpResponse(
+        return download_headers(HttpResponse(
             "Withdrawn: the contributor opted out of AI training on "
             f"{item.withdrawn_at:%d %B %Y}. Delete this item from your copies of the slice.",
-            status=410, content_type="text/plain")
-    asset = item.asset
-    if not asset.storage_key:
-        return HttpResponse(
-            f"Asset {asset.pk} is a metadata-only catalogue row: there is no file to download.",
-            status=404, content_type="text/plain")
-    if getattr(settings, "SLICE_DOWNLOADS_REDIRECT", False):
-        response = HttpResponseRedirect(default_storage.url(asset.storage_key))
-    else:
-        try:
-            handle = default_storage.open(asset.storage_key)
-        except FileNotFoundError:
-            return HttpResponse(f"The file of asset {asset.pk} is missing from storage; the licensor has been told.",
-                                status=404, content_type="text/plain")
-        response = FileResponse(handle, content_type=asset.mime_type, as_attachment=True,
-                                filename=f"{asset.pk}{_extension(asset)}")
-    response["X-Checksum-SHA256"] = asset.sha256
-    if asset.contributor.opted_out:
+            status=410, content_type="text/plain"), item)
+    if not item.storage_key:
+        return download_headers(HttpResponse(
+            f"Asset {asset_id} is a metadata-only catalogue row: there is no file to download.",
+            status=404, content_type="text/plain"), item)
+    return stored_file_response(request, storage_key=item.storage_key, sha256=item.sha256,
+                                content_type=item.mime_type, filename=f"{asset_id}{extension(item.mime_type)}",
+                                set_headers=lambda response: download_headers(response, item),
+                                missing=f"The file of asset {asset_id} is missing from storage; the licensor has been told.")
+
+
+def download_headers(response, item):
+    """Every header a download answer carries about the work (a DownloadableItem), whatever the answer
+    (200, 206, 304, 410…): the one place to add more."""
+    response["X-Checksum-SHA256"] = item.sha256
+    if item.opted_out:
         # W3C TDMRep: the rightsholder reserves text and data mining rights for this work.
         response["tdm-reservation"] = "1"
     return response
-
-
-def _extension(asset):
-    return {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4"}.get(asset.mime_type, "")

@@ -150,7 +150,7 @@ def test_the_command_prints_the_key_and_nothing_else(org_a):
 
 
 SCOPES_ARE = ("Scopes must be some of licences:read, slices:read, slices:write, invoices:read, models:read, "
-              "models:write")
+              "models:write, webhooks:read, webhooks:write")
 
 
 @pytest.mark.parametrize("scopes, message", [

@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from licensing.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
 from licensing.services.ai_models import ai_model_register, model_version_add
+from licensing.services.webhooks import new_secret
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -32,7 +34,28 @@ OPERATIONS = {
     "POST /api/v1/models/{id}/versions/{version_id}/release/",
     "GET /api/v1/models/{id}/versions/{version_id}/eu-summary.json",
     "GET /api/v1/models/{id}/versions/{version_id}/README.md",
+    "GET /api/v1/licences/{id}/withdrawals/", "GET /api/v1/slices/{id}/shards/",
+    "GET /api/v1/webhooks/", "POST /api/v1/webhooks/", "GET /api/v1/webhooks/{id}/", "PATCH /api/v1/webhooks/{id}/",
+    "DELETE /api/v1/webhooks/{id}/", "POST /api/v1/webhooks/{id}/rotate-secret/",
+    "GET /api/v1/webhooks/{id}/deliveries/", "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/replay/",
 }
+# Each operation's share of the time limits below.
+SECONDS_PER_OPERATION = 40 / 11
+
+
+@pytest.fixture
+def webhooks(world_a, world_b):
+    """An endpoint with one delivery in each world, for the webhook operations' real ids. Their ids are
+    far from the small ones generated ids favour, which the generated DELETEs would otherwise remove."""
+    for world in (world_a, world_b):
+        world.webhook = WebhookEndpoint.objects.create(pk=900_000_000 + world.org.pk, organisation=world.org,
+                                                       url="https://hooks.example/in",
+                                                       events=["slice.ready"], secret=new_secret())
+        message = WebhookMessage.objects.create(organisation=world.org, msg_id=f"msg_{world.org.pk}",
+                                                event_type="slice.ready", body='{"type":"slice.ready","data":{}}')
+        world.delivery = WebhookDelivery.objects.create(message=message, endpoint=world.webhook)
+        world.webhook_to_delete = WebhookEndpoint.objects.create(organisation=world.org, url="https://hooks.example/x",
+                                                                 events=["slice.ready"], secret=new_secret())
 
 
 def with_model(world):
@@ -59,6 +82,9 @@ def grantable_body(path, world):
         return {"label": "2.0"}
     if path == "/api/v1/models/":
         return {"name": "Registered by the schema test", "modality": "image"}
+    if path == "/api/v1/webhooks/":
+        # Generated URLs name no host that resolves: one that does (loopback, allowed in these tests).
+        return {"url": "http://localhost/hooks", "events": ["slice.ready"]}
     return None
 
 
@@ -77,11 +103,12 @@ def wsgi_app():
 
 @pytest.fixture
 def unthrottled(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE, settings.WEBHOOKS_REQUIRE_HTTPS = True, False
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
                                "DEFAULT_THROTTLE_RATES": {"api-read": "100000/min", "api-write": "100000/min"}}
 
 
-def real_ids(path, world):
+def real_ids(path, world, method="get"):
     """The path's {id} set to the world's licence, slice or invoice; {fmt} is left to be generated."""
     if path.startswith("/api/v1/licences/{id}"):
         return {"id": world.licence.pk}
@@ -93,6 +120,11 @@ def real_ids(path, world):
         return {"id": world.model.pk, "version_id": world.version.pk}
     if path.startswith("/api/v1/models/{id}"):
         return {"id": world.model.pk}
+    if path.startswith("/api/v1/webhooks/{id}/deliveries/{delivery_id}"):
+        return {"id": world.webhook.pk, "delivery_id": world.delivery.pk}
+    if path.startswith("/api/v1/webhooks/{id}"):
+        # A DELETE of its own, so that the other operations still find theirs.
+        return {"id": (world.webhook_to_delete if method.lower() == "delete" else world.webhook).pk}
     raise AssertionError(f"no real object for {path}")
 
 
@@ -106,8 +138,8 @@ def run_schemathesis(wsgi_app, plaintext, world_a, world_b, mode, examples):
     for operation in operations:
         strategies = [operation.as_strategy(mode)]
         if "{id}" in operation.path:
-            strategies += [operation.as_strategy(mode, path_parameters=real_ids(operation.path, world_a)),
-                           operation.as_strategy(mode, path_parameters=real_ids(operation.path, world_b))]
+            strategies += [operation.as_strategy(mode, path_parameters=real_ids(operation.path, world_a, operation.method)),
+                           operation.as_strategy(mode, path_parameters=real_ids(operation.path, world_b, operation.method))]
         body = grantable_body(operation.path, world_a)
         if operation.method == "post" and mode == GenerationMode.POSITIVE and body is not None:
             strategies.append(operation.as_strategy(
@@ -127,22 +159,22 @@ def run_schemathesis(wsgi_app, plaintext, world_a, world_b, mode, examples):
     return statuses
 
 
-def test_every_answer_to_a_valid_request_matches_the_schema(wsgi_app, unthrottled, worlds, key_a):
+def test_every_answer_to_a_valid_request_matches_the_schema(wsgi_app, unthrottled, worlds, webhooks, key_a):
     world_a, world_b = worlds
     started = time.monotonic()
     statuses = run_schemathesis(wsgi_app, key_a[1], world_a, world_b, GenerationMode.POSITIVE, examples=25)
-    assert time.monotonic() - started < 40
+    assert time.monotonic() - started < SECONDS_PER_OPERATION * len(OPERATIONS)
     # Org A's real objects were reached: every operation answered 2xx at least once.
     assert {label: codes for label, codes in statuses.items() if not any(200 <= c < 300 for c in codes)} == {}
     # Org B's were not.
     assert all(404 in codes for label, codes in statuses.items() if "{id}" in label)
 
 
-def test_invalid_requests_get_documented_json_errors(wsgi_app, unthrottled, worlds, key_a):
+def test_invalid_requests_get_documented_json_errors(wsgi_app, unthrottled, worlds, webhooks, key_a):
     world_a, world_b = worlds
     started = time.monotonic()
     statuses = run_schemathesis(wsgi_app, key_a[1], world_a, world_b, GenerationMode.NEGATIVE, examples=15)
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < SECONDS_PER_OPERATION * 30 / 40 * len(OPERATIONS)
     # Invalid bodies and filters were refused as such (the checks above: as documented JSON errors, never a 5xx).
     assert 400 in statuses["POST /api/v1/licences/{id}/slices/"]
     assert 400 in statuses["GET /api/v1/licences/"]

@@ -1,0 +1,231 @@
+"""Delivery at training speed: a slice of 20,000 real small files (about 1 GB; BENCH_DELIVERY_FILES and
+BENCH_DELIVERY_FILE_KB scale it) served by gunicorn (two sync workers, on loopback).
+
+Each figure is set against a floor measured in the same run, on the same files:
+- a shard downloaded through its signed link (FileResponse, sent with sendfile; fetched by curl) against
+  reading the same tar file from disk (warm page cache, like the server's);
+- item downloads per second through their signed links (token check, item lookup, headers) against
+  a bare FileResponse view of the same files on the same server (bench/urls.py);
+- the Python client pulling every shard (four in parallel, sha256 checked) in MB/s.
+The files live under var/bench/delivery-media and are deleted at the end.
+"""
+import hashlib
+import http.client
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.measure import Figure, Report, Target
+from bench.serving import gunicorn_serving
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MEDIA = BASE_DIR / "var" / "bench" / "delivery-media"
+PULL = BASE_DIR / "var" / "bench" / "delivery-pull"
+FILES = int(os.environ.get("BENCH_DELIVERY_FILES", 20_000))
+FILE_KB = int(os.environ.get("BENCH_DELIVERY_FILE_KB", 50))
+SHARD_BYTES = 256 * 1024**2
+REPEATS = 3
+SECONDS = 6
+CONNECTIONS = 4
+MB = 1_000_000
+CURL = shutil.which("curl")
+
+
+def run():
+    from django.conf import settings
+
+    shutil.rmtree(MEDIA, ignore_errors=True)
+    settings.MEDIA_ROOT = MEDIA
+    settings.SLICE_SHARD_MAX_BYTES = SHARD_BYTES
+    try:
+        return measure(settings)
+    finally:
+        shutil.rmtree(MEDIA, ignore_errors=True)
+        shutil.rmtree(PULL, ignore_errors=True)
+
+
+def measure(settings):
+    started = time.perf_counter()
+    assets = write_catalogue()
+    print(f"  {len(assets):,} files, {sum(a.bytes for a in assets) / MB:,.0f} MB written "
+          f"({time.perf_counter() - started:.0f} s)")
+    slice_, key = granted_slice(len(assets))
+    started = time.perf_counter()
+    from licensing.services.delivery import slice_shards_write
+
+    shard_set = slice_shards_write(slice_id=slice_.pk)
+    print(f"  {shard_set.items:,} items in shards of {SHARD_BYTES // 1024**2} MiB, {shard_set.bytes / MB:,.0f} MB "
+          f"({time.perf_counter() - started:.0f} s)")
+    notes = [f"{len(assets):,} files of about {FILE_KB} kB ({sum(a.bytes for a in assets) / MB:,.0f} MB); "
+             f"gunicorn --workers 2 (sync); {CONNECTIONS} connections for item downloads, {SECONDS} s per run"]
+    env = {"MEDIA_ROOT": str(MEDIA), "ROOT_URLCONF": "bench.urls", "LOG_LEVEL": "WARNING",
+           "API_THROTTLE_READ": "1000000/min"}
+    shard_http, shard_disk, items, bare, pulls = [], [], [], [], []
+    with gunicorn_serving(name="delivery", workers=2, timeout=600, env=env) as port:
+        base = f"http://127.0.0.1:{port}"
+        from licensing import downloads
+        from licensing.selectors.delivery import current_shards
+
+        token = downloads.slice_token(slice_)
+        shard = current_shards(slice_).first()
+        shard_path = MEDIA / shard.storage_key
+        item_paths = [f"{urlsplit(downloads.asset_url_prefix(token)).path}{a.pk}" for a in assets[:2000]]
+        bare_paths = [f"/bench/file?key={a.storage_key}" for a in assets[:2000]]
+        check(port, item_paths[0], assets[0].sha256)
+        check(port, bare_paths[0], assets[0].sha256)
+        shard_url = urlsplit(downloads.shard_url(token, shard)).path
+        read_disk(shard_path)  # warm both
+        _, digest = fetch(port, shard_url)
+        assert digest == shard.sha256, "the shard served is not the shard indexed"
+        for repeat in range(REPEATS):
+            shard_disk.append(shard.bytes / read_disk(shard_path) / MB)
+            shard_http.append(shard.bytes / (curl_fetch(port, shard_url) if CURL else fetch(port, shard_url)[0]) / MB)
+            order = [(items, item_paths), (bare, bare_paths)]
+            for figures, paths in order if repeat % 2 == 0 else order[::-1]:
+                figures.append(load(port, paths))
+            pulls.append(client_pull(base, key, slice_.pk))
+            print(f"  shard {shard_http[-1]:,.0f} MB/s (disk {shard_disk[-1]:,.0f} MB/s); items {items[-1]:,.0f}/s "
+                  f"(bare {bare[-1]:,.0f}/s); client pull {pulls[-1]:,.0f} MB/s")
+
+    report = Report(figures=[
+        Figure.median("shard_download_mb_s", shard_http, "MB/s", f"one {shard.bytes / MB:,.0f} MB shard, signed link, "
+                      + ("curl" if CURL else "http.client")),
+        Figure.median("shard_disk_mb_s", shard_disk, "MB/s", "the same tar file read from disk"),
+        Figure.median("item_downloads_per_s", items, "req/s", "signed item links, full GET"),
+        Figure.median("bare_file_per_s", bare, "req/s", "bare FileResponse view, same files"),
+        Figure.median("client_pull_mb_s", pulls, "MB/s", "tessera_client pull, 4 shards in parallel, sha256 checked"),
+    ], targets=[], notes=notes)
+    shard_ratio = report.figure("shard_download_mb_s") / report.figure("shard_disk_mb_s")
+    item_ratio = report.figure("item_downloads_per_s") / report.figure("bare_file_per_s")
+    report.targets = [
+        Target("shard_at_least_a_quarter_of_disk", "a shard over HTTP at least a quarter of a (page-cache) disk read",
+               f"{shard_ratio:.2f} of the disk read", shard_ratio >= 0.25),
+        Target("items_at_least_half_bare", "item downloads at least half the bare FileResponse's rate",
+               f"{item_ratio:.2f} of the bare view", item_ratio >= 0.5),
+    ]
+    return report
+
+
+def write_catalogue():
+    """FILES files of random bytes, FILE_KB kB give or take a quarter, with their catalogue rows."""
+    import random
+
+    from licensing.models import Asset, Contributor
+
+    contributor = Contributor.objects.create(display_name="Bench Photographer")
+    rng = random.Random(1)
+    rows = []
+    for n in range(FILES):
+        data = os.urandom(int(FILE_KB * 1000 * rng.uniform(0.75, 1.25)))
+        key = f"catalogue/bench/{n // 1000:03d}/{n}.jpg"
+        path = MEDIA / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        rows.append(Asset(contributor=contributor, kind="image", title=f"Bench {n}", tags=[], width=640, height=480,
+                          bytes=len(data), mime_type="image/jpeg", sha256=hashlib.sha256(data).hexdigest(),
+                          storage_key=key))
+    return Asset.objects.bulk_create(rows, batch_size=5000)
+
+
+def granted_slice(size):
+    from accounts.api_keys import api_key_create
+    from bench.licensees import applicant, research_licence
+    from licensing.services.slices import slice_build, slice_request
+
+    user = applicant()
+    licence = research_licence(user, max_assets=size)
+    slice_ = slice_request(licence=licence, by=user, size=size, seed=1)
+    slice_build(slice_id=slice_.pk)
+    slice_.refresh_from_db()
+    assert slice_.status == "ready", slice_.failure_reason
+    _, key = api_key_create(organisation=licence.organisation, by=None, name="bench", scopes=["slices:read"])
+    return slice_, key
+
+
+def check(port, path, sha256):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != 200 or hashlib.sha256(body).hexdigest() != sha256:
+        raise RuntimeError(f"GET {path} answered {response.status} with other bytes")
+
+
+def read_disk(path):
+    started = time.perf_counter()
+    with open(path, "rb") as handle:
+        while handle.read(1024**2):
+            pass
+    return time.perf_counter() - started
+
+
+def curl_fetch(port, path):
+    """Seconds of one GET of path by curl into /dev/null: a C client, as download tools are, so that the
+    figure is the server's and not a Python reader's."""
+    done = subprocess.run(["curl", "-s", "-f", "-o", "/dev/null", "-w", "%{time_total}",
+                           f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"curl GET {path} failed: {done.returncode} {done.stderr}")
+    return float(done.stdout)
+
+
+def fetch(port, path):
+    """(seconds, sha256) of one GET of path; the hash is taken after the clock stops."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    chunks = []
+    started = time.perf_counter()
+    conn.request("GET", path)
+    response = conn.getresponse()
+    while chunk := response.read(1024**2):
+        chunks.append(chunk)
+    seconds = time.perf_counter() - started
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"GET {path} answered {response.status}")
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return seconds, digest.hexdigest()
+
+
+def load(port, paths):
+    """Full GETs per second from CONNECTIONS threads, each walking its own share of paths."""
+    done, stop = [0] * CONNECTIONS, time.monotonic() + SECONDS
+
+    def client(n):
+        i = n
+        while time.monotonic() < stop:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # sync workers close each one
+            conn.request("GET", paths[i % len(paths)])
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status != 200:
+                raise RuntimeError(f"GET {paths[i % len(paths)]} answered {response.status}")
+            done[n] += 1
+            i += CONNECTIONS
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CONNECTIONS)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def client_pull(base, key, slice_id):
+    from tessera_client import Tessera
+
+    shutil.rmtree(PULL, ignore_errors=True)
+    with Tessera(base, key) as client:
+        started = time.perf_counter()
+        report = client.pull(slice_id, PULL, workers=4, progress=False)
+        seconds = time.perf_counter() - started
+    shutil.rmtree(PULL, ignore_errors=True)
+    return report.bytes / seconds / MB

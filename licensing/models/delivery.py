@@ -1,0 +1,74 @@
+"""Delivery of a ready slice to training pipelines: its WebDataset tar shards.
+
+A slice's shards are cut in item-position order. When items are withdrawn, only the shards
+whose position range held them are written again, as a new version of the same shard number;
+the old version is kept as a row (its links answer 410 naming the new index) and its file is
+deleted, since it holds works that may no longer be delivered.
+"""
+from django.db import models
+from django.db.models import Q
+
+
+class ShardSetState(models.TextChoices):
+    PENDING = "pending", "Pending"  # the job that writes the shards has not run yet
+    READY = "ready", "Ready"
+
+
+class ShardSet(models.Model):
+    """What a slice's shard index says about the slice as a whole. One per slice, locked by the job
+    that writes its shards, so two writes of one slice's shards happen one after the other."""
+
+    slice = models.OneToOneField("licensing.Slice", on_delete=models.CASCADE, related_name="shard_set")
+    state = models.CharField(max_length=10, choices=ShardSetState.choices, default=ShardSetState.PENDING)
+    builds = models.PositiveIntegerField(default=0, help_text="How many times shards were written for this slice.")
+    items = models.PositiveIntegerField(default=0, help_text="Items in the current shards.")
+    bytes = models.BigIntegerField(default=0, help_text="Bytes of the current shards' tar files.")
+    left_out_without_file = models.PositiveIntegerField(
+        default=0, help_text="Metadata-only catalogue rows: listed in the manifest, no file to put in a shard.")
+    left_out_missing_file = models.PositiveIntegerField(
+        default=0, help_text="Items whose file was not found in storage when the shards were written.")
+    left_out_withdrawn = models.PositiveIntegerField(default=0, help_text="Withdrawn items, left out of every shard.")
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Shards of slice {self.slice_id} ({self.state})"
+
+
+class Shard(models.Model):
+    """One tar file of a slice: members `<asset_id>.<ext>` and `<asset_id>.json`, in position order."""
+
+    slice = models.ForeignKey("licensing.Slice", on_delete=models.CASCADE, related_name="shards")
+    number = models.PositiveIntegerField(help_text="0, 1, 2… in item-position order.")
+    version = models.PositiveIntegerField(default=1, help_text="Raised each time the shard is written again.")
+    first_position = models.PositiveIntegerField()
+    last_position = models.PositiveIntegerField()
+    storage_key = models.CharField(max_length=500)
+    bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    item_count = models.PositiveIntegerField()
+    withdrawn_in_range = models.PositiveIntegerField(
+        default=0, help_text="Withdrawn items in the position range when it was written: a later withdrawal "
+                             "in the range raises the count and makes the shard stale.")
+    missing_files = models.PositiveIntegerField(
+        default=0, help_text="Items in the range whose file was not found in storage when it was written.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slice", "number", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["slice", "number", "version"], name="shard_version_unique"),
+            models.UniqueConstraint(fields=["slice", "number"], condition=Q(superseded_at__isnull=True),
+                                    name="shard_one_current_version"),
+        ]
+
+    def __str__(self):
+        return f"Shard {self.number} v{self.version} of slice {self.slice_id}"
+
+    @property
+    def is_current(self):
+        return self.superseded_at is None
+
+    @property
+    def filename(self):
+        return f"shard-{self.number:06d}.tar"
