@@ -31,6 +31,9 @@ TASKS = {
     "royalties.pool": "licensing.tasks.create_royalty_pool",
     "royalties.reverse": "licensing.tasks.reverse_royalties_for_credit_note",
     "slice.build": "licensing.tasks.build_slice",
+    "slice.grant_collections": "licensing.tasks.grant_collections",
+    "catalogue.ingest": "licensing.tasks.ingest_catalogue",
+    "catalogue.verify": "licensing.tasks.verify_catalogue",
     "email.send": "licensing.tasks.send_email",
 }
 

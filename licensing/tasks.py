@@ -13,12 +13,13 @@ from licensing.services.billing import (
     renewal_invoices_issue,
     research_fee_invoice_issue,
 )
+from licensing.services.catalogue import catalogue_verify, ingest_run_execute
 from licensing.services.licences import licences_expire, licences_remind_expiring
 from licensing.services.royalties import (
     royalties_reverse_for_credit_note,
     royalty_pool_create,
 )
-from licensing.services.slices import slice_build
+from licensing.services.slices import slice_build, slice_grant_collections
 
 
 @shared_task(acks_late=True)
@@ -34,6 +35,21 @@ def send_email(subject, body, to, job_id=None):
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def build_slice(slice_id, job_id=None):
     jobs.run(job_id, slice_build, slice_id=slice_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def grant_collections(licence_id, job_id=None):
+    jobs.run(job_id, slice_grant_collections, licence_id=licence_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def ingest_catalogue(run_id, job_id=None):
+    jobs.run(job_id, ingest_run_execute, run_id=run_id)
+
+
+@shared_task(acks_late=True)
+def verify_catalogue(run_id, job_id=None):
+    jobs.run(job_id, catalogue_verify, run_id=run_id)
 
 
 @shared_task(acks_late=True)

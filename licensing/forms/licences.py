@@ -5,7 +5,13 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 
-from licensing.models import BillingPeriod, Licence, MediaKind
+from licensing.models import (
+    BillingPeriod,
+    Collection,
+    Licence,
+    MediaKind,
+    OfferCoverage,
+)
 from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
 
 GIB = 1024**3
@@ -118,13 +124,28 @@ class OfferForm(VersionedForm):
     max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, required=False,
                                        label="Most data (GiB)", help_text="Empty: unlimited.")
     max_slices = forms.IntegerField(min_value=1, required=False, label="Most slices", help_text="Empty: unlimited.")
+    coverage = forms.ChoiceField(choices=OfferCoverage.choices, initial=OfferCoverage.SLICES, label="Covers")
+    collections = forms.ModelMultipleChoiceField(
+        queryset=Collection.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple,
+        label="Collections", help_text="When it covers listed collections: granted whole, in one slice, once paid.")
+    exclusive = forms.BooleanField(required=False, label="Exclusive for the term",
+                                   help_text="No other licence may be granted these works while it runs.")
+    custom_model = forms.CharField(required=False, max_length=200, label="Only for a custom model",
+                                   help_text="The model's name: the works may train only this model.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("coverage") == OfferCoverage.COLLECTIONS and not data.get("collections"):
+            self.add_error("collections", "Choose the collections the offer covers.")
+        return data
 
     def service_kwargs(self):
         data = dict(self.cleaned_data)
         data.pop("version")
         gigabytes = data.pop("max_gigabytes")
         data["max_bytes"] = None if gigabytes is None else int(gigabytes * GIB)
+        data["collections"] = list(data["collections"] or [])
         return data
 
 

@@ -8,7 +8,16 @@ from licensing.models.billing import (
     Payment,
     PaymentMethod,
 )
-from licensing.models.catalog import Asset, Contributor, ContributorConsentChange
+from licensing.models.catalog import (
+    Asset,
+    Contributor,
+    ContributorConsentChange,
+    IngestRejection,
+    IngestRun,
+    IngestStatus,
+    TrainingSignal,
+)
+from licensing.models.collections import Collection, Rightsholder
 from licensing.models.licences import (
     BillingPeriod,
     FundingStage,
@@ -18,6 +27,7 @@ from licensing.models.licences import (
     LicenceState,
     MediaKind,
     ModelType,
+    OfferCoverage,
     SentEmail,
 )
 from licensing.models.outbox import Job, JobState
@@ -42,7 +52,14 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "BillingPeriod",
+    "Collection",
     "Contributor",
+    "IngestRejection",
+    "IngestRun",
+    "IngestStatus",
+    "OfferCoverage",
+    "Rightsholder",
+    "TrainingSignal",
     "ContributorConsentChange",
     "FundingStage",
     "Licence",

@@ -5,6 +5,8 @@ from django.db import models
 class Contributor(models.Model):
     """A photographer or film maker whose works are in the catalogue."""
 
+    # The licensor's own id for the contributor, as its catalogue feeds name them.
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     display_name = models.CharField(max_length=200)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contributor"
@@ -45,10 +47,24 @@ class ContributorConsentChange(models.Model):
         return f"{self.contributor}: {'opted out' if self.opted_out else 'opted in'} at {self.changed_at:%Y-%m-%d}"
 
 
+class TrainingSignal(models.TextChoices):
+    """What a file's own C2PA/CAWG training-and-mining assertion says about AI training."""
+
+    NONE = "", "None in the file"
+    ALLOWED = "allowed", "Allowed"
+    NOT_ALLOWED = "notAllowed", "Not allowed"
+    CONSTRAINED = "constrained", "Constrained"
+
+
 class Asset(models.Model):
     class Kind(models.TextChoices):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
+
+    # The licensor's own id for the work: catalogue feeds upsert by it. Empty for rows made otherwise.
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    collection = models.ForeignKey("licensing.Collection", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="works")
 
     # Indexed by asset_contributor_kind_idx, which leads with the contributor.
     contributor = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="assets", db_index=False)
@@ -65,6 +81,23 @@ class Asset(models.Model):
         max_length=500, blank=True, help_text="Path in the media storage; empty for metadata-only rows."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="When a feed last changed the row.")
+
+    # Taken down for legal reasons: withdrawn from every slice, research and commercial.
+    taken_down_at = models.DateTimeField(null=True, blank=True)
+    takedown_reason = models.TextField(blank=True, db_default="")
+
+    # Rights signals read from the file by the verification job.
+    training_signal = models.CharField(max_length=12, choices=TrainingSignal.choices, blank=True, default="",
+                                       db_default="")
+    training_signal_text = models.TextField(blank=True, db_default="", help_text="The assertion's constraint text, or why.")
+    training_signal_cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                                   on_delete=models.SET_NULL, related_name="+")
+    training_signal_cleared_at = models.DateTimeField(null=True, blank=True)
+    # Slice selection reads this one flag: set for notAllowed, and for constrained until staff clear it.
+    training_reserved = models.BooleanField(default=False, db_default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_problems = models.TextField(blank=True, db_default="", help_text="What the file says that the row does not.")
 
     class Meta:
         ordering = ["id"]
@@ -80,3 +113,67 @@ class Asset(models.Model):
     @property
     def has_file(self):
         return bool(self.storage_key)
+
+    @property
+    def reserved_from_training(self):
+        """Whether a rightsholder reserved this work from AI training (an opt-out, a file's signal, a takedown)."""
+        return bool(self.training_reserved or self.taken_down_at or self.contributor.opted_out)
+
+class IngestStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    VERIFYING = "verifying", "Verifying files"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class IngestRun(models.Model):
+    """One catalogue feed brought in: its counts, its progress, and the rows it refused."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+
+    file_name = models.CharField(max_length=300)
+    storage_key = models.CharField(max_length=500)
+    format = models.CharField(max_length=5, choices=Format.choices)
+    status = models.CharField(max_length=10, choices=IngestStatus.choices, default=IngestStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    files_checked = models.PositiveIntegerField(default=0)
+    files_mismatched = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Ingest {self.pk} of {self.file_name}"
+
+    @property
+    def is_finished(self):
+        return self.status in (IngestStatus.DONE, IngestStatus.FAILED)
+
+
+class IngestRejection(models.Model):
+    """A feed row that was not taken, with its line in the file and why."""
+
+    run = models.ForeignKey(IngestRun, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField()
+    external_id = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["run", "line", "id"]
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}"

@@ -50,6 +50,9 @@ class Slice(models.Model):
 
     def describe_selection(self):
         f = self.filters
+        if f.get("whole_collections"):
+            return ("Every work of the collections the commercial offer covers, with no size cap, except works "
+                    "taken down, reserved from AI training or whose contributor opted out.")
         parts = [{"image": "images", "video": "videos"}.get(f.get("kind"), "images and videos")]
         if f.get("min_width") and f.get("min_height"):
             parts.append(f"at least {f['min_width']}×{f['min_height']} px")
@@ -83,6 +86,8 @@ class SliceItem(models.Model):
                               db_constraint=False)
     position = models.PositiveIntegerField()
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # What the licensee is told; empty for an opt-out, whose message names the contributor's choice.
+    withdrawal_reason = models.TextField(blank=True, db_default="")
 
     class Meta:
         ordering = ["slice", "position"]

@@ -12,7 +12,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from licensing import downloads, workflow
+from licensing import downloads, rights, workflow
 from licensing.forms.slices import SliceRequestForm
 from licensing.manifests.http import MANIFEST_FORMATS, stream_manifest
 from licensing.models import Slice, SliceItem, SliceStatus
@@ -110,10 +110,7 @@ def download(request, token, asset_id):
     if item is None:
         raise Http404
     if item.withdrawn_at is not None:
-        return HttpResponse(
-            "Withdrawn: the contributor opted out of AI training on "
-            f"{item.withdrawn_at:%d %B %Y}. Delete this item from your copies of the slice.",
-            status=410, content_type="text/plain")
+        return HttpResponse(rights.withdrawn_message(item), status=410, content_type="text/plain")
     asset = item.asset
     if not asset.storage_key:
         return HttpResponse(
@@ -130,9 +127,7 @@ def download(request, token, asset_id):
         response = FileResponse(handle, content_type=asset.mime_type, as_attachment=True,
                                 filename=f"{asset.pk}{_extension(asset)}")
     response["X-Checksum-SHA256"] = asset.sha256
-    if asset.contributor.opted_out:
-        # W3C TDMRep: the rightsholder reserves text and data mining rights for this work.
-        response["tdm-reservation"] = "1"
+    response.headers.update(rights.download_rights_headers(asset))
     return response
 
 
