@@ -85,19 +85,21 @@ class Asset(models.Model):
 
     # Taken down for legal reasons: withdrawn from every slice, research and commercial.
     taken_down_at = models.DateTimeField(null=True, blank=True)
-    takedown_reason = models.TextField(blank=True, db_default="")
+    takedown_reason = models.TextField(blank=True, default="", db_default="")
 
     # Rights signals read from the file by the verification job.
-    training_signal = models.CharField(max_length=12, choices=TrainingSignal.choices, blank=True, default="",
-                                       db_default="")
-    training_signal_text = models.TextField(blank=True, db_default="", help_text="The assertion's constraint text, or why.")
+    training_signal = models.CharField(max_length=12, choices=TrainingSignal.choices, blank=True,
+                                       default="", db_default="")
+    training_signal_text = models.TextField(blank=True, default="", db_default="",
+                                            help_text="The assertion's constraint text, or why.")
     training_signal_cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                                    on_delete=models.SET_NULL, related_name="+")
     training_signal_cleared_at = models.DateTimeField(null=True, blank=True)
     # Slice selection reads this one flag: set for notAllowed, and for constrained until staff clear it.
     training_reserved = models.BooleanField(default=False, db_default=False)
     verified_at = models.DateTimeField(null=True, blank=True)
-    verification_problems = models.TextField(blank=True, db_default="", help_text="What the file says that the row does not.")
+    verification_problems = models.TextField(blank=True, default="", db_default="",
+                                             help_text="What the file says that the row does not.")
 
     class Meta:
         ordering = ["id"]

@@ -120,7 +120,7 @@ class Licence(models.Model):
     # While the offer stands and its term runs, the works it covers go to no other licence.
     offer_exclusive = models.BooleanField(default=False, db_default=False)
     offer_custom_model = models.CharField(
-        "custom model", max_length=200, blank=True, db_default="",
+        "custom model", max_length=200, blank=True, default="", db_default="",
         help_text="When set, the works may train only this model, made for the licensor.")
     offer_made_at = models.DateTimeField(null=True, blank=True)
     offer_accepted_at = models.DateTimeField(null=True, blank=True)

@@ -87,7 +87,7 @@ class SliceItem(models.Model):
     position = models.PositiveIntegerField()
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # What the licensee is told; empty for an opt-out, whose message names the contributor's choice.
-    withdrawal_reason = models.TextField(blank=True, db_default="")
+    withdrawal_reason = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["slice", "position"]

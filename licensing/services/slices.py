@@ -188,9 +188,8 @@ def _why_nothing_was_granted(slice_, budget, bytes_cap):
     if is_whole_collection_grant(slice_):
         return ("The collections hold no work that can be granted: they are empty, or their works are taken down, "
                 "reserved from AI training or held exclusively by another licence.")
-    return ("No assets match these filters once opted-out contributors, works taken down or reserved from AI "
-            "training, works held exclusively by another licence and assets already granted to this licence are "
-            "left out. Widen the filters and ask again.")
+    return ("No assets match these filters once opted-out contributors and assets already granted to this licence "
+            "are left out. Widen the filters and ask again.")
 
 
 class _Probe(Exception):

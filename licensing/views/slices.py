@@ -127,7 +127,8 @@ def download(request, token, asset_id):
         response = FileResponse(handle, content_type=asset.mime_type, as_attachment=True,
                                 filename=f"{asset.pk}{_extension(asset)}")
     response["X-Checksum-SHA256"] = asset.sha256
-    response.headers.update(rights.download_rights_headers(asset))
+    for name, value in rights.download_rights_headers(asset).items():
+        response[name] = value
     return response
 
 

@@ -210,5 +210,5 @@ def test_staff_upload_a_feed_on_the_page_and_read_its_report(client_for, rita, a
     page = client.get(f"/catalogue/ingest/{run.pk}/").content.decode()
     assert "sha256 must be 64 hexadecimal digits" in page and "<td>3</td>" in page
     assert client.post("/catalogue/ingest/", {"feed": ContentFile(b"x", name="feed.pdf")}).status_code == 400
-    assert client_for(alice).get(f"/catalogue/ingest/{run.pk}/").status_code == 403
     assert client.get("/catalogue/ingest/999999/").status_code == 404
+    assert client_for(alice).get(f"/catalogue/ingest/{run.pk}/").status_code == 403
