@@ -124,7 +124,8 @@ class OfferForm(VersionedForm):
     max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), decimal_places=3, required=False,
                                        label="Most data (GiB)", help_text="Empty: unlimited.")
     max_slices = forms.IntegerField(min_value=1, required=False, label="Most slices", help_text="Empty: unlimited.")
-    coverage = forms.ChoiceField(choices=OfferCoverage.choices, initial=OfferCoverage.SLICES, label="Covers")
+    coverage = forms.ChoiceField(choices=OfferCoverage.choices, initial=OfferCoverage.SLICES, label="Covers",
+                                 required=False, help_text="Empty: the licence's slices.")
     collections = forms.ModelMultipleChoiceField(
         queryset=Collection.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple,
         label="Collections", help_text="When it covers listed collections: granted whole, in one slice, once paid.")
@@ -136,7 +137,8 @@ class OfferForm(VersionedForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("coverage") == OfferCoverage.COLLECTIONS and not data.get("collections"):
+        data["coverage"] = data.get("coverage") or OfferCoverage.SLICES
+        if data["coverage"] == OfferCoverage.COLLECTIONS and not data.get("collections"):
             self.add_error("collections", "Choose the collections the offer covers.")
         return data
 
