@@ -300,6 +300,8 @@ SLICE_LINK_TTL_SECONDS = env.int("SLICE_LINK_TTL_SECONDS", default=24 * 3600)
 SLICE_MAX_SIZE = env.int("SLICE_MAX_SIZE", default=1_000_000)
 ROYALTY_SHARE = Decimal(env.str("ROYALTY_SHARE", default="0.20"))
 TDM_POLICY_URL = env.str("TDM_POLICY_URL", default="")
+# Where crawlers and agents ask about licences: named in the RSL licence document (/license.xml).
+LICENSING_CONTACT = env.str("LICENSING_CONTACT", default="licensing@tessera.example")
 TRANSPARENCY_CACHE_SECONDS = env.int("TRANSPARENCY_CACHE_SECONDS", default=300)
 # How much one granted asset of each kind weighs in the split of a royalty pool.
 ROYALTY_KIND_WEIGHTS = {

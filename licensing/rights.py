@@ -128,7 +128,7 @@ def rsl_document(*, research_fee=None, currency="EUR"):
     RSL licences of the delivered files, each pointing at its terms and at the catalogue's ODRL offer."""
     base = settings.SITE_URL.rstrip("/")
     fee = Decimal(settings.RESEARCH_FEE if research_fee is None else research_fee).quantize(Decimal("0.01"))
-    contact = getattr(settings, "LICENSING_CONTACT", "") or settings.DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].rstrip(">")
+    contact = settings.LICENSING_CONTACT
     offer = catalogue_offer_url()
     apply = base + reverse("licence_apply")
     research_payment = (
@@ -144,10 +144,10 @@ def rsl_document(*, research_fee=None, currency="EUR"):
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<rsl xmlns="{RSL_NAMESPACE}">\n'
         f'  <content url={quoteattr(base + "/dl/*")}>\n'
-        "    <!-- The research licence: capped slices, for research and evaluation. -->\n"
+        "    <!-- The research licence: capped slices, for research and evaluation only (RSL has no purpose\n"
+        "         vocabulary: the purpose is in the ODRL offer this licence points at). -->\n"
         "    <license>\n"
         '      <permits type="usage">ai-train</permits>\n'
-        '      <permits type="user">non-commercial,education</permits>\n'
         f"{research_payment}"
         f'      <legal type="contact">{escape(contact)}</legal>\n'
         "    </license>\n"
@@ -161,7 +161,7 @@ def rsl_document(*, research_fee=None, currency="EUR"):
         "      </payment>\n"
         f'      <legal type="contact">{escape(contact)}</legal>\n'
         "    </license>\n"
-        f"    <copyright>{licensor}</copyright>\n"
+        f'    <copyright type="organization" contactEmail={quoteattr(contact)}>{licensor}</copyright>\n'
         f"    <terms>{escape(base + reverse('transparency'))}</terms>\n"
         "  </content>\n"
         f'  <content url={quoteattr(base + "/transparency/*")}>\n'

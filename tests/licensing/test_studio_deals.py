@@ -21,7 +21,12 @@ from licensing.services.slices import slice_build, slice_request
 from licensing.terms import licence_offer_terms
 from licensing.workflow import LicenceActionRefused
 from tests.conftest import make_organisation
-from tests.licensing.factories import ContributorFactory, LicenceFactory, catalogue, research_licence
+from tests.licensing.factories import (
+    ContributorFactory,
+    LicenceFactory,
+    catalogue,
+    research_licence,
+)
 from tests.licensing.test_terms import VALIDATOR
 
 OFFER = {"fee": "50000.00", "currency": "EUR", "billing_period": "one_off", "term_months": 24,
