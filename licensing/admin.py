@@ -4,8 +4,10 @@ from licensing import jobs
 from licensing.models import (
     Asset,
     AuditEvent,
+    Collection,
     Contributor,
     ContributorConsentChange,
+    IngestRun,
     Invoice,
     Job,
     Licence,
@@ -41,8 +43,10 @@ class ContributorAdmin(admin.ModelAdmin):
 class AssetAdmin(admin.ModelAdmin):
     list_display = ["id", "title", "kind", "width", "height", "bytes", "contributor"]
     list_filter = ["kind"]
-    search_fields = ["title", "sha256"]
-    raw_id_fields = ["contributor"]
+    search_fields = ["title", "sha256", "external_id"]
+    raw_id_fields = ["contributor", "collection"]
+    readonly_fields = ["taken_down_at", "takedown_reason", "training_signal", "training_signal_text",
+                       "training_reserved", "training_signal_cleared_at", "training_signal_cleared_by"]
     show_full_result_count = False
 
 
@@ -137,3 +141,15 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(IngestRun)
+class IngestRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "file_name", "status", "rows", "created", "changed", "unchanged", "rejected", "created_at"]
+    list_filter = ["status"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(ReadOnlyAdmin):
+    list_display = ["name", "owner_organisation", "owner_contributor", "created_at"]
+    search_fields = ["name"]

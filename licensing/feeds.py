@@ -136,6 +136,17 @@ class _Bad(Exception):
 
 def _text(values, key, *, required=False, limit=300):
     value = values.get(key)
+    if type(value) is str:  # every CSV field, most JSON ones: the checks without the conversions
+        value = value.strip()
+        if not value:
+            if required:
+                raise _Bad(f"{key} is empty")
+            return value
+        if len(value) > limit:
+            raise _Bad(f"{key} is longer than {limit} characters")
+        if "\x00" in value or not value.isascii():
+            _check_text(value, key)
+        return value
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -147,16 +158,24 @@ def _text(values, key, *, required=False, limit=300):
         raise _Bad(f"{key} is empty")
     if len(value) > limit:
         raise _Bad(f"{key} is longer than {limit} characters")
+    _check_text(value, key)
+    return value
+
+
+def _check_text(value, key):
     if "\x00" in value:
         raise _Bad(f"{key} holds a NUL character")
-    return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Bad(f"{key} holds a character that is not valid Unicode") from None
 
 
 def _whole(values, key, *, minimum, maximum=MAX_INT):
     value = values.get(key)
-    if isinstance(value, str):
+    if type(value) is str:
         value = value.strip()
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise _Bad(f"{key} must be a whole number, not “{value[:40]}”" if value else f"{key} is empty")
         value = int(value)
     elif isinstance(value, bool) or not isinstance(value, int):
@@ -198,7 +217,7 @@ def _tags(values):
             except ValueError:
                 raise _Bad("tags look like a JSON list but are not one") from None
         else:
-            value = [t.strip() for t in value.split("|")]
+            value = value.split("|")
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise _Bad("tags must be a list of words")
     tags = []
@@ -207,17 +226,29 @@ def _tags(values):
         if tag and tag not in tags:
             if len(tag) > 100:
                 raise _Bad("a tag is longer than 100 characters")
+            if "\x00" in tag or not tag.isascii():
+                _check_text(tag, "a tag")
             tags.append(tag)
     return tags
 
 
+def _tags_json(tags):
+    """The tags as Django's JSONField writes them (json.dumps), built directly for plain ASCII words."""
+    if all(t.isascii() and t.isprintable() and '"' not in t and "\\" not in t for t in tags):
+        return "[" + ", ".join(f'"{t}"' for t in tags) + "]"
+    return json.dumps(tags)
+
+
 def _share(text):
     try:
+        if isinstance(text, bool):
+            raise InvalidOperation
         percent = Decimal(str(text).strip())
+        bp = percent * 100
+        whole = bp.is_finite() and bp == bp.to_integral_value()
     except InvalidOperation:
         raise _Bad(f"a rightsholder's share “{str(text)[:20]}” is not a percentage") from None
-    bp = percent * 100
-    if bp != bp.to_integral_value() or not 0 < bp <= WHOLE:
+    if not whole or not 0 < bp <= WHOLE:
         raise _Bad(f"a rightsholder's share must be above 0 and at most 100, with two decimals at most, "
                    f"not {text}")
     return int(bp)
@@ -239,7 +270,7 @@ def _rightsholders(values, external_id):
                      "organization": "organisation", "o": "organisation"}.get(party.strip().lower())
             if party is None or not eq or not ref.strip():
                 raise _Bad(f"rightsholder “{part[:60]}” must read contributor:ID=SHARE or organisation:SLUG=SHARE")
-            shares.append(RightsShare(party, ref.strip(), _share(share)))
+            shares.append(RightsShare(party, ref.strip()[:200], _share(share)))
     elif isinstance(value, list):
         for entry in value:
             if not isinstance(entry, dict) or "share" not in entry or \
@@ -247,7 +278,9 @@ def _rightsholders(values, external_id):
                 raise _Bad("each rightsholder must be {\"contributor\": id, \"share\": n} "
                            "or {\"organisation\": slug, \"share\": n}")
             party = "contributor" if entry.get("contributor") else "organisation"
-            shares.append(RightsShare(party, str(entry[party]).strip(), _share(entry["share"])))
+            ref = str(entry[party]).strip()[:200]
+            _check_text(ref, "a rightsholder")
+            shares.append(RightsShare(party, ref, _share(entry["share"])))
     else:
         raise _Bad("rightsholders must be a list")
     seen = set()
@@ -294,6 +327,6 @@ def clean_row(line, values):
         rights = _rightsholders(values, external_id)
     except _Bad as bad:
         return Rejection(line, external_id, str(bad))
-    work = (line, external_id, kind, title, json.dumps(tags), width, height, duration, size, mime, sha, key,
+    work = (line, external_id, kind, title, _tags_json(tags), width, height, duration, size, mime, sha, key,
             contributor, contributor_name, collection)
     return work, rights

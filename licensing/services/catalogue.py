@@ -22,6 +22,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image
+from psycopg.copy import QueuedLibpqWriter
 
 from accounts.models import Organisation
 from licensing import feeds, jobs, rights
@@ -227,7 +228,9 @@ def _stage(rows):
     count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.connection.cursor().copy(f"COPY {STAGING} FROM STDIN") as copy:
+            raw = cursor.connection.cursor()
+            # The queued writer sends on its own thread: the server takes one chunk while the next is read.
+            with raw.copy(f"COPY {STAGING} FROM STDIN", writer=QueuedLibpqWriter(raw)) as copy:
                 write = copy.write_row
                 for row in rows:
                     write(row)
@@ -281,6 +284,13 @@ def _distinct(left, right):
     return f"{left} IS NOT {right}"
 
 
+def _changed(old, new, *, contributor, collection):
+    """SQL: the work `old` differs from the row `new` (an empty collection in a feed changes nothing)."""
+    parts = [_distinct(f"{old}.{c}", contributor if c == "contributor_id" else f"{new}.{c}") for c in COMPARED]
+    parts.append(f"({collection} IS NOT NULL AND {_distinct(f'{old}.collection_id', collection)})")
+    return " OR ".join(parts)
+
+
 def _upsert(now, staged):
     asset, contributor, collection = Asset._meta.db_table, Contributor._meta.db_table, Collection._meta.db_table
     pg = connection.vendor == "postgresql"
@@ -290,6 +300,8 @@ def _upsert(now, staged):
         return counts
     with connection.cursor() as cursor:
         if pg:
+            # The joins below are hash joins of the whole feed against the catalogue.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute(f"ANALYZE {STAGING}")
         # The last line of a contributor names them.
         latest = (f"SELECT DISTINCT ON (contributor_ext) contributor_ext, contributor_name FROM {STAGING} "
@@ -314,20 +326,23 @@ def _upsert(now, staged):
         """, params)
         columns = ", ".join(COMPARED)
         values = ", ".join(f"s.{c}" if c != "contributor_id" else "c.id" for c in COMPARED)
-        changed = " OR ".join([_distinct(f"{asset}.{c}", f"excluded.{c}") for c in COMPARED]
-                              + [f"(excluded.collection_id IS NOT NULL AND "
-                                 f"{_distinct(f'{asset}.collection_id', 'excluded.collection_id')})"])
+
         updates = ", ".join(f"{c} = excluded.{c}" for c in COMPARED)
+        # Rows that say what the catalogue holds are left out before the upsert: a conflict that updates
+        # nothing still locks its row, and a second run of a feed would lock every work it names.
+        fresh = _changed("a", "s", contributor="c.id", collection="k.id")
         upsert = f"""
             INSERT INTO {asset} (external_id, {columns}, collection_id, created_at, updated_at)
             SELECT s.external_id, {values}, k.id, %(now)s, %(now)s FROM {STAGING} s
             JOIN {contributor} c ON c.external_id = s.contributor_ext
             LEFT JOIN {collection} k ON k.name = s.collection AND s.collection <> ''
-            WHERE true
+            LEFT JOIN {asset} a ON a.external_id = s.external_id
+            WHERE a.id IS NULL OR {fresh}
             ON CONFLICT (external_id) DO UPDATE SET {updates},
                 collection_id = COALESCE(excluded.collection_id, {asset}.collection_id),
                 updated_at = excluded.updated_at, verified_at = NULL
-            WHERE {changed}
+            WHERE {_changed(asset, "excluded", contributor="excluded.contributor_id",
+                            collection="excluded.collection_id")}
         """
         with _foreign_keys_checked_once(staged):
             if pg:
