@@ -8,6 +8,7 @@ second time. Files are checked afterwards by a job of their own, which also read
 C2PA/CAWG training-and-mining assertions the files carry (licensing/rights.py).
 """
 import hashlib
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,8 +44,9 @@ log = structlog.get_logger(__name__)
 
 STAGING = "ingest_work"
 STAGING_RIGHTS = "ingest_rights"
-# Above this many rows the asset table's foreign keys are checked once, in one join, instead of per row.
-BULK_ROWS = 50_000
+# Rows staged and written at a time; a feed of at least one full chunk has its asset foreign keys checked
+# once, in one join, instead of per row.
+CHUNK_ROWS = 100_000
 COMPARED = ("contributor_id", "kind", "title", "tags", "width", "height", "duration_seconds", "bytes", "mime_type",
             "sha256", "storage_key")
 
@@ -154,43 +156,100 @@ def ingest_feed(*, stream, fmt):
 
 
 def _ingest(stream, fmt, progress, size):
-    rejections, rights, seen, contributors = [], [], {}, set()
+    """Read, stage and upsert the feed in chunks, the reading on a thread of its own: while the database
+    writes one chunk, the next is parsed. Works with rightsholders are held to the end, when every
+    contributor the feed names is known; the whole feed is one transaction."""
+    rejections, held, seen, contributors = [], [], {}, set()
+    chunks, stop = queue.Queue(maxsize=2), threading.Event()
 
-    def valid_rows():
-        for n, (line, values) in enumerate(feeds.read_feed(stream, fmt)):
-            if progress is not None and n % 20_000 == 0:
-                progress.set(5 + 75 * _position(stream) / size)
-            if isinstance(values, feeds.Rejection):
-                rejections.append(values)
-                continue
-            cleaned = feeds.clean_row(line, values)
-            if isinstance(cleaned, feeds.Rejection):
-                rejections.append(cleaned)
-                continue
-            work, shares = cleaned
-            external_id = work[1]
-            first = seen.get(external_id)
-            if first is not None:
-                rejections.append(feeds.Rejection(line, external_id,
-                                                  f"external id {external_id} is already on line {first}"))
-                continue
-            seen[external_id] = line
-            contributors.add(work[12])
-            if shares is not None:
-                rights.append((line, external_id, shares))
-            yield work
+    def read():
+        try:
+            chunk = []
+            for n, (line, values) in enumerate(feeds.read_feed(stream, fmt)):
+                if n % 20_000 == 0:
+                    if stop.is_set():
+                        return
+                    if progress is not None:
+                        progress.set(5 + 75 * _position(stream) / size)
+                if isinstance(values, feeds.Rejection):
+                    rejections.append(values)
+                    continue
+                cleaned = feeds.clean_row(line, values)
+                if isinstance(cleaned, feeds.Rejection):
+                    rejections.append(cleaned)
+                    continue
+                work, shares = cleaned
+                external_id = work[1]
+                first = seen.get(external_id)
+                if first is not None:
+                    rejections.append(feeds.Rejection(line, external_id,
+                                                      f"external id {external_id} is already on line {first}"))
+                    continue
+                seen[external_id] = line
+                contributors.add(work[12])
+                if shares is not None:
+                    held.append((work, shares))
+                    continue
+                chunk.append(work)
+                if len(chunk) >= CHUNK_ROWS:
+                    chunks.put(chunk)
+                    chunk = []
+            chunks.put(chunk)
+            chunks.put(None)
+        except BaseException as error:  # handed to the writer, which raises it in the request's thread
+            chunks.put(error)
 
+    def chunks_read():
+        while True:
+            chunk = chunks.get()
+            if chunk is None:
+                return
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     now = timezone.now()
-    with transaction.atomic():
-        _create_staging()
-        staged = _stage(valid_rows())
-        if rights:
-            staged -= _stage_rights(rights, contributors, rejections)
-        counts = _upsert(now, staged)
-        _drop_staging()
+    counts = {"created": 0, "changed": 0, "unchanged": 0}
+    staged = 0
+    try:
+        with transaction.atomic(), _ForeignKeysCheckedOnce() as keys:
+            _create_staging()
+            for chunk in chunks_read():
+                if len(chunk) >= CHUNK_ROWS:
+                    keys.drop()  # a large feed: the foreign keys are checked once, at the end
+                staged += _stage_chunk(chunk, now, counts)
+            if held:
+                works = _stage_rights(held, contributors, rejections)
+                staged += _stage_chunk(works, now, counts)
+                with connection.cursor() as cursor:
+                    counts["changed"] += _replace_rightsholders(cursor, now)
+            _drop_staging()
+    finally:
+        # On a failure the reader may wait on a full queue: stop it, and drain the queue so that it ends.
+        stop.set()
+        while reader.is_alive():
+            try:
+                chunks.get(timeout=0.1)
+            except queue.Empty:
+                pass
+    counts["unchanged"] = staged - counts["created"] - counts["changed"]
     rejections.sort(key=lambda r: r.line)
     counts["rows"] = staged + len(rejections)
     return counts, rejections
+
+
+def _stage_chunk(works, now, counts):
+    if not works:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {STAGING}")
+    _stage(works)
+    created, updated = _upsert(now, len(works))
+    counts["created"] += created
+    counts["changed"] += updated
+    return len(works)
 
 
 def _position(stream):
@@ -250,32 +309,30 @@ def _stage(rows):
     return count
 
 
-def _stage_rights(rights, feed_contributors, rejections):
-    """Stage the rightsholder rows; refuse (and unstage) works whose rightsholders do not exist.
-    Returns how many staged works were refused."""
+def _stage_rights(held, feed_contributors, rejections):
+    """Stage the rightsholder rows of the held works; refuse works whose rightsholders do not exist.
+    Returns the works to stage."""
+    rights = [(work[0], work[1], shares) for work, shares in held]
     contributor_refs = {s.ref for _, _, shares in rights for s in shares if s.party == "contributor"}
     known_contributors = feed_contributors | set(
         Contributor.objects.filter(external_id__in=contributor_refs - feed_contributors)
         .values_list("external_id", flat=True))
     organisation_refs = {s.ref for _, _, shares in rights for s in shares if s.party == "organisation"}
     known_organisations = set(Organisation.objects.filter(slug__in=organisation_refs).values_list("slug", flat=True))
-    refused, rows = [], []
-    for line, external_id, shares in rights:
+    kept, rows = [], []
+    for (line, external_id, shares), (work, _) in zip(rights, held):
         unknown = [f"{s.party} {s.ref}" for s in shares
                    if s.ref not in (known_contributors if s.party == "contributor" else known_organisations)]
         if unknown:
-            refused.append(line)
             rejections.append(feeds.Rejection(line, external_id, f"rightsholder {', '.join(unknown)} of work "
                                               f"{external_id} is not in the catalogue or this feed"))
             continue
+        kept.append(work)
         rows.extend((line, external_id, s.party, s.ref, s.share_bp) for s in shares)
-    with connection.cursor() as cursor:
-        for start in range(0, len(refused), 1000):
-            chunk = refused[start:start + 1000]
-            cursor.execute(f"DELETE FROM {STAGING} WHERE line IN ({', '.join(['%s'] * len(chunk))})", chunk)
-        if rows:
+    if rows:
+        with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {STAGING_RIGHTS} VALUES (%s, %s, %s, %s, %s)", rows)
-    return len(refused)
+    return kept
 
 
 def _distinct(left, right):
@@ -292,12 +349,10 @@ def _changed(old, new, *, contributor, collection):
 
 
 def _upsert(now, staged):
+    """Contributors, collections and works from the staged chunk; returns (created, changed) works."""
     asset, contributor, collection = Asset._meta.db_table, Contributor._meta.db_table, Collection._meta.db_table
     pg = connection.vendor == "postgresql"
     params = {"now": now, "false": False}
-    counts = {"created": 0, "changed": 0, "unchanged": 0}
-    if not staged:
-        return counts
     with connection.cursor() as cursor:
         if pg:
             # The joins below are hash joins of the whole feed against the catalogue.
@@ -344,22 +399,18 @@ def _upsert(now, staged):
             WHERE {_changed(asset, "excluded", contributor="excluded.contributor_id",
                             collection="excluded.collection_id")}
         """
-        with _foreign_keys_checked_once(staged):
-            if pg:
-                cursor.execute(f"WITH up AS ({upsert} RETURNING (xmax = 0) AS inserted) "
-                               f"SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM up",
-                               params)
-                created, updated = cursor.fetchone()
-            else:
-                cursor.execute(f"SELECT COUNT(*) FROM {STAGING} s JOIN {asset} a ON a.external_id = s.external_id")
-                existing = cursor.fetchone()[0]
-                cursor.execute(upsert, params)
-                created = staged - existing
-                updated = cursor.rowcount - created
-        rights_changed = _replace_rightsholders(cursor, now)
-    counts["created"], counts["changed"] = int(created), int(updated) + rights_changed
-    counts["unchanged"] = staged - counts["created"] - counts["changed"]
-    return counts
+        if pg:
+            cursor.execute(f"WITH up AS ({upsert} RETURNING (xmax = 0) AS inserted) "
+                           f"SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM up",
+                           params)
+            created, updated = cursor.fetchone()
+        else:
+            cursor.execute(f"SELECT COUNT(*) FROM {STAGING} s JOIN {asset} a ON a.external_id = s.external_id")
+            existing = cursor.fetchone()[0]
+            cursor.execute(upsert, params)
+            created = staged - existing
+            updated = cursor.rowcount - created
+    return int(created), int(updated)
 
 
 def _replace_rightsholders(cursor, now):
@@ -404,18 +455,18 @@ def _replace_rightsholders(cursor, now):
     return int(only_rights)
 
 
-class _foreign_keys_checked_once:
+class _ForeignKeysCheckedOnce:
     """For a large feed on PostgreSQL: the asset table's foreign keys dropped for the load and added back,
     validated in one join (the per-row deferred checks cost more than the load itself). The rows come from
-    joins with the referenced tables, so the check finds nothing; it is there to prove it."""
+    joins with the referenced tables, so the check finds nothing; it is there to prove it. The ALTERs are
+    part of the ingest's transaction: a failed ingest puts the keys back with everything else."""
 
-    def __init__(self, rows):
-        self.active = connection.vendor == "postgresql" and rows >= BULK_ROWS
-        self.keys = []
+    def __init__(self):
+        self.keys = None
 
-    def __enter__(self):
-        if not self.active:
-            return self
+    def drop(self):
+        if self.keys is not None or connection.vendor != "postgresql":
+            return
         table = Asset._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -430,10 +481,12 @@ class _foreign_keys_checked_once:
             self.keys = cursor.fetchall()
             for name, *_ in self.keys:
                 cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+
+    def __enter__(self):
         return self
 
     def __exit__(self, exc_type, *exc):
-        if not self.active or exc_type is not None:
+        if not self.keys or exc_type is not None:
             return False
         table = Asset._meta.db_table
         with connection.cursor() as cursor:

@@ -212,3 +212,27 @@ def test_staff_upload_a_feed_on_the_page_and_read_its_report(client_for, rita, a
     assert client.post("/catalogue/ingest/", {"feed": ContentFile(b"x", name="feed.pdf")}).status_code == 400
     assert client.get("/catalogue/ingest/999999/").status_code == 404
     assert client_for(alice).get(f"/catalogue/ingest/{run.pk}/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_feed_read_in_many_chunks_gives_the_same_catalogue_and_report(monkeypatch):
+    from licensing.services import catalogue as service
+
+    studio = make_organisation("Lighthouse Films", kind="studio")
+    feed = csv_feed(
+        image_row("W-1", collection="Harbours"),
+        image_row("W-2", rights=f"contributor:C-9=50|organisation:{studio.slug}=50"),
+        image_row("W-3", width="x"),
+        image_row("W-4", contributor="C-9", name="Late Named"),
+        image_row("W-5", contributor="C-9", name="Named Last", collection="Harbours"),
+        image_row("W-1"),
+    )
+    monkeypatch.setattr(service, "CHUNK_ROWS", 2)  # also checks the foreign keys once, as for a large feed
+    run = ingest(feed)
+    assert (run.rows, run.created, run.changed, run.unchanged, run.rejected) == (6, 4, 0, 0, 2)
+    assert [line for line, _ in reasons(run)] == [4, 7]
+    assert Contributor.objects.get(external_id="C-9").display_name == "Named Last"
+    assert Asset.objects.get(external_id="W-2").rightsholders.count() == 2
+    assert Collection.objects.get(name="Harbours").works.count() == 2
+    again = ingest(feed)
+    assert (again.created, again.changed, again.unchanged, again.rejected) == (0, 0, 4, 2)
