@@ -5,8 +5,8 @@ from django.db import models
 class Contributor(models.Model):
     """A photographer or film maker whose works are in the catalogue."""
 
-    # The licensor's own id for the contributor, as its catalogue feeds name them.
-    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    # The licensor's own id for the contributor, as its catalogue feeds name them (unique: Meta).
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     display_name = models.CharField(max_length=200)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contributor"
@@ -24,6 +24,9 @@ class Contributor(models.Model):
             # Slice selection joins on the few contributors who opted out.
             models.Index(fields=["id"], condition=models.Q(opted_out=True), name="contributor_opted_out_idx"),
         ]
+        # A constraint rather than unique=True: on PostgreSQL that would add a second, pattern-matching
+        # index, which feeds only pay for.
+        constraints = [models.UniqueConstraint(fields=["external_id"], name="contributor_external_id_unique")]
 
     def __str__(self):
         return self.display_name
@@ -61,8 +64,9 @@ class Asset(models.Model):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
 
-    # The licensor's own id for the work: catalogue feeds upsert by it. Empty for rows made otherwise.
-    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    # The licensor's own id for the work: catalogue feeds upsert by it (unique: Meta). Empty for rows made
+    # otherwise.
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     collection = models.ForeignKey("licensing.Collection", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="works")
 
@@ -92,8 +96,9 @@ class Asset(models.Model):
                                        default="", db_default="")
     training_signal_text = models.TextField(blank=True, default="", db_default="",
                                             help_text="The assertion's constraint text, or why.")
+    # No index: almost always empty, and every feed row would pay for it.
     training_signal_cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                                   on_delete=models.SET_NULL, related_name="+")
+                                                   on_delete=models.SET_NULL, related_name="+", db_index=False)
     training_signal_cleared_at = models.DateTimeField(null=True, blank=True)
     # Slice selection reads this one flag: set for notAllowed, and for constrained until staff clear it.
     training_reserved = models.BooleanField(default=False, db_default=False)
@@ -108,6 +113,7 @@ class Asset(models.Model):
             models.Index(fields=["duration_seconds"], condition=models.Q(kind="video"), name="asset_video_duration_idx"),
             models.Index(fields=["contributor", "kind"], name="asset_contributor_kind_idx"),
         ]
+        constraints = [models.UniqueConstraint(fields=["external_id"], name="asset_external_id_unique")]
 
     def __str__(self):
         return self.title

@@ -219,10 +219,10 @@ def _ingest(stream, fmt, progress, size):
             for chunk in chunks_read():
                 if len(chunk) >= CHUNK_ROWS:
                     keys.drop()  # a large feed: the foreign keys are checked once, at the end
-                staged += _stage_chunk(chunk, now, counts)
+                staged += _stage_chunk(chunk, now, counts, first=not staged)
             if held:
                 works = _stage_rights(held, contributors, rejections)
-                staged += _stage_chunk(works, now, counts)
+                staged += _stage_chunk(works, now, counts, first=not staged)
                 with connection.cursor() as cursor:
                     counts["changed"] += _replace_rightsholders(cursor, now)
             _drop_staging()
@@ -240,13 +240,13 @@ def _ingest(stream, fmt, progress, size):
     return counts, rejections
 
 
-def _stage_chunk(works, now, counts):
+def _stage_chunk(works, now, counts, *, first):
     if not works:
         return 0
     with connection.cursor() as cursor:
         cursor.execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {STAGING}")
     _stage(works)
-    created, updated = _upsert(now, len(works))
+    created, updated = _upsert(now, len(works), first_chunk=first)
     counts["created"] += created
     counts["changed"] += updated
     return len(works)
@@ -348,7 +348,7 @@ def _changed(old, new, *, contributor, collection):
     return " OR ".join(parts)
 
 
-def _upsert(now, staged):
+def _upsert(now, staged, first_chunk=True):
     """Contributors, collections and works from the staged chunk; returns (created, changed) works."""
     asset, contributor, collection = Asset._meta.db_table, Contributor._meta.db_table, Collection._meta.db_table
     pg = connection.vendor == "postgresql"
@@ -357,7 +357,8 @@ def _upsert(now, staged):
         if pg:
             # The joins below are hash joins of the whole feed against the catalogue.
             cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute(f"ANALYZE {STAGING}")
+            if first_chunk:  # later chunks are of the same size and kind: the statistics stand
+                cursor.execute(f"ANALYZE {STAGING}")
         # The last line of a contributor names them.
         latest = (f"SELECT DISTINCT ON (contributor_ext) contributor_ext, contributor_name FROM {STAGING} "
                   f"ORDER BY contributor_ext, line DESC") if pg else (
@@ -365,7 +366,9 @@ def _upsert(now, staged):
                   f"(SELECT MAX(line) FROM {STAGING} t WHERE t.contributor_ext = s.contributor_ext)")
         cursor.execute(f"""
             INSERT INTO {contributor} (external_id, display_name, opted_out, public_profile, created_at)
-            SELECT n.contributor_ext, n.contributor_name, %(false)s, %(false)s, %(now)s FROM ({latest}) n WHERE true
+            SELECT n.contributor_ext, n.contributor_name, %(false)s, %(false)s, %(now)s FROM ({latest}) n
+            LEFT JOIN {contributor} o ON o.external_id = n.contributor_ext
+            WHERE o.id IS NULL OR {_distinct("o.display_name", "n.contributor_name")}
             ON CONFLICT (external_id) DO UPDATE SET display_name = excluded.display_name
             WHERE {_distinct(f"{contributor}.display_name", "excluded.display_name")}
         """, params)
