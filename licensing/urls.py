@@ -56,6 +56,8 @@ urlpatterns = [
     path("catalogue/offer.jsonld", transparency.offer_terms, name="catalogue_offer_terms"),
     path("catalogue/ingest/", catalogue.ingest, name="catalogue_ingest"),
     path("catalogue/ingest/<int:pk>/", catalogue.ingest_run, name="catalogue_ingest_run"),
+    path("catalogue/ingest/<int:pk>/rejected.csv", catalogue.ingest_rejections_csv,
+         name="catalogue_ingest_rejections_csv"),
     path("catalogue/works/", catalogue.works, name="catalogue_works"),
     path("catalogue/works/<int:pk>/", catalogue.work, name="catalogue_work"),
     path("catalogue/works/<int:pk>/take-down/", catalogue.take_down, name="catalogue_take_down"),

@@ -9,6 +9,14 @@ def ingest_runs():
     return IngestRun.objects.select_related("started_by")
 
 
+def rejection_rows(*, run):
+    """Every row the run refused, for the spreadsheet staff fix the feed in."""
+    yield ["line", "external_id", "reason"]
+    for line, external_id, reason in run.rejections.order_by("line", "id").values_list(
+            "line", "external_id", "reason").iterator(chunk_size=5000):
+        yield [line, external_id, reason]
+
+
 def ingest_run_detail(*, pk):
     try:
         return ingest_runs().get(pk=pk)

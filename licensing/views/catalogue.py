@@ -9,6 +9,7 @@ from licensing.selectors.catalogue import (
     catalogue_works,
     ingest_run_detail,
     ingest_runs,
+    rejection_rows,
     work_detail,
 )
 from licensing.services.catalogue import (
@@ -17,6 +18,7 @@ from licensing.services.catalogue import (
     catalogue_take_down,
     ingest_run_create,
 )
+from licensing.spreadsheets import csv_response
 from licensing.views.access import staff_only
 
 STAFF = (REVIEWER, LICENSOR_ADMIN)
@@ -42,6 +44,12 @@ def ingest_run(request, pk):
     run = ingest_run_detail(pk=pk)
     template = "catalogue/_run_status.html" if request.headers.get("HX-Request") else "catalogue/run.html"
     return render(request, template, {"run": run, "rejections": run.rejections.all()[:1000]})
+
+
+@staff_only(*STAFF)
+def ingest_rejections_csv(request, pk):
+    run = ingest_run_detail(pk=pk)
+    return csv_response(rejection_rows(run=run), f"tessera-ingest-{run.pk}-rejected.csv")
 
 
 @staff_only(*STAFF)

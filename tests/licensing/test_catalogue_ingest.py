@@ -210,6 +210,8 @@ def test_staff_upload_a_feed_on_the_page_and_read_its_report(client_for, rita, a
     page = client.get(f"/catalogue/ingest/{run.pk}/").content.decode()
     assert "sha256 must be 64 hexadecimal digits" in page and "<td>3</td>" in page
     assert client.post("/catalogue/ingest/", {"feed": ContentFile(b"x", name="feed.pdf")}).status_code == 400
+    rejected = b"".join(client.get(f"/catalogue/ingest/{run.pk}/rejected.csv").streaming_content).decode()
+    assert rejected.splitlines() == ["line,external_id,reason", "3,W-2,sha256 must be 64 hexadecimal digits"]
     assert client.get("/catalogue/ingest/999999/").status_code == 404
     assert client_for(alice).get(f"/catalogue/ingest/{run.pk}/").status_code == 403
 
