@@ -217,9 +217,7 @@ def _ingest(stream, fmt, progress, size):
         with transaction.atomic(), _ForeignKeysCheckedOnce() as keys:
             _create_staging()
             for chunk in chunks_read():
-                if len(chunk) >= CHUNK_ROWS:
-                    keys.drop()  # a large feed: the foreign keys are checked once, at the end
-                staged += _stage_chunk(chunk, now, counts, first=not staged)
+                staged += _stage_chunk(chunk, now, counts, first=not staged, keys=keys)
             if held:
                 works = _stage_rights(held, contributors, rejections)
                 staged += _stage_chunk(works, now, counts, first=not staged)
@@ -240,12 +238,16 @@ def _ingest(stream, fmt, progress, size):
     return counts, rejections
 
 
-def _stage_chunk(works, now, counts, *, first):
+def _stage_chunk(works, now, counts, *, first, keys=None):
     if not works:
         return 0
     with connection.cursor() as cursor:
         cursor.execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {STAGING}")
     _stage(works)
+    if keys is not None and first and len(works) >= CHUNK_ROWS and _rows_to_write() >= len(works) // 2:
+        # A large feed that mostly writes: the foreign keys are checked once, at the end. A feed that
+        # mostly repeats the catalogue keeps them, and the table stays open to readers.
+        keys.drop()
     created, updated = _upsert(now, len(works), first_chunk=first)
     counts["created"] += created
     counts["changed"] += updated
@@ -339,6 +341,20 @@ def _distinct(left, right):
     if connection.vendor == "postgresql":
         return f"{left} IS DISTINCT FROM {right}"
     return f"{left} IS NOT {right}"
+
+
+def _rows_to_write():
+    """How many staged works are new or differ from the catalogue."""
+    asset, contributor, collection = Asset._meta.db_table, Contributor._meta.db_table, Collection._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT COUNT(*) FROM {STAGING} s
+            LEFT JOIN {contributor} c ON c.external_id = s.contributor_ext
+            LEFT JOIN {collection} k ON k.name = s.collection AND s.collection <> ''
+            LEFT JOIN {asset} a ON a.external_id = s.external_id
+            WHERE a.id IS NULL OR {_changed("a", "s", contributor="c.id", collection="k.id")}
+        """)
+        return cursor.fetchone()[0]
 
 
 def _changed(old, new, *, contributor, collection):

@@ -230,7 +230,11 @@ def test_a_feed_read_in_many_chunks_gives_the_same_catalogue_and_report(monkeypa
         image_row("W-1"),
     )
     monkeypatch.setattr(service, "CHUNK_ROWS", 2)  # also checks the foreign keys once, as for a large feed
+    dropped = []
+    monkeypatch.setattr(service._ForeignKeysCheckedOnce, "drop",
+                        lambda keys, original=service._ForeignKeysCheckedOnce.drop: dropped.append(1) or original(keys))
     run = ingest(feed)
+    assert dropped == [1]
     assert (run.rows, run.created, run.changed, run.unchanged, run.rejected) == (6, 4, 0, 0, 2)
     assert [line for line, _ in reasons(run)] == [4, 7]
     assert Contributor.objects.get(external_id="C-9").display_name == "Named Last"
@@ -238,3 +242,24 @@ def test_a_feed_read_in_many_chunks_gives_the_same_catalogue_and_report(monkeypa
     assert Collection.objects.get(name="Harbours").works.count() == 2
     again = ingest(feed)
     assert (again.created, again.changed, again.unchanged, again.rejected) == (0, 0, 4, 2)
+    assert dropped == [1], "a feed that changes nothing keeps the keys (and the table open to readers)"
+
+
+@pytest.mark.django_db
+def test_verification_reads_a_videos_dimensions_and_duration(settings, tmp_path):
+    import random
+
+    from licensing.management.commands.seed_demo import render_video
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    data = render_video(random.Random(1), 64, 48, frames=50, fps=25)  # two seconds
+    default_storage.save("works/clip.mp4", ContentFile(data))
+    sha = hashlib.sha256(data).hexdigest()
+    run = ingest(csv_feed(
+        f"V-1,video,Clip,,64,48,2.0,{len(data)},video/mp4,{sha},works/clip.mp4,C-1,Ana,,",
+        f"V-2,video,Clip said longer,,64,48,9.0,{len(data)},video/mp4,{sha},works/clip.mp4,C-1,Ana,,",
+    ))
+    catalogue_verify(run_id=run.pk)
+    assert Asset.objects.get(external_id="V-1").verification_problems == ""
+    problems = Asset.objects.get(external_id="V-2").verification_problems
+    assert problems.startswith("The file runs 2.") and problems.endswith("s; the row says 9.00 s.")
