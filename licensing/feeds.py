@@ -294,6 +294,16 @@ def _rightsholders(values, external_id):
     return shares
 
 
+def parse_rightsholders(text, external_id):
+    """`contributor:C-17=60|organisation:studio=40` (or one a line) as RightsShares adding to 100%, or
+    ValueError saying what is wrong. An empty text is an empty list."""
+    joined = "|".join(line.strip() for line in (text or "").splitlines() if line.strip())
+    try:
+        return _rightsholders({"rightsholders": joined}, external_id) or []
+    except _Bad as bad:
+        raise ValueError(str(bad)[:1].upper() + str(bad)[1:] + ".") from None
+
+
 def _percent(bp):
     return f"{bp // 100}" if bp % 100 == 0 else f"{bp / 100:.2f}"
 

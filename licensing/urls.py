@@ -62,6 +62,7 @@ urlpatterns = [
     path("catalogue/works/<int:pk>/", catalogue.work, name="catalogue_work"),
     path("catalogue/works/<int:pk>/take-down/", catalogue.take_down, name="catalogue_take_down"),
     path("catalogue/works/<int:pk>/clear-signal/", catalogue.clear_signal, name="catalogue_clear_signal"),
+    path("catalogue/works/<int:pk>/rightsholders/", catalogue.set_rightsholders, name="catalogue_set_rightsholders"),
     path("catalogue/collections/", collections.collections, name="catalogue_collections"),
     path("catalogue/collections/<int:pk>/", collections.collection, name="catalogue_collection"),
     path("catalogue/collections/<int:pk>/works/", collections.collection_add, name="catalogue_collection_add"),

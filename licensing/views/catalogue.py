@@ -4,7 +4,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.roles import LICENSOR_ADMIN, REVIEWER
-from licensing.forms.catalogue import ClearSignalForm, FeedUploadForm, TakedownForm
+from licensing.forms.catalogue import (
+    ClearSignalForm,
+    FeedUploadForm,
+    RightsholdersForm,
+    TakedownForm,
+)
 from licensing.selectors.catalogue import (
     catalogue_works,
     ingest_run_detail,
@@ -18,6 +23,7 @@ from licensing.services.catalogue import (
     catalogue_take_down,
     ingest_run_create,
 )
+from licensing.services.collections import CollectionRefused, rightsholders_set
 from licensing.spreadsheets import csv_response
 from licensing.views.access import staff_only
 
@@ -61,12 +67,33 @@ def works(request):
 
 
 @staff_only(*STAFF)
-def work(request, pk, takedown_form=None, clear_form=None, status=200):
+def work(request, pk, takedown_form=None, clear_form=None, rights_form=None, status=200):
     asset = work_detail(pk=pk)
+    rightsholders = asset.rightsholders.select_related("contributor", "organisation")
+    current = "\n".join(f"{'contributor' if r.contributor_id else 'organisation'}:"
+                         f"{r.contributor.external_id if r.contributor_id else r.organisation.slug}="
+                         f"{r.share_bp / 100:g}" for r in rightsholders)
     return render(request, "catalogue/work.html", {
-        "work": asset, "rightsholders": asset.rightsholders.select_related("contributor", "organisation"),
+        "work": asset, "rightsholders": rightsholders,
         "takedown_form": takedown_form or TakedownForm(), "clear_form": clear_form or ClearSignalForm(),
+        "rights_form": rights_form or RightsholdersForm(work=asset, initial={"rightsholders": current}),
     }, status=status)
+
+
+@staff_only(LICENSOR_ADMIN)
+@require_POST
+def set_rightsholders(request, pk):
+    asset = work_detail(pk=pk)
+    form = RightsholdersForm(request.POST, work=asset)
+    if not form.is_valid():
+        return work(request, pk, rights_form=form, status=400)
+    try:
+        rightsholders_set(asset=asset, by=request.user, shares=form.cleaned_data["rightsholders"])
+    except CollectionRefused as refusal:
+        form.add_error("rightsholders", str(refusal))
+        return work(request, pk, rights_form=form, status=400)
+    messages.success(request, "Rightsholders saved: the work's next royalties are split between them.")
+    return redirect("catalogue_work", pk=pk)
 
 
 @staff_only(LICENSOR_ADMIN)

@@ -25,6 +25,7 @@ from licensing.services.catalogue import (
 )
 from licensing.services.contributors import contributor_set_opt_out
 from licensing.services.slices import slice_build, slice_request
+from tests.conftest import make_organisation
 from tests.licensing.factories import (
     ContributorFactory,
     catalogue,
@@ -251,3 +252,24 @@ def test_every_download_says_where_its_licence_is_and_what_the_rightsholder_pref
     assert open_["Content-Usage"] == "train-ai=y" and "tdm-reservation" not in open_
     assert rights.download_rights_headers(Asset.objects.select_related("contributor").get(pk=works[0].pk)) == {
         "Link": open_["Link"], "Content-Usage": "train-ai=y", "tdm-policy": open_["tdm-policy"]}
+
+
+@pytest.mark.django_db
+def test_an_admin_sets_a_works_rightsholders_on_its_page_and_shares_must_add_up(adam, client_for):
+    studio = make_organisation("Lighthouse Films", kind="studio")
+    director = ContributorFactory(external_id="D-1")
+    work = catalogue(1, contributor=director)[0]
+    work.external_id = "F-1"
+    work.save(update_fields=["external_id"])
+    client = client_for(adam)
+    refused = client.post(f"/catalogue/works/{work.pk}/rightsholders/",
+                          {"rightsholders": f"organisation:{studio.slug}=70\ncontributor:D-1=20"})
+    assert refused.status_code == 400
+    assert "The rightsholders&#x27; shares of work F-1 add to 90%, not 100%." in refused.content.decode()
+    unknown = client.post(f"/catalogue/works/{work.pk}/rightsholders/", {"rightsholders": "contributor:X-9=100"})
+    assert unknown.status_code == 400 and "No contributor is called X-9." in unknown.content.decode()
+    saved = client.post(f"/catalogue/works/{work.pk}/rightsholders/",
+                        {"rightsholders": f"organisation:{studio.slug}=70\ncontributor:D-1=30"})
+    assert saved.status_code == 302
+    assert sorted(work.rightsholders.values_list("share_bp", flat=True)) == [3000, 7000]
+    assert f"organisation:{studio.slug}=70" in client.get(f"/catalogue/works/{work.pk}/").content.decode()
