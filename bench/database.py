@@ -38,3 +38,13 @@ def recreate(url):
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop(url):
+    """Drop the bench database a benchmark filled (its connections are ended: they can only be ours)."""
+    name = urlsplit(url).path.lstrip("/")
+    if name != BENCH_DATABASE:
+        raise SystemExit(f"Refusing to drop {name}: only {BENCH_DATABASE} is the benchmarks' own.")
+    server = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -25,6 +25,7 @@ BENCHMARKS = [
     "royalties",
     "ai_models",
     "delivery",
+    "ingest",
 ]
 
 

@@ -346,6 +346,8 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=24 * 3600)
 ROYALTY_SHARE = Decimal(env.str("ROYALTY_SHARE", default="0.20"))
 TDM_POLICY_URL = env.str("TDM_POLICY_URL", default="")
+# Where crawlers and agents ask about licences: named in the RSL licence document (/license.xml).
+LICENSING_CONTACT = env.str("LICENSING_CONTACT", default="licensing@tessera.example")
 TRANSPARENCY_CACHE_SECONDS = env.int("TRANSPARENCY_CACHE_SECONDS", default=300)
 # How much one granted asset of each kind weighs in the split of a royalty pool.
 ROYALTY_KIND_WEIGHTS = {

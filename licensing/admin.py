@@ -5,8 +5,10 @@ from licensing.models import (
     AIModel,
     Asset,
     AuditEvent,
+    Collection,
     Contributor,
     ContributorConsentChange,
+    IngestRun,
     Invoice,
     Job,
     Licence,
@@ -47,8 +49,10 @@ class ContributorAdmin(admin.ModelAdmin):
 class AssetAdmin(admin.ModelAdmin):
     list_display = ["id", "title", "kind", "width", "height", "bytes", "contributor"]
     list_filter = ["kind"]
-    search_fields = ["title", "sha256"]
-    raw_id_fields = ["contributor"]
+    search_fields = ["title", "sha256", "external_id"]
+    raw_id_fields = ["contributor", "collection"]
+    readonly_fields = ["taken_down_at", "takedown_reason", "training_signal", "training_signal_text",
+                       "training_reserved", "training_signal_cleared_at", "training_signal_cleared_by"]
     show_full_result_count = False
 
 
@@ -187,3 +191,15 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     list_display = ["model", "label", "released", "released_at"]
     list_filter = ["released"]
     inlines = [TrainingDeclarationInline]
+
+
+@admin.register(IngestRun)
+class IngestRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "file_name", "status", "rows", "created", "changed", "unchanged", "rejected", "created_at"]
+    list_filter = ["status"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(ReadOnlyAdmin):
+    list_display = ["name", "owner_organisation", "owner_contributor", "created_at"]
+    search_fields = ["name"]

@@ -13,13 +13,14 @@ from licensing.services.billing import (
     renewal_invoices_issue,
     research_fee_invoice_issue,
 )
+from licensing.services.catalogue import catalogue_verify, ingest_run_execute
 from licensing.services.delivery import slice_shards_write
 from licensing.services.licences import licences_expire, licences_remind_expiring
 from licensing.services.royalties import (
     royalties_reverse_for_credit_note,
     royalty_pool_create,
 )
-from licensing.services.slices import slice_build
+from licensing.services.slices import slice_build, slice_grant_collections
 from licensing.services.webhooks import webhook_deliver
 
 
@@ -46,6 +47,18 @@ def write_slice_shards(slice_id, job_id=None):
 @shared_task(acks_late=True)
 def deliver_webhook(delivery_id, job_id=None):
     jobs.run(job_id, webhook_deliver, delivery_id=delivery_id)
+def grant_collections(licence_id, job_id=None):
+    jobs.run(job_id, slice_grant_collections, licence_id=licence_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def ingest_catalogue(run_id, job_id=None):
+    jobs.run(job_id, ingest_run_execute, run_id=run_id)
+
+
+@shared_task(acks_late=True)
+def verify_catalogue(run_id, job_id=None):
+    jobs.run(job_id, catalogue_verify, run_id=run_id)
 
 
 @shared_task(acks_late=True)

@@ -175,6 +175,7 @@ def _commercial_policy(licence, base, *, agreed):
             *term,
             *_territory(licence.offer_territory),
             *_caps(assets=licence.offer_max_assets, bytes_=licence.offer_max_bytes, slices=licence.offer_max_slices),
+            *_custom_model(licence, base),
         ],
         "duty": [_fee(licence, base), *_disclosure(licence, base)],
     }
@@ -194,6 +195,40 @@ def _commercial_policy(licence, base, *, agreed):
             issued=licence.offer_made_at,
         )
     return {**head, "permission": [permission]}
+
+
+def catalogue_offer(*, base_url=None):
+    """The catalogue's standing offer, for crawlers and agents (TDMRep's tdm-policy, RSL's standard terms):
+    research use under a research licence, commercial use under a commercial one, both applied for."""
+    base = _base(base_url)
+    target = f"{base}/catalogue"
+    assigner = _licensor_iri(base)
+    rule = {"target": target, "assigner": assigner, "action": "use"}
+    return {
+        "@context": ODRL_CONTEXT,
+        "type": "Offer",
+        "uid": f"{catalogue_offer_url(base_url=base)}#catalogue-offer",
+        "dct:title": f"{getattr(settings, 'LICENSOR_NAME', 'Tessera Licensing')}: licences of the catalogue for "
+                     "AI training",
+        "dct:description": f"Apply at {base}/licences/apply/ for a research licence; a commercial licence is "
+                           "offered to research licensees. Works whose rightsholders reserved AI training are "
+                           "never licensed.",
+        "assigner": {
+            "uid": assigner,
+            "type": ["Party", "schema:Organization"],
+            "schema:name": getattr(settings, "LICENSOR_NAME", "Tessera Licensing"),
+        },
+        "target": {"uid": target, "type": "AssetCollection"},
+        "permission": [
+            {**rule, "constraint": [_purpose(RESEARCH_PURPOSE, description="Under a research licence.")]},
+            {**rule, "constraint": [_purpose(COMMERCIAL_PURPOSE, description="Under a commercial licence.")],
+             "duty": [{"action": "compensate", "compensatedParty": assigner}]},
+        ],
+    }
+
+
+def catalogue_offer_url(*, base_url=None):
+    return f"{_base(base_url)}/catalogue/offer.jsonld"
 
 
 # --- Parts --------------------------------------------------------------------
@@ -305,6 +340,16 @@ def _caps(*, assets, bytes_, slices):
         # states a volume. The unit makes the measure bytes, not pixels.
         constraints.append(_constraint("absoluteSize", "lteq", bytes_, unit={"@id": BYTE}))
     return constraints
+
+
+def _custom_model(licence, base):
+    """A deal for one custom model made for the licensee: the works may be used in that product only."""
+    name = (licence.offer_custom_model or "").strip()
+    if not name:
+        return []
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
+    return [_constraint("product", "eq", {"@id": f"{base}/licences/{licence.pk}/models/{slug}"},
+                        **{"dct:title": name})]
 
 
 def _territory(territory):

@@ -6,7 +6,14 @@ from django import forms
 from django.conf import settings
 from django.core import validators
 
-from licensing.models import BillingPeriod, Disclosure, Licence, MediaKind
+from licensing.models import (
+    BillingPeriod,
+    Collection,
+    Disclosure,
+    Licence,
+    MediaKind,
+    OfferCoverage,
+)
 from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
 
 GIB = 1024**3
@@ -160,8 +167,24 @@ class OfferForm(VersionedForm):
         choices=Disclosure.choices, initial=Disclosure.NONE, required=False, label="Disclosure of trained models",
         help_text="Whether the licensee must say which of its AI models were trained on the licensed works: on a "
                   "public model page (a private model cannot then be released), to the licensor only, or not at all.")
+    coverage = forms.ChoiceField(choices=OfferCoverage.choices, initial=OfferCoverage.SLICES, label="Covers",
+                                 required=False, help_text="Empty: the licence's slices.")
+    collections = forms.ModelMultipleChoiceField(
+        queryset=Collection.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple,
+        label="Collections", help_text="When it covers listed collections: granted whole, in one slice, once paid.")
+    exclusive = forms.BooleanField(required=False, label="Exclusive for the term",
+                                   help_text="No other licence may be granted these works while it runs.")
+    custom_model = forms.CharField(required=False, max_length=200, label="Only for a custom model",
+                                   help_text="The model's name: the works may train only this model.")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant",
                            max_length=SHORT_TEXT)
+
+    def clean(self):
+        data = super().clean()
+        data["coverage"] = data.get("coverage") or OfferCoverage.SLICES
+        if data["coverage"] == OfferCoverage.COLLECTIONS and not data.get("collections"):
+            self.add_error("collections", "Choose the collections the offer covers.")
+        return data
 
     def service_kwargs(self):
         data = dict(self.cleaned_data)
@@ -169,6 +192,7 @@ class OfferForm(VersionedForm):
         gigabytes = data.pop("max_gigabytes")
         data["max_bytes"] = None if gigabytes is None else int(gigabytes * GIB)
         data["disclosure"] = data.get("disclosure") or Disclosure.NONE  # an offer that says nothing asks for none
+        data["collections"] = list(data["collections"] or [])
         return data
 
 

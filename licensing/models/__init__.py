@@ -20,8 +20,14 @@ from licensing.models.catalog import (
     Asset,
     Contributor,
     ContributorConsentChange,
+    IngestRejection,
+    IngestRun,
+    IngestStatus,
     MediaKind,
+    TrainingSignal,
 )
+from licensing.models.collections import Collection, Rightsholder
+from licensing.models.delivery import Shard, ShardSet, ShardSetState
 from licensing.models.licences import (
     BillingPeriod,
     FundingStage,
@@ -30,9 +36,9 @@ from licensing.models.licences import (
     LicencePhase,
     LicenceState,
     ModelType,
+    OfferCoverage,
     SentEmail,
 )
-from licensing.models.delivery import Shard, ShardSet, ShardSetState
 from licensing.models.outbox import Job, JobState
 from licensing.models.royalties import (
     RoyaltyEntry,
@@ -78,7 +84,14 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "BillingPeriod",
+    "Collection",
     "Contributor",
+    "IngestRejection",
+    "IngestRun",
+    "IngestStatus",
+    "OfferCoverage",
+    "Rightsholder",
+    "TrainingSignal",
     "ContributorConsentChange",
     "FundingStage",
     "Licence",

@@ -16,6 +16,8 @@ class MediaKind(models.TextChoices):
 class Contributor(models.Model):
     """A photographer or film maker whose works are in the catalogue."""
 
+    # The licensor's own id for the contributor, as its catalogue feeds name them (unique: Meta).
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     display_name = models.CharField(max_length=200)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contributor"
@@ -33,6 +35,9 @@ class Contributor(models.Model):
             # Slice selection joins on the few contributors who opted out.
             models.Index(fields=["id"], condition=models.Q(opted_out=True), name="contributor_opted_out_idx"),
         ]
+        # A constraint rather than unique=True: on PostgreSQL that would add a second, pattern-matching
+        # index, which feeds only pay for.
+        constraints = [models.UniqueConstraint(fields=["external_id"], name="contributor_external_id_unique")]
 
     def __str__(self):
         return self.display_name
@@ -56,8 +61,23 @@ class ContributorConsentChange(models.Model):
         return f"{self.contributor}: {'opted out' if self.opted_out else 'opted in'} at {self.changed_at:%Y-%m-%d}"
 
 
+class TrainingSignal(models.TextChoices):
+    """What a file's own C2PA/CAWG training-and-mining assertion says about AI training."""
+
+    NONE = "", "None in the file"
+    ALLOWED = "allowed", "Allowed"
+    NOT_ALLOWED = "notAllowed", "Not allowed"
+    CONSTRAINED = "constrained", "Constrained"
+
+
 class Asset(models.Model):
     Kind = MediaKind
+
+    # The licensor's own id for the work: catalogue feeds upsert by it (unique: Meta). Empty for rows made
+    # otherwise.
+    external_id = models.CharField(max_length=100, null=True, blank=True)
+    collection = models.ForeignKey("licensing.Collection", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="works")
 
     # Indexed by asset_contributor_kind_idx, which leads with the contributor.
     contributor = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="assets", db_index=False)
@@ -74,6 +94,26 @@ class Asset(models.Model):
         max_length=500, blank=True, help_text="Path in the media storage; empty for metadata-only rows."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="When a feed last changed the row.")
+
+    # Taken down for legal reasons: withdrawn from every slice, research and commercial.
+    taken_down_at = models.DateTimeField(null=True, blank=True)
+    takedown_reason = models.TextField(blank=True, default="", db_default="")
+
+    # Rights signals read from the file by the verification job.
+    training_signal = models.CharField(max_length=12, choices=TrainingSignal.choices, blank=True,
+                                       default="", db_default="")
+    training_signal_text = models.TextField(blank=True, default="", db_default="",
+                                            help_text="The assertion's constraint text, or why.")
+    # No index: almost always empty, and every feed row would pay for it.
+    training_signal_cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                                   on_delete=models.SET_NULL, related_name="+", db_index=False)
+    training_signal_cleared_at = models.DateTimeField(null=True, blank=True)
+    # Slice selection reads this one flag: set for notAllowed, and for constrained until staff clear it.
+    training_reserved = models.BooleanField(default=False, db_default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_problems = models.TextField(blank=True, default="", db_default="",
+                                             help_text="What the file says that the row does not.")
 
     class Meta:
         ordering = ["id"]
@@ -82,6 +122,7 @@ class Asset(models.Model):
             models.Index(fields=["duration_seconds"], condition=models.Q(kind="video"), name="asset_video_duration_idx"),
             models.Index(fields=["contributor", "kind"], name="asset_contributor_kind_idx"),
         ]
+        constraints = [models.UniqueConstraint(fields=["external_id"], name="asset_external_id_unique")]
 
     def __str__(self):
         return self.title
@@ -89,3 +130,67 @@ class Asset(models.Model):
     @property
     def has_file(self):
         return bool(self.storage_key)
+
+    @property
+    def reserved_from_training(self):
+        """Whether a rightsholder reserved this work from AI training (an opt-out, a file's signal, a takedown)."""
+        return bool(self.training_reserved or self.taken_down_at or self.contributor.opted_out)
+
+class IngestStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    VERIFYING = "verifying", "Verifying files"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class IngestRun(models.Model):
+    """One catalogue feed brought in: its counts, its progress, and the rows it refused."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+
+    file_name = models.CharField(max_length=300)
+    storage_key = models.CharField(max_length=500)
+    format = models.CharField(max_length=5, choices=Format.choices)
+    status = models.CharField(max_length=10, choices=IngestStatus.choices, default=IngestStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    files_checked = models.PositiveIntegerField(default=0)
+    files_mismatched = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Ingest {self.pk} of {self.file_name}"
+
+    @property
+    def is_finished(self):
+        return self.status in (IngestStatus.DONE, IngestStatus.FAILED)
+
+
+class IngestRejection(models.Model):
+    """A feed row that was not taken, with its line in the file and why."""
+
+    run = models.ForeignKey(IngestRun, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField()
+    external_id = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["run", "line", "id"]
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}"

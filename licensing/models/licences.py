@@ -50,6 +50,12 @@ class BillingPeriod(models.TextChoices):
     ANNUAL = "annual", "Annual fee"
 
 
+class OfferCoverage(models.TextChoices):
+    SLICES = "slices", "The licence's slices"
+    CATALOGUE = "catalogue", "The whole catalogue"
+    COLLECTIONS = "collections", "Listed collections"
+
+
 class Licence(models.Model):
     """One licence through both phases: the application, the research licence, the commercial upgrade.
 
@@ -109,6 +115,14 @@ class Licence(models.Model):
     # page, to the licensor only, or not at all.
     offer_disclosure = models.CharField("disclosure of trained models", max_length=10, choices=Disclosure.choices,
                                         default=Disclosure.NONE)
+    offer_coverage = models.CharField(max_length=12, choices=OfferCoverage.choices, default=OfferCoverage.SLICES,
+                                      db_default=OfferCoverage.SLICES)
+    offer_collections = models.ManyToManyField("licensing.Collection", blank=True, related_name="offers")
+    # While the offer stands and its term runs, the works it covers go to no other licence.
+    offer_exclusive = models.BooleanField(default=False, db_default=False)
+    offer_custom_model = models.CharField(
+        "custom model", max_length=200, blank=True, default="", db_default="",
+        help_text="When set, the works may train only this model, made for the licensor.")
     offer_made_at = models.DateTimeField(null=True, blank=True)
     offer_accepted_at = models.DateTimeField(null=True, blank=True)
     commercial_starts_at = models.DateTimeField(null=True, blank=True)

@@ -31,8 +31,11 @@ class RoyaltyEntry(models.Model):
     # A split writes one row per contributor (100,000 in one statement), so no index is kept that
     # another already covers: contributor leads royalty_contributor_idx, pool and credit note lead
     # their unique constraints below.
-    contributor = models.ForeignKey("licensing.Contributor", on_delete=models.PROTECT, related_name="royalties",
-                                    db_index=False)
+    contributor = models.ForeignKey("licensing.Contributor", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="royalties", db_index=False)
+    # A rightsholder that is an organisation (a studio) is credited like a contributor.
+    organisation = models.ForeignKey("accounts.Organisation", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="royalties", db_index=False)
     licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+")
     pool = models.ForeignKey(RoyaltyPool, null=True, blank=True, on_delete=models.PROTECT, related_name="entries",
                              db_index=False)
@@ -51,11 +54,24 @@ class RoyaltyEntry(models.Model):
             models.UniqueConstraint(fields=["credit_note", "contributor"],
                                     condition=models.Q(credit_note__isnull=False),
                                     name="royalty_one_reversal_per_credit_contributor"),
+            models.UniqueConstraint(fields=["pool", "organisation"],
+                                    condition=models.Q(pool__isnull=False, organisation__isnull=False),
+                                    name="royalty_one_entry_per_pool_organisation"),
+            models.UniqueConstraint(fields=["credit_note", "organisation"],
+                                    condition=models.Q(credit_note__isnull=False, organisation__isnull=False),
+                                    name="royalty_one_reversal_per_credit_organisation"),
+            models.CheckConstraint(condition=models.Q(contributor__isnull=True, organisation__isnull=False)
+                                   | models.Q(contributor__isnull=False, organisation__isnull=True),
+                                   name="royalty_entry_has_one_payee"),
         ]
-        indexes = [models.Index(fields=["contributor", "created_at"], name="royalty_contributor_idx")]
+        indexes = [
+            models.Index(fields=["contributor", "created_at"], name="royalty_contributor_idx"),
+            models.Index(fields=["organisation", "created_at"], condition=models.Q(organisation__isnull=False),
+                         name="royalty_organisation_idx"),
+        ]
 
     def __str__(self):
-        return f"{self.amount} {self.currency} to {self.contributor_id}"
+        return f"{self.amount} {self.currency} to {self.contributor_id or f'organisation {self.organisation_id}'}"
 
 
 class RoyaltyPeriod(models.Model):
@@ -71,15 +87,22 @@ class RoyaltyPeriod(models.Model):
 
 class RoyaltyPayout(models.Model):
     period = models.ForeignKey(RoyaltyPeriod, on_delete=models.PROTECT, related_name="payouts")
-    contributor = models.ForeignKey("licensing.Contributor", on_delete=models.PROTECT, related_name="payouts")
+    contributor = models.ForeignKey("licensing.Contributor", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="payouts")
+    organisation = models.ForeignKey("accounts.Organisation", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="royalty_payouts")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     reference = models.CharField(max_length=60, unique=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["period", "contributor", "currency"],
-                                               name="royalty_payout_once_per_period")]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "contributor", "currency"], name="royalty_payout_once_per_period"),
+            models.UniqueConstraint(fields=["period", "organisation", "currency"],
+                                    condition=models.Q(organisation__isnull=False),
+                                    name="royalty_payout_once_per_period_organisation"),
+        ]
 
     def __str__(self):
         return self.reference

@@ -50,6 +50,9 @@ class Slice(models.Model):
 
     def describe_selection(self):
         f = self.filters
+        if f.get("whole_collections"):
+            return ("Every work of the collections the commercial offer covers, with no size cap, except works "
+                    "taken down, reserved from AI training or whose contributor opted out.")
         parts = [{"image": "images", "video": "videos"}.get(f.get("kind"), "images and videos")]
         if f.get("min_width") and f.get("min_height"):
             parts.append(f"at least {f['min_width']}×{f['min_height']} px")
@@ -83,7 +86,9 @@ class SliceItem(models.Model):
                               db_constraint=False)
     position = models.PositiveIntegerField()
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    withdrawal_reason = models.CharField(max_length=20, blank=True, db_default="", help_text="Why it was withdrawn: opt_out.")
+    # Why it was withdrawn, as the licensee is told: "opt_out" for a contributor's opt-out, else the
+    # licensor's reason (a takedown, a file's own training assertion).
+    withdrawal_reason = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["slice", "position"]

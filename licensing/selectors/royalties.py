@@ -210,10 +210,13 @@ def payout_csv_rows(*, period):
     """The bank's list: one row per payout of the period."""
     yield ["contributor_id", "contributor", "amount", "currency", "reference", "paid_at"]
     payouts = (
-        RoyaltyPayout.objects.filter(period=period).select_related("contributor").order_by("currency", "contributor_id")
+        RoyaltyPayout.objects.filter(period=period).select_related("contributor", "organisation")
+        .order_by("currency", "contributor_id", "organisation_id")
     )
     for p in payouts.iterator(chunk_size=2000):
-        yield [p.contributor_id, p.contributor.display_name, p.amount, p.currency, p.reference,
+        # A rightsholder that is an organisation is paid like a contributor; its name says which it is.
+        name = p.contributor.display_name if p.contributor_id else f"{p.organisation.legal_name} (organisation)"
+        yield [p.contributor_id or f"org-{p.organisation_id}", name, p.amount, p.currency, p.reference,
                p.paid_at.isoformat() if p.paid_at else ""]
 
 

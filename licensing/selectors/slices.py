@@ -78,6 +78,8 @@ class DownloadableItem:
     mime_type: str
     contributor_id: int
     opted_out: bool
+    withdrawal_reason: str
+    reserved_from_training: bool  # an opt-out, the file's own training assertion, or a takedown
 
 
 def downloadable_item(*, licence_id, slice_id, asset_id):
@@ -93,7 +95,8 @@ def downloadable_item(*, licence_id, slice_id, asset_id):
 
 
 _DOWNLOADABLE_SQL = f"""
-    SELECT l.state, i.withdrawn_at, a.storage_key, a.sha256, a.mime_type, a.contributor_id, c.opted_out
+    SELECT l.state, i.withdrawn_at, a.storage_key, a.sha256, a.mime_type, a.contributor_id, c.opted_out,
+           i.withdrawal_reason, (c.opted_out OR a.training_reserved OR a.taken_down_at IS NOT NULL)
     FROM {SliceItem._meta.db_table} i
     JOIN {Licence._meta.db_table} l ON l.id = i.licence_id
     JOIN {Asset._meta.db_table} a ON a.id = i.asset_id

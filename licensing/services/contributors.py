@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from licensing import jobs
 from licensing.models import Contributor, ContributorConsentChange, Licence, SliceItem
+from licensing.rights import OPT_OUT
 from licensing.selectors.contributors import grants_an_opt_out_withdraws
 from licensing.services.audit import audit
 from licensing.services.webhooks import webhook_emit
@@ -39,7 +40,7 @@ def contributor_set_opt_out(*, contributor, opted_out, by=None, note=""):
         grants = list(grants_an_opt_out_withdraws(contributor_id=contributor.pk)
                       .values_list("pk", "licence_id", "slice_id", "asset_id"))
         withdrawn = SliceItem.objects.filter(pk__in=[g[0] for g in grants]).update(
-            withdrawn_at=now, withdrawal_reason="opt_out")
+            withdrawn_at=now, withdrawal_reason=OPT_OUT)
         _after_withdrawal(grants, now=now, dedupe=f"consent:{change.pk}")
         log.info("research_grants_withdrawn", contributor=contributor.pk, items=withdrawn)
     audit(actor=by, organisation=None, action="contributor.opt_out" if opted_out else "contributor.opt_in",

@@ -17,15 +17,22 @@ from django.utils import timezone
 from accounts.roles import ROLE_LABELS, roles_of
 from licensing import jobs, notifications, workflow
 from licensing.models import (
+    Collection,
     Disclosure,
     InvoiceReason,
     InvoiceStatus,
     Licence,
     LicenceEvent,
     LicenceState,
+    OfferCoverage,
 )
 from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
 from licensing.services.audit import audit
+from licensing.services.collections import (
+    OfferConflict,
+    check_offer_conflicts,
+    lock_exclusivity,
+)
 from licensing.services.webhooks import webhook_emit
 from licensing.workflow import LicenceActionRefused, StaleLicence
 
@@ -209,7 +216,11 @@ def licence_request_upgrade(*, licence, by, intended_use, expected_scale, expect
 
 def licence_make_offer(*, licence, by, fee, currency, billing_period, term_months, scope, territory="Worldwide",
                        max_assets=None, max_bytes=None, max_slices=None, disclosure=Disclosure.NONE, note="",
-                       expected_version=None):
+                       expected_version=None, coverage=OfferCoverage.SLICES, collections=(), exclusive=False,
+                       custom_model=""):
+    """The commercial offer. It covers the licence's slices, the whole catalogue or listed collections; an
+    exclusive one is refused when another licence holds some of its works, decided under the exclusivity
+    lock so that of two conflicting offers exactly one is made."""
     fee = Decimal(fee)
     if fee < 0:
         raise LicenceActionRefused("Cannot make the offer: the fee cannot be negative.")
@@ -220,22 +231,45 @@ def licence_make_offer(*, licence, by, fee, currency, billing_period, term_month
     if disclosure not in Disclosure.values:
         raise LicenceActionRefused(
             f"Cannot make the offer: disclosure of trained models must be one of {', '.join(Disclosure.values)}.")
+    if coverage not in OfferCoverage.values:
+        raise LicenceActionRefused(f"Cannot make the offer: it covers {', '.join(OfferCoverage.values)}.")
+    collection_ids = sorted({getattr(c, "pk", c) for c in collections})
+    if coverage == OfferCoverage.COLLECTIONS:
+        if not collection_ids:
+            raise LicenceActionRefused("Cannot make the offer: choose the collections it covers.")
+        if Collection.objects.filter(pk__in=collection_ids).count() != len(collection_ids):
+            raise LicenceActionRefused("Cannot make the offer: one of its collections does not exist.")
+    else:
+        collection_ids = []
+    custom_model = (custom_model or "").strip()
     offer = {
         "fee": fee, "currency": currency, "billing_period": billing_period, "term_months": int(term_months),
         "scope": scope, "territory": territory, "max_assets": max_assets, "max_bytes": max_bytes,
-        "max_slices": max_slices, "disclosure": disclosure,
+        "max_slices": max_slices, "disclosure": disclosure, "coverage": coverage, "collections": collection_ids,
+        "exclusive": bool(exclusive), "custom_model": custom_model,
     }
 
     def apply(locked, now):
         locked.offer_disclosure = disclosure
+        lock_exclusivity()
+        try:
+            check_offer_conflicts(licence=locked, exclusive=bool(exclusive), coverage=coverage,
+                                  collection_ids=collection_ids)
+        except OfferConflict as conflict:
+            raise LicenceActionRefused(str(conflict)) from None
+        locked.offer_coverage, locked.offer_exclusive, locked.offer_custom_model = coverage, bool(exclusive), \
+            custom_model
         locked.offer_fee, locked.offer_currency = fee, currency
         locked.offer_billing_period, locked.offer_term_months = billing_period, int(term_months)
         locked.offer_scope, locked.offer_territory = scope, territory
         locked.offer_max_assets, locked.offer_max_bytes, locked.offer_max_slices = max_assets, max_bytes, max_slices
         locked.offer_made_at = now
 
+    def keep_collections(locked):
+        locked.offer_collections.set(collection_ids)
+
     return _perform(licence=licence, action="make_offer", by=by, note=note, payload=offer, apply=apply,
-                    expected_version=expected_version)
+                    expected_version=expected_version, then=keep_collections)
 
 
 def licence_decline_upgrade(*, licence, by, reason, expected_version=None):
@@ -264,8 +298,14 @@ def licence_record_payment(*, licence, by, reference="", note="", actor_label=No
             locked.commercial_starts_at = now
             locked.commercial_ends_at = now + relativedelta(months=locked.offer_term_months or 12)
 
+    def grant_collections(locked):
+        if locked.offer_coverage == OfferCoverage.COLLECTIONS:
+            # The deal is the collections, whole: one slice of them, built set-based like every slice.
+            jobs.schedule("slice.grant_collections", licence_id=locked.pk,
+                          dedupe=f"slice.grant_collections:{locked.pk}")
+
     return _perform(licence=licence, action="record_payment", by=by, note=note, apply=apply, actor_label=actor_label,
-                    payload={"reference": reference}, expected_version=expected_version)
+                    payload={"reference": reference}, expected_version=expected_version, then=grant_collections)
 
 
 # --- Administration -------------------------------------------------------------

@@ -16,6 +16,7 @@ from licensing.models import (
     Asset,
     Invoice,
     Payment,
+    Rightsholder,
     RoyaltyEntry,
     RoyaltyPayout,
     RoyaltyPeriod,
@@ -29,6 +30,8 @@ from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
 
+WHOLE_SHARE = 10_000  # a work's whole rights, in hundredths of a percent
+
 
 def _cents_to_amount(expression):
     if connection.vendor == "postgresql":
@@ -37,10 +40,12 @@ def _cents_to_amount(expression):
 
 
 def split_sql(*, weights_sql, cents, into, negative=False):
-    """INSERT one ledger entry per weighted contributor, splitting `cents` by largest remainder.
+    """INSERT one ledger entry per weighted payee, splitting `cents` by largest remainder.
 
-    `weights_sql` selects (contributor_id, weight) with positive integer weights; `into`
-    names the extra columns and their values: a dict of column -> SQL literal or %(param)s.
+    `weights_sql` selects (contributor_id, organisation_id, weight) with positive integer weights,
+    one of the two ids set per row (a payee is a contributor or an organisation); `into` names the
+    extra columns and their values: a dict of column -> SQL literal or %(param)s. Ties go to
+    contributors by id, then organisations by id.
     """
     columns = ", ".join(into)
     values = ", ".join(into.values())
@@ -49,21 +54,23 @@ def split_sql(*, weights_sql, cents, into, negative=False):
     # INSERT first, then the CTEs of its SELECT: SQLite reports the rows written only for
     # statements that begin with INSERT.
     return f"""
-        INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, amount, {columns})
+        INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, organisation_id, amount, {columns})
         WITH w AS ({weights_sql}),
         t AS (SELECT CAST(SUM(weight) AS bigint) AS total FROM w),
         ranked AS (
-            SELECT w.contributor_id,
+            SELECT w.contributor_id, w.organisation_id,
                    ({cents} * w.weight) / t.total AS floor_cents,
-                   row_number() OVER (ORDER BY ({cents} * w.weight) %% t.total DESC, w.contributor_id) AS rnk
+                   row_number() OVER (ORDER BY ({cents} * w.weight) %% t.total DESC,
+                                      CASE WHEN w.contributor_id IS NULL THEN 1 ELSE 0 END,
+                                      COALESCE(w.contributor_id, w.organisation_id)) AS rnk
             FROM w CROSS JOIN t
         ),
         shares AS (
-            SELECT contributor_id,
+            SELECT contributor_id, organisation_id,
                    floor_cents + CASE WHEN rnk <= {cents} - SUM(floor_cents) OVER () THEN 1 ELSE 0 END AS share
             FROM ranked
         )
-        SELECT contributor_id, {"-" if negative else ""}{_cents_to_amount("share")}, {values}
+        SELECT contributor_id, organisation_id, {"-" if negative else ""}{_cents_to_amount("share")}, {values}
         FROM shares
         WHERE share > 0
     """
@@ -76,6 +83,24 @@ def granted_weights_sql():
         f"SELECT a.contributor_id, SUM(CASE WHEN a.kind = 'video' THEN {video} ELSE {image} END) AS weight "
         f"FROM {SliceItem._meta.db_table} i JOIN {Asset._meta.db_table} a ON a.id = i.asset_id "
         f"WHERE i.licence_id = %(licence)s AND i.withdrawn_at IS NULL GROUP BY a.contributor_id"
+    )
+
+
+def granted_payee_weights_sql():
+    """Per payee, the weight of the works granted to %(licence)s and not withdrawn: a work without
+    rightsholders weighs wholly for its contributor; a work with rightsholders splits its weight by
+    their shares (in hundredths of a percent, so every weight is scaled by 10,000, which changes no
+    floor and no order of remainders of the contributors-only split)."""
+    image, video = int(settings.ROYALTY_KIND_WEIGHTS["image"]), int(settings.ROYALTY_KIND_WEIGHTS["video"])
+    return (
+        "SELECT x.contributor_id, x.organisation_id, SUM(x.weight) AS weight FROM ("
+        f"SELECT CASE WHEN r.id IS NULL THEN a.contributor_id ELSE r.contributor_id END AS contributor_id, "
+        f"r.organisation_id, (CASE WHEN a.kind = 'video' THEN {video} ELSE {image} END) "
+        f"* COALESCE(r.share_bp, {WHOLE_SHARE}) AS weight "
+        f"FROM {SliceItem._meta.db_table} i JOIN {Asset._meta.db_table} a ON a.id = i.asset_id "
+        f"LEFT JOIN {Rightsholder._meta.db_table} r ON r.asset_id = a.id "
+        f"WHERE i.licence_id = %(licence)s AND i.withdrawn_at IS NULL"
+        ") x GROUP BY x.contributor_id, x.organisation_id"
     )
 
 
@@ -104,7 +129,7 @@ def royalty_pool_create(*, payment_id):
             if cents > 0:
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        split_sql(weights_sql=granted_weights_sql(), cents=cents, into={
+                        split_sql(weights_sql=granted_payee_weights_sql(), cents=cents, into={
                             "licence_id": "%(licence)s", "pool_id": "%(pool)s", "credit_note_id": "NULL",
                             "currency": "%(currency)s", "reason": "'payment'", "created_at": "%(now)s",
                         }),
@@ -135,10 +160,11 @@ def royalties_reverse_for_credit_note(*, credit_note_id):
     if cents <= 0:
         return 0
     weights_sql = (
-        f"SELECT contributor_id, CAST(SUM(amount) * 100 AS bigint) AS weight FROM {RoyaltyEntry._meta.db_table} "
+        f"SELECT contributor_id, organisation_id, CAST(SUM(amount) * 100 AS bigint) AS weight "
+        f"FROM {RoyaltyEntry._meta.db_table} "
         f"WHERE pool_id IN (SELECT id FROM {RoyaltyPool._meta.db_table} WHERE payment_id IN "
-        f"(SELECT id FROM {Payment._meta.db_table} WHERE invoice_id = %(invoice)s)) GROUP BY contributor_id "
-        f"HAVING SUM(amount) > 0"
+        f"(SELECT id FROM {Payment._meta.db_table} WHERE invoice_id = %(invoice)s)) "
+        f"GROUP BY contributor_id, organisation_id HAVING SUM(amount) > 0"
     )
     sql = split_sql(weights_sql=weights_sql, cents=cents, negative=True, into={
         "licence_id": "%(licence)s", "pool_id": "NULL", "credit_note_id": "%(note)s", "currency": "%(currency)s",
@@ -206,20 +232,23 @@ def royalty_payouts_prepare(*, period):
     entry, payout, period_table = (RoyaltyEntry._meta.db_table, RoyaltyPayout._meta.db_table,
                                    RoyaltyPeriod._meta.db_table)
     sql = f"""
-        INSERT INTO {payout} (period_id, contributor_id, amount, currency, reference, paid_at)
-        SELECT %(period)s, owed.contributor_id, owed.amount, owed.currency,
-               %(prefix)s || CAST(owed.contributor_id AS TEXT) || '-' || owed.currency, NULL
+        INSERT INTO {payout} (period_id, contributor_id, organisation_id, amount, currency, reference, paid_at)
+        SELECT %(period)s, owed.contributor_id, owed.organisation_id, owed.amount, owed.currency,
+               %(prefix)s || CASE WHEN owed.contributor_id IS NULL
+                                  THEN 'ORG' || CAST(owed.organisation_id AS TEXT)
+                                  ELSE CAST(owed.contributor_id AS TEXT) END || '-' || owed.currency, NULL
         FROM (
-            SELECT e.contributor_id, e.currency, ROUND(e.total - COALESCE(p.total, 0), 2) AS amount
+            SELECT e.contributor_id, e.organisation_id, e.currency, ROUND(e.total - COALESCE(p.total, 0), 2) AS amount
             FROM (
-                SELECT contributor_id, currency, SUM(amount) AS total FROM {entry}
-                WHERE created_at < %(end)s GROUP BY contributor_id, currency
+                SELECT contributor_id, organisation_id, currency, SUM(amount) AS total FROM {entry}
+                WHERE created_at < %(end)s GROUP BY contributor_id, organisation_id, currency
             ) e
             LEFT JOIN (
-                SELECT po.contributor_id, po.currency, SUM(po.amount) AS total
+                SELECT po.contributor_id, po.organisation_id, po.currency, SUM(po.amount) AS total
                 FROM {payout} po JOIN {period_table} pe ON pe.id = po.period_id
-                WHERE pe.month < %(month)s GROUP BY po.contributor_id, po.currency
-            ) p ON p.contributor_id = e.contributor_id AND p.currency = e.currency
+                WHERE pe.month < %(month)s GROUP BY po.contributor_id, po.organisation_id, po.currency
+            ) p ON p.currency = e.currency AND (p.contributor_id = e.contributor_id
+                   OR (p.contributor_id IS NULL AND e.contributor_id IS NULL AND p.organisation_id = e.organisation_id))
         ) owed
         WHERE owed.amount > 0
         ON CONFLICT DO NOTHING

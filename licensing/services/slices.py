@@ -20,12 +20,16 @@ from licensing.models import (
     Asset,
     Contributor,
     Licence,
+    LicenceState,
     MediaKind,
+    OfferCoverage,
     Slice,
     SliceItem,
     SliceStatus,
 )
+from licensing.selectors.collections import exclusive_exclusion_sql
 from licensing.services.audit import audit
+from licensing.services.collections import lock_exclusivity
 from licensing.services.webhooks import webhook_emit
 
 log = structlog.get_logger(__name__)
@@ -185,9 +189,13 @@ def slice_build(*, slice_id):
                 raise SliceBuildFailed(
                     f"The licence became {licence.get_state_display().lower()} before the slice was built."
                 )
+            # Exclusive deals are decided one at a time against all builds (services/collections.py).
+            lock_exclusivity(shared=True)
             SliceItem.objects.filter(slice=slice_).delete()
             bytes_cap = licence.caps["bytes"]
             budget = None if bytes_cap is None else max(bytes_cap - licence.used_bytes, 0)
+            if is_whole_collection_grant(slice_):
+                budget = None  # the deal is the collections, whole: no size cap, no byte cap
             count, total_bytes = _insert_items(slice_, budget)
             if _drop_contributors_who_opted_out_meanwhile(slice_):
                 count, total_bytes = _totals(slice_)
@@ -230,6 +238,9 @@ def _why_nothing_was_granted(slice_, budget, bytes_cap):
             if probe.args[0]:
                 return (f"Only {budget:,} bytes remain under this licence's data cap of {bytes_cap:,}: not enough for "
                         "the next matching asset. Ask the licensor for a larger cap.")
+    if is_whole_collection_grant(slice_):
+        return ("The collections hold no work that can be granted: they are empty, or their works are taken down, "
+                "reserved from AI training or held exclusively by another licence.")
     return ("No assets match these filters once opted-out contributors and assets already granted to this licence "
             "are left out. Widen the filters and ask again.")
 
@@ -281,10 +292,19 @@ def selection_sql(slice_, budget):
         # The few who opted out, found through their partial index, rather than a join to everyone else.
         f"NOT EXISTS (SELECT 1 FROM {contributor} c WHERE c.id = a.contributor_id AND c.opted_out = %(true)s)",
         f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)",
+        # Taken down, or reserved by the file's own training-and-mining assertion.
+        "a.taken_down_at IS NULL",
+        "a.training_reserved = %(false)s",
     ]
     params = {"slice": slice_.pk, "licence": slice_.licence_id, "seed": slice_.seed, "size": slice_.size_requested,
-              "true": True, "no_reason": ""}
+              "true": True, "false": False, "no_reason": ""}
+    held_elsewhere = exclusive_exclusion_sql(licence_id=slice_.licence_id)
+    if held_elsewhere:
+        where.append(held_elsewhere)
     f = slice_.filters
+    collections = f.get("collections") or _licence_collections(slice_)
+    if collections is not None:
+        where.append(f"a.collection_id IN ({', '.join(str(int(pk)) for pk in collections) or 'NULL'})")
     for key, clause in (("kind", "a.kind = %(kind)s"), ("min_width", "a.width >= %(min_width)s"),
                         ("min_height", "a.height >= %(min_height)s"),
                         ("min_duration", "a.duration_seconds >= %(min_duration)s"),
@@ -317,7 +337,7 @@ def selection_sql(slice_, budget):
                 FROM {asset} a
                 WHERE {' AND '.join(where)}
                 ORDER BY k, a.id
-                LIMIT %(size)s
+                {"" if is_whole_collection_grant(slice_) else "LIMIT %(size)s"}
             ) p
         ) ranked
         {cut}
@@ -333,6 +353,48 @@ def selection_sql(slice_, budget):
             SELECT COUNT(*), COALESCE(MAX(running), 0) FROM picked
         """, params
     return f"WITH picked AS ({picked}) {insert}", params
+
+
+def is_whole_collection_grant(slice_):
+    return bool(slice_.filters.get("whole_collections"))
+
+
+def _licence_collections(slice_):
+    """A commercial licence whose offer covers listed collections takes its works from those only."""
+    if slice_.phase != "commercial":
+        return None
+    licence = slice_.licence
+    if licence.offer_coverage != OfferCoverage.COLLECTIONS:
+        return None
+    return sorted(licence.offer_collections.values_list("pk", flat=True))
+
+
+def slice_grant_collections(*, licence_id):
+    """The whole-collection grant of a commercial licence whose offer covers listed collections: one slice
+    holding every work of them that may be granted, with no size cap. Run once per licence; idempotent."""
+    with transaction.atomic():
+        licence = Licence.objects.select_for_update().filter(pk=licence_id).first()
+        if licence is None or licence.state != LicenceState.COMMERCIAL_ACTIVE \
+                or licence.offer_coverage != OfferCoverage.COLLECTIONS:
+            return None
+        existing = Slice.objects.filter(licence=licence, filters__whole_collections=True).first()
+        if existing is not None:
+            slice_ = existing
+        else:
+            collection_ids = sorted(licence.offer_collections.values_list("pk", flat=True))
+            size = Asset.objects.filter(collection_id__in=collection_ids).count()
+            number = (Slice.objects.filter(licence=licence).aggregate(n=Max("number"))["n"] or 0) + 1
+            slice_ = Slice.objects.create(
+                licence=licence, number=number, phase=licence.phase, seed=0, size_requested=max(size, 1),
+                filters={"collections": collection_ids, "whole_collections": True},
+            )
+            licence.used_slices += 1
+            licence.save(update_fields=["used_slices", "updated_at"])
+            audit(actor=None, organisation=licence.organisation, action="slice.grant_collections", target=slice_,
+                  payload={"collections": collection_ids})
+    if slice_.status == SliceStatus.QUEUED or slice_.status == SliceStatus.BUILDING:
+        slice_build(slice_id=slice_.pk)
+    return Slice.objects.get(pk=slice_.pk)
 
 
 def _insert_items(slice_, budget):

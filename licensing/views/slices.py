@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from licensing import downloads, workflow
+from licensing import downloads, rights, workflow
 from licensing.forms.slices import SliceRequestForm
 from licensing.manifests.http import MANIFEST_FORMATS, stream_manifest
 from licensing.manifests.shards import extension
@@ -98,10 +98,8 @@ def download(request, token, asset_id):
             return refusal
         raise Http404
     if item.withdrawn_at is not None:
-        return download_headers(HttpResponse(
-            "Withdrawn: the contributor opted out of AI training on "
-            f"{item.withdrawn_at:%d %B %Y}. Delete this item from your copies of the slice.",
-            status=410, content_type="text/plain"), item)
+        return download_headers(HttpResponse(rights.withdrawn_message(item), status=410,
+                                             content_type="text/plain"), item)
     if not item.storage_key:
         return download_headers(HttpResponse(
             f"Asset {asset_id} is a metadata-only catalogue row: there is no file to download.",
@@ -114,9 +112,8 @@ def download(request, token, asset_id):
 
 def download_headers(response, item):
     """Every header a download answer carries about the work (a DownloadableItem), whatever the answer
-    (200, 206, 304, 410…): the one place to add more."""
+    (200, 206, 304, 410…): the checksum and the rights signals, in one place."""
     response["X-Checksum-SHA256"] = item.sha256
-    if item.opted_out:
-        # W3C TDMRep: the rightsholder reserves text and data mining rights for this work.
-        response["tdm-reservation"] = "1"
+    for name, value in rights.download_rights_headers(item).items():
+        response[name] = value
     return response

@@ -7,10 +7,11 @@ import json
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from licensing import rights
 from licensing.models import Contributor
 from licensing.selectors.ai_models import model_page_path, public_models
 from licensing.selectors.contributors import public_contributor, work_counts
@@ -20,6 +21,7 @@ from licensing.selectors.transparency import (
     public_contributors_used,
     tdm_reservations,
 )
+from licensing.terms import catalogue_offer
 
 # The page aggregates every grant ever made; a visitor should not be able to make it run per request.
 CACHE_KEY = "transparency:v2"
@@ -86,5 +88,29 @@ def tdmrep(request):
 
     response = StreamingHttpResponse(chunks(), content_type="application/json")
     response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def licence_document(request):
+    """/license.xml: the catalogue's RSL 1.0 licence document."""
+    response = HttpResponse(rights.rsl_document(), content_type=f"{rights.RSL_MEDIA_TYPE}; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def robots(request):
+    response = HttpResponse(rights.robots_txt(), content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_GET
+def offer_terms(request):
+    """The catalogue's standing ODRL offer: what TDMRep's tdm-policy and RSL's <standard> point at."""
+    response = JsonResponse(catalogue_offer(), content_type="application/ld+json", json_dumps_params={"indent": 2})
     response["Access-Control-Allow-Origin"] = "*"
     return response

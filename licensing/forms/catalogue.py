@@ -1,0 +1,58 @@
+"""Catalogue forms: a feed to bring in, a takedown, a cleared training signal."""
+from django import forms
+
+from accounts.models import Organisation
+from licensing.feeds import detect_format, parse_rightsholders
+from licensing.models import Contributor
+
+MAX_FEED_BYTES = 512 * 1024 * 1024
+
+
+class FeedUploadForm(forms.Form):
+    feed = forms.FileField(label="Catalogue feed (CSV or JSON Lines)",
+                           help_text="One row per work; a feed brought in again changes only what differs.")
+
+    def clean_feed(self):
+        feed = self.cleaned_data["feed"]
+        if detect_format(feed.name) is None:
+            raise forms.ValidationError("Upload a .csv or a .jsonl file.")
+        if feed.size > MAX_FEED_BYTES:
+            raise forms.ValidationError("A feed holds at most 512 MiB; split it, or use manage.py ingest_catalog.")
+        return feed
+
+
+class TakedownForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="Reason",
+                             help_text="Every licensee holding the work reads this when its download answers 410.")
+
+
+class ClearSignalForm(forms.Form):
+    note = forms.CharField(required=False, max_length=500, label="How the constraint was settled")
+
+
+class RightsholdersForm(forms.Form):
+    rightsholders = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Rightsholders",
+        help_text="One a line: contributor:EXTERNAL-ID=60 or organisation:SLUG=40, adding to 100. "
+                  "Empty: the work belongs wholly to its contributor.")
+
+    def __init__(self, *args, work=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.work = work
+
+    def clean_rightsholders(self):
+        label = self.work.external_id or f"#{self.work.pk}"
+        try:
+            shares = parse_rightsholders(self.cleaned_data["rightsholders"], label)
+        except ValueError as problem:
+            raise forms.ValidationError(str(problem)) from None
+        parties = []
+        for share in shares:
+            if share.party == "contributor":
+                party = Contributor.objects.filter(external_id=share.ref).first()
+            else:
+                party = Organisation.objects.filter(slug=share.ref).first()
+            if party is None:
+                raise forms.ValidationError(f"No {share.party} is called {share.ref}.")
+            parties.append((party, share.share_bp))
+        return parties

@@ -1,0 +1,683 @@
+"""The catalogue: feeds brought in by upsert, files verified against their rows, works taken down.
+
+An ingest stages the feed's valid rows (COPY into a temporary table on PostgreSQL) and then
+writes contributors, collections, works and rightsholders with one set-based statement each:
+INSERT … ON CONFLICT (external_id) DO UPDATE … WHERE something changed. A row that says what
+the catalogue already holds writes nothing, so a feed brought in twice changes nothing the
+second time. Files are checked afterwards by a job of their own, which also reads the
+C2PA/CAWG training-and-mining assertions the files carry (licensing/rights.py).
+"""
+import hashlib
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import av
+import structlog
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import connection, connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from PIL import Image
+from psycopg.copy import QueuedLibpqWriter
+
+from accounts.models import Organisation
+from licensing import feeds, jobs, rights
+from licensing.models import (
+    Asset,
+    Collection,
+    Contributor,
+    IngestRejection,
+    IngestRun,
+    IngestStatus,
+    Rightsholder,
+    SliceItem,
+    TrainingSignal,
+)
+from licensing.services.audit import audit
+
+log = structlog.get_logger(__name__)
+
+STAGING = "ingest_work"
+STAGING_RIGHTS = "ingest_rights"
+# Rows staged and written at a time; a feed of at least one full chunk has its asset foreign keys checked
+# once, in one join, instead of per row.
+CHUNK_ROWS = 100_000
+COMPARED = ("contributor_id", "kind", "title", "tags", "width", "height", "duration_seconds", "bytes", "mime_type",
+            "sha256", "storage_key")
+
+
+class IngestRefused(Exception):
+    """A feed or a catalogue change that cannot be taken; the message says why. Nothing was changed."""
+
+
+# --- Bringing a feed in -------------------------------------------------------------
+
+def ingest_run_create(*, upload, by, file_name=None, schedule=True):
+    """Store the uploaded feed and queue its ingest. `schedule=False` leaves the running to the caller."""
+    name = file_name or getattr(upload, "name", "") or "feed"
+    fmt = feeds.detect_format(name)
+    if fmt is None:
+        raise IngestRefused(f"“{name}” is neither a CSV (.csv) nor a JSON Lines (.jsonl) feed.")
+    key = default_storage.save(f"ingest/{timezone.now():%Y/%m}/{name.rsplit('/', 1)[-1]}", File(upload))
+    with transaction.atomic():
+        run = IngestRun.objects.create(file_name=name[:300], storage_key=key, format=fmt, started_by=by)
+        audit(actor=by, organisation=None, action="catalogue.ingest", target=run, payload={"file": name})
+        if schedule:
+            jobs.schedule("catalogue.ingest", run_id=run.pk, dedupe=f"catalogue.ingest:{run.pk}")
+    return run
+
+
+def ingest_run_execute(*, run_id):
+    """Bring the run's feed in. Safe to deliver twice: only a queued run starts, and a run that died
+    half-way (its transaction rolled back) is started again by its redelivery."""
+    now = timezone.now()
+    # A run left `running` past the lease lost its worker; its transaction rolled back, so it starts over.
+    lost = Q(status=IngestStatus.RUNNING, started_at__lt=now - timedelta(seconds=settings.JOB_LEASE_SECONDS))
+    started = IngestRun.objects.filter(Q(status=IngestStatus.QUEUED) | lost, pk=run_id).update(
+        status=IngestStatus.RUNNING, started_at=now, progress=1)
+    if not started:
+        return None
+    run = IngestRun.objects.get(pk=run_id)
+    progress = _Progress(run)
+    try:
+        with default_storage.open(run.storage_key, "rb") as stream, progress:
+            size = max(default_storage.size(run.storage_key), 1)
+            counts, rejections = _ingest(stream, run.format, progress, size)
+    except feeds.FeedUnreadable as unreadable:
+        return _fail(run, str(unreadable))
+    except Exception:
+        log.exception("ingest_crashed", run=run_id)
+        _fail(run, "The feed could not be brought in because of an internal error; nothing was changed. "
+                   "The licensor's engineers have been told.")
+        raise
+    with transaction.atomic():
+        IngestRejection.objects.filter(run_id=run_id).delete()
+        IngestRejection.objects.bulk_create(
+            [IngestRejection(run_id=run_id, line=r.line, external_id=r.external_id[:200], reason=r.reason)
+             for r in rejections], batch_size=2000)
+        to_verify = Asset.objects.filter(verified_at__isnull=True).exclude(storage_key="").exclude(
+            external_id__isnull=True).exists()
+        IngestRun.objects.filter(pk=run_id).update(
+            status=IngestStatus.VERIFYING if to_verify else IngestStatus.DONE, progress=90 if to_verify else 100,
+            rejected=len(rejections), finished_at=None if to_verify else timezone.now(), **counts)
+        if to_verify:
+            jobs.schedule("catalogue.verify", run_id=run_id, dedupe=f"catalogue.verify:{run_id}")
+    log.info("ingest_done", run=run_id, rejected=len(rejections), **counts)
+    return IngestRun.objects.get(pk=run_id)
+
+
+def _fail(run, reason):
+    IngestRun.objects.filter(pk=run.pk).update(status=IngestStatus.FAILED, failure_reason=reason,
+                                               finished_at=timezone.now())
+    log.warning("ingest_failed", run=run.pk, reason=reason)
+    return IngestRun.objects.get(pk=run.pk)
+
+
+class _Progress:
+    """Reports how far the reading got from a connection of its own, so the run's page moves while the
+    ingest's transaction is still open. SQLite takes one writer at a time: there the page waits."""
+
+    def __init__(self, run):
+        self.run_id, self.value, self.stop = run.pk, 1, threading.Event()
+        self.thread = threading.Thread(target=self._report, daemon=True) if connection.vendor == "postgresql" else None
+
+    def set(self, value):
+        self.value = max(self.value, min(int(value), 89))
+
+    def _report(self):
+        try:
+            last = None
+            while not self.stop.wait(0.5):
+                if self.value != last:
+                    IngestRun.objects.filter(pk=self.run_id, status=IngestStatus.RUNNING).update(progress=self.value)
+                    last = self.value
+        finally:
+            connections.close_all()
+
+    def __enter__(self):
+        if self.thread:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread:
+            self.thread.join(timeout=5)
+
+
+def ingest_feed(*, stream, fmt):
+    """Bring a feed in without a run (benchmarks, tests): returns (counts, rejections)."""
+    return _ingest(stream, fmt, None, 1)
+
+
+def _ingest(stream, fmt, progress, size):
+    """Read, stage and upsert the feed in chunks, the reading on a thread of its own: while the database
+    writes one chunk, the next is parsed. Works with rightsholders are held to the end, when every
+    contributor the feed names is known; the whole feed is one transaction."""
+    rejections, held, seen, contributors = [], [], {}, set()
+    chunks, stop = queue.Queue(maxsize=2), threading.Event()
+
+    def read():
+        try:
+            chunk = []
+            for n, (line, values) in enumerate(feeds.read_feed(stream, fmt)):
+                if n % 20_000 == 0:
+                    if stop.is_set():
+                        return
+                    if progress is not None:
+                        progress.set(5 + 75 * _position(stream) / size)
+                if isinstance(values, feeds.Rejection):
+                    rejections.append(values)
+                    continue
+                cleaned = feeds.clean_row(line, values)
+                if isinstance(cleaned, feeds.Rejection):
+                    rejections.append(cleaned)
+                    continue
+                work, shares = cleaned
+                external_id = work[1]
+                first = seen.get(external_id)
+                if first is not None:
+                    rejections.append(feeds.Rejection(line, external_id,
+                                                      f"external id {external_id} is already on line {first}"))
+                    continue
+                seen[external_id] = line
+                contributors.add(work[12])
+                if shares is not None:
+                    held.append((work, shares))
+                    continue
+                chunk.append(work)
+                if len(chunk) >= CHUNK_ROWS:
+                    chunks.put(chunk)
+                    chunk = []
+            chunks.put(chunk)
+            chunks.put(None)
+        except BaseException as error:  # handed to the writer, which raises it in the request's thread
+            chunks.put(error)
+
+    def chunks_read():
+        while True:
+            chunk = chunks.get()
+            if chunk is None:
+                return
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    now = timezone.now()
+    counts = {"created": 0, "changed": 0, "unchanged": 0}
+    staged = 0
+    try:
+        with transaction.atomic(), _ForeignKeysCheckedOnce() as keys:
+            _create_staging()
+            for chunk in chunks_read():
+                staged += _stage_chunk(chunk, now, counts, first=not staged, keys=keys)
+            if held:
+                works = _stage_rights(held, contributors, rejections)
+                staged += _stage_chunk(works, now, counts, first=not staged)
+                with connection.cursor() as cursor:
+                    counts["changed"] += _replace_rightsholders(cursor, now)
+            _drop_staging()
+    finally:
+        # On a failure the reader may wait on a full queue: stop it, and drain the queue so that it ends.
+        stop.set()
+        while reader.is_alive():
+            try:
+                chunks.get(timeout=0.1)
+            except queue.Empty:
+                pass
+    counts["unchanged"] = staged - counts["created"] - counts["changed"]
+    rejections.sort(key=lambda r: r.line)
+    counts["rows"] = staged + len(rejections)
+    return counts, rejections
+
+
+def _stage_chunk(works, now, counts, *, first, keys=None):
+    if not works:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {STAGING}")
+    _stage(works)
+    if keys is not None and first and len(works) >= CHUNK_ROWS and _rows_to_write() >= len(works) // 2:
+        # A large feed that mostly writes: the foreign keys are checked once, at the end. A feed that
+        # mostly repeats the catalogue keeps them, and the table stays open to readers.
+        keys.drop()
+    created, updated = _upsert(now, len(works), first_chunk=first)
+    counts["created"] += created
+    counts["changed"] += updated
+    return len(works)
+
+
+def _position(stream):
+    try:
+        return stream.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _create_staging():
+    pg = connection.vendor == "postgresql"
+    temp = "CREATE TEMP TABLE" if pg else "CREATE TEMP TABLE IF NOT EXISTS"
+    tail = " ON COMMIT DROP" if pg else ""
+    text, real = ("text", "double precision") if pg else ("TEXT", "REAL")
+    tags = "jsonb" if pg else "TEXT"
+    with connection.cursor() as cursor:
+        # Dropped first too: inside an outer transaction (tests) ON COMMIT has not come yet.
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING_RIGHTS}")
+        cursor.execute(f"""{temp} {STAGING} (line integer, external_id {text}, kind {text}, title {text},
+            tags {tags}, width integer, height integer, duration_seconds {real}, bytes bigint, mime_type {text},
+            sha256 {text}, storage_key {text}, contributor_ext {text}, contributor_name {text},
+            collection {text}){tail}""")
+        cursor.execute(f"""{temp} {STAGING_RIGHTS} (line integer, asset_ext {text}, party {text}, ref {text},
+            share_bp integer){tail}""")
+
+
+def _drop_staging():
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING_RIGHTS}")
+
+
+def _stage(rows):
+    count = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.connection.cursor()
+            # The queued writer sends on its own thread: the server takes one chunk while the next is read.
+            with raw.copy(f"COPY {STAGING} FROM STDIN", writer=QueuedLibpqWriter(raw)) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+                    count += 1
+            return count
+        batch = []
+        sql = f"INSERT INTO {STAGING} VALUES ({', '.join(['%s'] * 15)})"
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= 5000:
+                cursor.executemany(sql, batch)
+                count += len(batch)
+                batch.clear()
+        if batch:
+            cursor.executemany(sql, batch)
+            count += len(batch)
+    return count
+
+
+def _stage_rights(held, feed_contributors, rejections):
+    """Stage the rightsholder rows of the held works; refuse works whose rightsholders do not exist.
+    Returns the works to stage."""
+    rights = [(work[0], work[1], shares) for work, shares in held]
+    contributor_refs = {s.ref for _, _, shares in rights for s in shares if s.party == "contributor"}
+    known_contributors = feed_contributors | set(
+        Contributor.objects.filter(external_id__in=contributor_refs - feed_contributors)
+        .values_list("external_id", flat=True))
+    organisation_refs = {s.ref for _, _, shares in rights for s in shares if s.party == "organisation"}
+    known_organisations = set(Organisation.objects.filter(slug__in=organisation_refs).values_list("slug", flat=True))
+    kept, rows = [], []
+    for (line, external_id, shares), (work, _) in zip(rights, held):
+        unknown = [f"{s.party} {s.ref}" for s in shares
+                   if s.ref not in (known_contributors if s.party == "contributor" else known_organisations)]
+        if unknown:
+            rejections.append(feeds.Rejection(line, external_id, f"rightsholder {', '.join(unknown)} of work "
+                                              f"{external_id} is not in the catalogue or this feed"))
+            continue
+        kept.append(work)
+        rows.extend((line, external_id, s.party, s.ref, s.share_bp) for s in shares)
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {STAGING_RIGHTS} VALUES (%s, %s, %s, %s, %s)", rows)
+    return kept
+
+
+def _distinct(left, right):
+    if connection.vendor == "postgresql":
+        return f"{left} IS DISTINCT FROM {right}"
+    return f"{left} IS NOT {right}"
+
+
+def _rows_to_write():
+    """How many staged works are new or differ from the catalogue."""
+    asset, contributor, collection = Asset._meta.db_table, Contributor._meta.db_table, Collection._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT COUNT(*) FROM {STAGING} s
+            LEFT JOIN {contributor} c ON c.external_id = s.contributor_ext
+            LEFT JOIN {collection} k ON k.name = s.collection AND s.collection <> ''
+            LEFT JOIN {asset} a ON a.external_id = s.external_id
+            WHERE a.id IS NULL OR {_changed("a", "s", contributor="c.id", collection="k.id")}
+        """)
+        return cursor.fetchone()[0]
+
+
+def _changed(old, new, *, contributor, collection):
+    """SQL: the work `old` differs from the row `new` (an empty collection in a feed changes nothing)."""
+    parts = [_distinct(f"{old}.{c}", contributor if c == "contributor_id" else f"{new}.{c}") for c in COMPARED]
+    parts.append(f"({collection} IS NOT NULL AND {_distinct(f'{old}.collection_id', collection)})")
+    return " OR ".join(parts)
+
+
+def _upsert(now, staged, first_chunk=True):
+    """Contributors, collections and works from the staged chunk; returns (created, changed) works."""
+    asset, contributor, collection = Asset._meta.db_table, Contributor._meta.db_table, Collection._meta.db_table
+    pg = connection.vendor == "postgresql"
+    params = {"now": now, "false": False}
+    with connection.cursor() as cursor:
+        if pg:
+            # The joins below are hash joins of the whole feed against the catalogue.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            if first_chunk:  # later chunks are of the same size and kind: the statistics stand
+                cursor.execute(f"ANALYZE {STAGING}")
+        # The last line of a contributor names them.
+        latest = (f"SELECT DISTINCT ON (contributor_ext) contributor_ext, contributor_name FROM {STAGING} "
+                  f"ORDER BY contributor_ext, line DESC") if pg else (
+                  f"SELECT s.contributor_ext, s.contributor_name FROM {STAGING} s WHERE s.line = "
+                  f"(SELECT MAX(line) FROM {STAGING} t WHERE t.contributor_ext = s.contributor_ext)")
+        cursor.execute(f"""
+            INSERT INTO {contributor} (external_id, display_name, opted_out, public_profile, created_at)
+            SELECT n.contributor_ext, n.contributor_name, %(false)s, %(false)s, %(now)s FROM ({latest}) n
+            LEFT JOIN {contributor} o ON o.external_id = n.contributor_ext
+            WHERE o.id IS NULL OR {_distinct("o.display_name", "n.contributor_name")}
+            ON CONFLICT (external_id) DO UPDATE SET display_name = excluded.display_name
+            WHERE {_distinct(f"{contributor}.display_name", "excluded.display_name")}
+        """, params)
+        # A collection a feed names for the first time belongs to the contributor of its first work;
+        # staff can give it to a studio on its page.
+        cursor.execute(f"""
+            INSERT INTO {collection} (name, owner_contributor_id, description, created_at)
+            SELECT f.collection, c.id, '', %(now)s
+            FROM (SELECT collection, MIN(line) AS line FROM {STAGING} WHERE collection <> '' GROUP BY collection) f
+            JOIN {STAGING} s ON s.line = f.line JOIN {contributor} c ON c.external_id = s.contributor_ext
+            WHERE true
+            ON CONFLICT (name) DO NOTHING
+        """, params)
+        columns = ", ".join(COMPARED)
+        values = ", ".join(f"s.{c}" if c != "contributor_id" else "c.id" for c in COMPARED)
+
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COMPARED)
+        # Rows that say what the catalogue holds are left out before the upsert: a conflict that updates
+        # nothing still locks its row, and a second run of a feed would lock every work it names.
+        fresh = _changed("a", "s", contributor="c.id", collection="k.id")
+        upsert = f"""
+            INSERT INTO {asset} (external_id, {columns}, collection_id, created_at, updated_at)
+            SELECT s.external_id, {values}, k.id, %(now)s, %(now)s FROM {STAGING} s
+            JOIN {contributor} c ON c.external_id = s.contributor_ext
+            LEFT JOIN {collection} k ON k.name = s.collection AND s.collection <> ''
+            LEFT JOIN {asset} a ON a.external_id = s.external_id
+            WHERE a.id IS NULL OR {fresh}
+            ON CONFLICT (external_id) DO UPDATE SET {updates},
+                collection_id = COALESCE(excluded.collection_id, {asset}.collection_id),
+                updated_at = excluded.updated_at, verified_at = NULL
+            WHERE {_changed(asset, "excluded", contributor="excluded.contributor_id",
+                            collection="excluded.collection_id")}
+        """
+        if pg:
+            cursor.execute(f"WITH up AS ({upsert} RETURNING (xmax = 0) AS inserted) "
+                           f"SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM up",
+                           params)
+            created, updated = cursor.fetchone()
+        else:
+            cursor.execute(f"SELECT COUNT(*) FROM {STAGING} s JOIN {asset} a ON a.external_id = s.external_id")
+            existing = cursor.fetchone()[0]
+            cursor.execute(upsert, params)
+            created = staged - existing
+            updated = cursor.rowcount - created
+    return int(created), int(updated)
+
+
+def _replace_rightsholders(cursor, now):
+    """Replace the rightsholders of the works whose staged set differs from what they hold; returns how many
+    works changed only by that (a work whose row changed too is counted once, there)."""
+    asset, holder = Asset._meta.db_table, Rightsholder._meta.db_table
+    contributor, organisation = Contributor._meta.db_table, Organisation._meta.db_table
+    cursor.execute(f"SELECT COUNT(*) FROM {STAGING_RIGHTS}")
+    if not cursor.fetchone()[0]:
+        return 0
+    want = f"""
+        SELECT a.id AS asset_id, c.id AS contributor_id, o.id AS organisation_id, r.share_bp
+        FROM {STAGING_RIGHTS} r JOIN {asset} a ON a.external_id = r.asset_ext
+        LEFT JOIN {contributor} c ON r.party = 'contributor' AND c.external_id = r.ref
+        LEFT JOIN {organisation} o ON r.party = 'organisation' AND o.slug = r.ref
+    """
+    have = (f"SELECT asset_id, contributor_id, organisation_id, share_bp FROM {holder} "
+            f"WHERE asset_id IN (SELECT a.id FROM {STAGING_RIGHTS} r JOIN {asset} a ON a.external_id = r.asset_ext)")
+    for table in ("ingest_rights_want", "ingest_rights_changed"):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TEMP TABLE ingest_rights_want AS {want}")
+    columns = "asset_id, contributor_id, organisation_id, share_bp"
+    cursor.execute(f"""
+        CREATE TEMP TABLE ingest_rights_changed AS
+        SELECT asset_id FROM (SELECT {columns} FROM ingest_rights_want EXCEPT SELECT {columns} FROM ({have}) h1) d1
+        UNION
+        SELECT asset_id FROM (SELECT {columns} FROM ({have}) h2 EXCEPT SELECT {columns} FROM ingest_rights_want) d2
+    """)
+    cursor.execute(f"DELETE FROM {holder} WHERE asset_id IN (SELECT asset_id FROM ingest_rights_changed)")
+    cursor.execute(f"""
+        INSERT INTO {holder} (asset_id, contributor_id, organisation_id, share_bp)
+        SELECT w.asset_id, w.contributor_id, w.organisation_id, w.share_bp FROM ingest_rights_want w
+        WHERE w.asset_id IN (SELECT asset_id FROM ingest_rights_changed)
+    """)
+    cursor.execute(f"SELECT COUNT(*) FROM {asset} WHERE id IN (SELECT asset_id FROM ingest_rights_changed) "
+                   f"AND (updated_at IS NULL OR updated_at <> %s)", [now])
+    only_rights = cursor.fetchone()[0]
+    cursor.execute(f"UPDATE {asset} SET updated_at = %s WHERE id IN (SELECT asset_id FROM ingest_rights_changed)",
+                   [now])
+    cursor.execute("DROP TABLE ingest_rights_changed")
+    cursor.execute("DROP TABLE ingest_rights_want")
+    return int(only_rights)
+
+
+class _ForeignKeysCheckedOnce:
+    """For a large feed on PostgreSQL: the asset table's foreign keys dropped for the load and added back,
+    validated in one join (the per-row deferred checks cost more than the load itself). The rows come from
+    joins with the referenced tables, so the check finds nothing; it is there to prove it. The ALTERs are
+    part of the ingest's transaction: a failed ingest puts the keys back with everything else."""
+
+    def __init__(self):
+        self.keys = None
+
+    def drop(self):
+        if self.keys is not None or connection.vendor != "postgresql":
+            return
+        table = Asset._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("""
+                SELECT c.conname, a.attname, f.relname, fa.attname FROM pg_constraint c
+                JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                JOIN pg_class f ON f.oid = c.confrelid
+                JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1]
+                WHERE c.conrelid = %s::regclass AND c.contype = 'f'
+            """, [table])
+            self.keys = cursor.fetchall()
+            for name, *_ in self.keys:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if not self.keys or exc_type is not None:
+            return False
+        table = Asset._meta.db_table
+        with connection.cursor() as cursor:
+            for name, column, target, target_column in self.keys:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" FOREIGN KEY ({column}) '
+                               f'REFERENCES {target} ({target_column}) DEFERRABLE INITIALLY DEFERRED')
+        return False
+
+
+# --- Checking the files -------------------------------------------------------------
+
+def catalogue_verify(*, run_id=None, batch=200):
+    """Read every unverified file that exists in storage: size, SHA-256, dimensions, duration and the
+    file's training-and-mining assertion. Mismatches are written on the work for staff to see."""
+    pending = Asset.objects.filter(verified_at__isnull=True).exclude(storage_key="").exclude(external_id__isnull=True)
+    total = max(pending.count(), 1)
+    checked = mismatched = 0
+    while True:
+        ids = list(pending.order_by("id").values_list("pk", flat=True)[:batch])
+        if not ids:
+            break
+        for asset in Asset.objects.filter(pk__in=ids).select_related("contributor"):
+            report = inspect_file(asset)
+            checked += 1
+            mismatched += bool(report.problems)
+            _record_verification(asset, report)
+        if run_id is not None:
+            IngestRun.objects.filter(pk=run_id).update(progress=min(99, 90 + 9 * checked // total))
+    if run_id is not None:
+        IngestRun.objects.filter(pk=run_id, status=IngestStatus.VERIFYING).update(
+            status=IngestStatus.DONE, progress=100, files_checked=F("files_checked") + checked,
+            files_mismatched=F("files_mismatched") + mismatched, finished_at=timezone.now())
+    log.info("catalogue_verified", run=run_id, checked=checked, mismatched=mismatched)
+    return checked, mismatched
+
+
+@dataclass
+class FileReport:
+    problems: list = field(default_factory=list)
+    signal: str = None
+    signal_text: str = ""
+
+
+def inspect_file(asset):
+    """What the stored file says against its row. A file not in storage is reported, not read."""
+    report = FileReport()
+    key = asset.storage_key
+    try:
+        exists = default_storage.exists(key)
+    except Exception:  # a key the storage refuses (outside its root): as good as missing
+        exists = False
+    if not exists:
+        report.problems.append(f"No file in storage at {key}.")
+        return report
+    digest, size = hashlib.sha256(), 0
+    with default_storage.open(key, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+        if size != asset.bytes:
+            report.problems.append(f"The file has {size:,} bytes; the row says {asset.bytes:,}.")
+        if digest.hexdigest() != asset.sha256:
+            report.problems.append(f"The file's SHA-256 is {digest.hexdigest()}; the row says {asset.sha256}.")
+        handle.seek(0)
+        measured = _measure(handle, asset.kind)
+        if measured.get("error"):
+            report.problems.append(measured["error"])
+        else:
+            if (measured["width"], measured["height"]) != (asset.width, asset.height):
+                report.problems.append(f"The file is {measured['width']}×{measured['height']} px; the row says "
+                                       f"{asset.width}×{asset.height}.")
+            duration = measured.get("duration")
+            if asset.kind == "video" and duration is not None and asset.duration_seconds is not None \
+                    and abs(duration - asset.duration_seconds) > 0.5:
+                report.problems.append(f"The file runs {duration:.2f} s; the row says {asset.duration_seconds:.2f} s.")
+        handle.seek(0)
+        assertion = rights.read_training_assertion(handle, asset.mime_type)
+    if assertion is not None:
+        report.signal, report.signal_text = assertion.signal, assertion.text
+    return report
+
+
+def _measure(handle, kind):
+    try:
+        if kind == "image":
+            with Image.open(handle) as image:
+                return {"width": image.width, "height": image.height}
+        with av.open(handle) as container:
+            stream = container.streams.video[0]
+            duration = container.duration / 1_000_000 if container.duration else None
+            if duration is None and stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            return {"width": stream.codec_context.width, "height": stream.codec_context.height,
+                    "duration": duration}
+    except Exception as error:  # not an image or video the readers know: say so, do not crash the job
+        return {"error": f"The file cannot be read as {'an image' if kind == 'image' else 'a video'}: "
+                         f"{type(error).__name__}."}
+
+
+@transaction.atomic
+def _record_verification(asset, report):
+    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    locked.verified_at = timezone.now()
+    locked.verification_problems = "\n".join(report.problems)
+    fields = ["verified_at", "verification_problems"]
+    if report.signal is not None and (report.signal, report.signal_text) != (locked.training_signal,
+                                                                              locked.training_signal_text):
+        locked.training_signal, locked.training_signal_text = report.signal, report.signal_text
+        locked.training_signal_cleared_at = locked.training_signal_cleared_by = None
+        fields += ["training_signal", "training_signal_text", "training_signal_cleared_at",
+                   "training_signal_cleared_by"]
+    reserved = locked.training_signal == TrainingSignal.NOT_ALLOWED or (
+        locked.training_signal == TrainingSignal.CONSTRAINED and locked.training_signal_cleared_at is None)
+    if reserved != locked.training_reserved:
+        locked.training_reserved = reserved
+        fields.append("training_reserved")
+    locked.save(update_fields=fields)
+    if reserved:
+        _withdraw_everywhere(locked, rights.withdrawal_text(locked))
+
+
+def _withdraw_everywhere(asset, reason, now=None):
+    return SliceItem.objects.filter(asset_id=asset.pk, withdrawn_at__isnull=True).update(
+        withdrawn_at=now or timezone.now(), withdrawal_reason=reason)
+
+
+# --- Staff decisions on one work -------------------------------------------------------
+
+@transaction.atomic
+def catalogue_take_down(*, asset, by, reason):
+    """Take a work down for legal reasons: out of every slice, research and commercial, with the reason
+    the licensees read; new slices leave it out. Taking down twice changes nothing."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise IngestRefused("Give the reason for the takedown: the licensees holding the work are told it.")
+    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    if locked.taken_down_at is not None:
+        return 0
+    now = timezone.now()
+    locked.taken_down_at, locked.takedown_reason = now, reason
+    locked.save(update_fields=["taken_down_at", "takedown_reason"])
+    withdrawn = _withdraw_everywhere(locked, f"Taken down: {reason}", now)
+    audit(actor=by, organisation=None, action="asset.take_down", target=locked,
+          payload={"reason": reason, "withdrawn_items": withdrawn})
+    log.info("asset_taken_down", asset=locked.pk, items=withdrawn)
+    asset.taken_down_at, asset.takedown_reason = locked.taken_down_at, locked.takedown_reason
+    return withdrawn
+
+
+@transaction.atomic
+def catalogue_clear_training_signal(*, asset, by, note=""):
+    """Staff have settled a `constrained` assertion with the rightsholder: the work may be granted again."""
+    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    if locked.training_signal != TrainingSignal.CONSTRAINED:
+        raise IngestRefused("Only a constrained training signal can be cleared; a file that says notAllowed stays "
+                            "out of every slice.")
+    if locked.training_signal_cleared_at is not None:
+        return False
+    locked.training_signal_cleared_at, locked.training_signal_cleared_by = timezone.now(), by
+    locked.training_reserved = False
+    locked.save(update_fields=["training_signal_cleared_at", "training_signal_cleared_by", "training_reserved"])
+    audit(actor=by, organisation=None, action="asset.clear_training_signal", target=locked,
+          payload={"constraint": locked.training_signal_text, "note": note})
+    return True
+
+
+def wait_for_run(run_id, timeout=60):
+    """For the command: the run once it is finished (jobs may run on a worker)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = IngestRun.objects.get(pk=run_id)
+        if run.is_finished:
+            return run
+        time.sleep(0.5)
+    return IngestRun.objects.get(pk=run_id)
