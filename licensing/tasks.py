@@ -47,6 +47,9 @@ def write_slice_shards(slice_id, job_id=None):
 @shared_task(acks_late=True)
 def deliver_webhook(delivery_id, job_id=None):
     jobs.run(job_id, webhook_deliver, delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def grant_collections(licence_id, job_id=None):
     jobs.run(job_id, slice_grant_collections, licence_id=licence_id)
 
