@@ -15,6 +15,7 @@ from licensing.models import (
     RoyaltyPool,
     Slice,
 )
+from licensing.services.previews import previews_schedule
 
 
 class ConsentChangeInline(admin.TabularInline):
@@ -44,6 +45,11 @@ class AssetAdmin(admin.ModelAdmin):
     search_fields = ["title", "sha256"]
     raw_id_fields = ["contributor"]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or {"storage_key", "sha256"} & set(form.changed_data):
+            previews_schedule(asset_ids=[obj.pk])
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -32,6 +32,7 @@ TASKS = {
     "royalties.reverse": "licensing.tasks.reverse_royalties_for_credit_note",
     "slice.build": "licensing.tasks.build_slice",
     "email.send": "licensing.tasks.send_email",
+    "previews.make": "licensing.tasks.make_previews",
 }
 
 

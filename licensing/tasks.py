@@ -14,6 +14,7 @@ from licensing.services.billing import (
     research_fee_invoice_issue,
 )
 from licensing.services.licences import licences_expire, licences_remind_expiring
+from licensing.services.previews import previews_make
 from licensing.services.royalties import (
     royalties_reverse_for_credit_note,
     royalty_pool_create,
@@ -59,6 +60,11 @@ def create_royalty_pool(payment_id, job_id=None):
 @shared_task(acks_late=True)
 def reverse_royalties_for_credit_note(credit_note_id, job_id=None):
     jobs.run(job_id, royalties_reverse_for_credit_note, credit_note_id=credit_note_id)
+
+
+@shared_task(acks_late=True)
+def make_previews(asset_id, job_id=None):
+    jobs.run(job_id, previews_make, asset_id=asset_id)
 
 
 # --- Beat -------------------------------------------------------------------------

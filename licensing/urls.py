@@ -2,8 +2,10 @@ from django.urls import path
 
 from licensing.views import (
     billing,
+    catalogue,
     contributors,
     licences,
+    previews,
     review,
     royalties,
     slices,
@@ -11,6 +13,9 @@ from licensing.views import (
 )
 
 urlpatterns = [
+    path("catalogue/", catalogue.catalogue, name="catalogue"),
+    path("catalogue/<int:pk>/", catalogue.work_detail, name="catalogue_work"),
+    path("previews/<int:asset_id>/<str:name>", previews.preview, name="asset_preview"),
     path("licences/", licences.dashboard, name="licence_dashboard"),
     path("licences/apply/", licences.apply, name="licence_apply"),
     path("licences/<int:pk>/", licences.detail, name="licence_detail"),

@@ -21,6 +21,7 @@ from licensing.models.licences import (
     SentEmail,
 )
 from licensing.models.outbox import Job, JobState
+from licensing.models.previews import AssetPreview, PreviewStatus
 from licensing.models.royalties import (
     RoyaltyEntry,
     RoyaltyPayout,
@@ -33,6 +34,8 @@ __all__ = [
     "Job",
     "JobState",
     "Asset",
+    "AssetPreview",
+    "PreviewStatus",
     "AuditEvent",
     "Invoice",
     "InvoiceKind",

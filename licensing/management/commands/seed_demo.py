@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organisation, User
 from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER, sync_role_groups
 from licensing.models import Asset, Contributor, ContributorConsentChange
+from licensing.services.previews import previews_schedule
 
 DEMO_PASSWORD = "tessera-demo"
 
@@ -190,7 +191,7 @@ class Command(BaseCommand):
 
     def seed_assets(self, contributors, count, video_share):
         existing = set(Asset.objects.filter(storage_key__startswith="demo/").values_list("storage_key", flat=True))
-        new_rows = []
+        new_rows, rewritten = [], []
         for n in range(count):
             rng = random.Random(n)
             contributor = contributors[n % len(contributors)]
@@ -213,6 +214,7 @@ class Command(BaseCommand):
                 default_storage.delete(key)
             default_storage.save(key, ContentFile(data))
             if key in existing:
+                rewritten.append(key)
                 continue
             subject = rng.choice(SUBJECTS)
             new_rows.append(
@@ -230,5 +232,8 @@ class Command(BaseCommand):
                     storage_key=key,
                 )
             )
-        Asset.objects.bulk_create(new_rows, batch_size=500)
+        created = Asset.objects.bulk_create(new_rows, batch_size=500)
+        # Changed files keep their row but get new previews; a file already previewed is not redone.
+        previews_schedule(asset_ids=[row.pk for row in created] + sorted(
+            Asset.objects.filter(storage_key__in=rewritten).values_list("pk", flat=True)))
         return len(new_rows)
