@@ -1,0 +1,12 @@
+// The header's links fold behind a "Menu" button on narrow screens. Without this script the
+// links simply stay visible: the `js` class, set before the page is drawn, is what folds them.
+document.documentElement.classList.add("js");
+document.addEventListener("DOMContentLoaded", function () {
+  var button = document.querySelector(".menu-button");
+  if (!button) { return; }
+  var nav = button.closest("nav");
+  button.addEventListener("click", function () {
+    var open = nav.classList.toggle("open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+});
