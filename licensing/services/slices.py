@@ -197,13 +197,11 @@ def slice_fail(*, slice_id, reason):
     return slice_
 
 
-def selection_sql(slice_, budget):
-    """The statement that grants the slice: candidates filtered in SQL, ordered by a seeded hash
-    of the asset id (the same seed over the same catalogue picks the same assets), cut at the
-    size and at the remaining bytes. On PostgreSQL it also returns the count and bytes granted."""
+def candidates_sql(slice_):
+    """The WHERE of the assets a slice may take (filters, opt-outs, not yet granted to the licence),
+    over `a`, the asset table, with its parameters. The build and the slice preview share it."""
     vendor = connection.vendor
-    asset, contributor, item = Asset._meta.db_table, Contributor._meta.db_table, SliceItem._meta.db_table
-    xor = "(a.id # %(seed)s)" if vendor == "postgresql" else "((a.id | %(seed)s) - (a.id & %(seed)s))"
+    contributor, item = Contributor._meta.db_table, SliceItem._meta.db_table
     where = [
         # The few who opted out, found through their partial index, rather than a join to everyone else.
         f"NOT EXISTS (SELECT 1 FROM {contributor} c WHERE c.id = a.contributor_id AND c.opted_out = %(true)s)",
@@ -229,11 +227,21 @@ def selection_sql(slice_, budget):
                 params[f"tag{n}"] = tag
                 names.append(f"%(tag{n})s")
             where.append(f"EXISTS (SELECT 1 FROM json_each(a.tags) t WHERE t.value IN ({', '.join(names)}))")
+    return " AND ".join(where), params
+
+
+def picked_sql(slice_, budget):
+    """The assets the slice takes, in its order: rows (id, rn, running bytes). Candidates are
+    ordered by a seeded hash of the asset id (the same seed over the same catalogue picks the
+    same assets) and cut at the size and at the remaining bytes. Only reads."""
+    asset = Asset._meta.db_table
+    xor = "(a.id # %(seed)s)" if connection.vendor == "postgresql" else "((a.id | %(seed)s) - (a.id & %(seed)s))"
+    where, params = candidates_sql(slice_)
     cut = ""
     if budget is not None:
         cut = "WHERE ranked.running <= %(budget)s"
         params["budget"] = budget
-    picked = f"""
+    return f"""
         SELECT ranked.id, ranked.rn, ranked.running
         FROM (
             SELECT p.id,
@@ -242,16 +250,23 @@ def selection_sql(slice_, budget):
             FROM (
                 SELECT a.id, a.bytes, ({xor} * 2654435761) %% 4294967291 AS k
                 FROM {asset} a
-                WHERE {' AND '.join(where)}
+                WHERE {where}
                 ORDER BY k, a.id
                 LIMIT %(size)s
             ) p
         ) ranked
         {cut}
-    """
+    """, params
+
+
+def selection_sql(slice_, budget):
+    """The statement that grants the slice: the picked assets (`picked_sql`) inserted as its
+    items. On PostgreSQL it also returns the count and bytes granted."""
+    item = SliceItem._meta.db_table
+    picked, params = picked_sql(slice_, budget)
     insert = f"INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at) " \
              f"SELECT %(slice)s, %(licence)s, picked.id, picked.rn, NULL FROM picked"
-    if vendor == "postgresql":
+    if connection.vendor == "postgresql":
         # One statement grants the items and reports what was granted: the running total of the
         # last item is the bytes of the slice.
         return f"""
