@@ -24,6 +24,7 @@ urlpatterns = [
     path("licences/<int:pk>/terms.jsonld", licences.terms, name="licence_terms"),
     path("licences/<int:pk>/offer.jsonld", licences.terms, {"offer": True}, name="licence_offer_terms"),
     path("licences/<int:pk>/slices/", slices.request_slice, name="slice_request"),
+    path("licences/<int:pk>/slices/preview/", slices.preview_slice, name="slice_preview"),
     path("licences/<int:pk>/<slug:action>/", licences.act, name="licence_act"),
     path("slices/<int:pk>/", slices.slice_detail, name="slice_detail"),
     path("slices/<int:pk>/<str:fmt>", slices.manifest, name="slice_manifest"),

@@ -197,12 +197,13 @@ def slice_fail(*, slice_id, reason):
     return slice_
 
 
-def candidates_sql(slice_):
+def candidates_sql(slice_, *, filters_only=False):
     """The WHERE of the assets a slice may take (filters, opt-outs, not yet granted to the licence),
-    over `a`, the asset table, with its parameters. The build and the slice preview share it."""
+    over `a`, the asset table, with its parameters. The build and the slice preview share it;
+    `filters_only` leaves out opt-outs and earlier grants, to say how many works match at all."""
     vendor = connection.vendor
     contributor, item = Contributor._meta.db_table, SliceItem._meta.db_table
-    where = [
+    where = [] if filters_only else [
         # The few who opted out, found through their partial index, rather than a join to everyone else.
         f"NOT EXISTS (SELECT 1 FROM {contributor} c WHERE c.id = a.contributor_id AND c.opted_out = %(true)s)",
         f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)",
@@ -227,7 +228,7 @@ def candidates_sql(slice_):
                 params[f"tag{n}"] = tag
                 names.append(f"%(tag{n})s")
             where.append(f"EXISTS (SELECT 1 FROM json_each(a.tags) t WHERE t.value IN ({', '.join(names)}))")
-    return " AND ".join(where), params
+    return " AND ".join(where) or "TRUE", params
 
 
 def picked_sql(slice_, budget):
