@@ -82,9 +82,12 @@ class ApproveForm(VersionedForm):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant")
 
     @classmethod
-    def defaults(cls):
+    def defaults(cls, licence=None):
+        """The caps offered to the reviewer: the number of assets the applicant said it needs, and the
+        house defaults for the rest."""
+        estimated = getattr(licence, "estimated_volume", None)
         return {
-            "max_assets": settings.RESEARCH_DEFAULT_MAX_ASSETS,
+            "max_assets": estimated or settings.RESEARCH_DEFAULT_MAX_ASSETS,
             "max_gigabytes": Decimal(settings.RESEARCH_DEFAULT_MAX_BYTES) / GIB,
             "max_slices": settings.RESEARCH_DEFAULT_MAX_SLICES,
             "duration_days": settings.RESEARCH_DEFAULT_DURATION_DAYS,
@@ -108,7 +111,9 @@ class UpgradeRequestForm(VersionedForm):
 
 
 class OfferForm(VersionedForm):
-    fee = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
+    fee = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, label="Fee, excluding VAT",
+                             help_text=f"The invoice adds VAT at {settings.INVOICE_TAX_RATE:g}%; the licensee sees "
+                                       "both amounts before accepting.")
     currency = forms.ChoiceField(choices=[(c, c) for c in CURRENCIES])
     billing_period = forms.ChoiceField(choices=BillingPeriod.choices)
     term_months = forms.IntegerField(min_value=1, max_value=120, initial=12, label="Term (months)")

@@ -18,6 +18,7 @@ from accounts.roles import ROLE_LABELS, roles_of
 from licensing import jobs, notifications, workflow
 from licensing.models import Licence, LicenceEvent, LicenceState
 from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
+from licensing.selectors.transparency import transparency_changed
 from licensing.workflow import LicenceActionRefused, StaleLicence
 
 log = structlog.get_logger(__name__)
@@ -56,7 +57,7 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
             )
         now = timezone.now()
         transition = workflow.check(locked, action, by, payload, now=now)
-        from_state = locked.state
+        from_state, from_phase = locked.state, locked.phase
         target = workflow.target_of(transition, locked)
         if apply is not None:
             apply(locked, now)
@@ -83,6 +84,8 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
         if then is not None:
             then(locked)
         jobs.schedule("licence.notify", event_id=event.pk, dedupe=f"licence.notify:{event.pk}")
+        if locked.phase != from_phase:
+            transaction.on_commit(transparency_changed)
     log.info("licence_transition", licence=locked.pk, action=action, from_state=from_state, to_state=target)
     _refresh(licence, locked)
     return locked

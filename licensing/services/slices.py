@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from licensing import jobs, workflow
 from licensing.models import Asset, Contributor, Licence, Slice, SliceItem, SliceStatus
+from licensing.selectors.transparency import transparency_changed
 from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
@@ -143,6 +144,9 @@ def slice_build(*, slice_id):
             slice_.finished_at = timezone.now()
             slice_.save(update_fields=["status", "progress", "asset_count", "total_bytes", "reserved_assets",
                                        "finished_at"])
+            audit(actor=None, organisation=licence.organisation, action="slice.ready", target=slice_,
+                  payload={"number": slice_.number, "assets": count, "bytes": total_bytes})
+            transaction.on_commit(transparency_changed)
     except SliceBuildFailed as failure:
         slice_fail(slice_id=slice_id, reason=str(failure))
         return None
@@ -193,6 +197,8 @@ def slice_fail(*, slice_id, reason):
         slice_.status, slice_.failure_reason, slice_.reserved_assets = SliceStatus.FAILED, reason, 0
         slice_.finished_at = timezone.now()
         slice_.save(update_fields=["status", "failure_reason", "reserved_assets", "finished_at"])
+        audit(actor=None, organisation=licence.organisation, action="slice.failed", target=slice_,
+              payload={"number": slice_.number, "reason": reason})
     log.warning("slice_failed", slice=slice_id, reason=reason)
     return slice_
 

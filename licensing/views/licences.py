@@ -107,7 +107,7 @@ def _action_forms(licence, user, bound=None):
         else:
             initial = {"version": licence.version}
             if form_class is ApproveForm:
-                initial.update(ApproveForm.defaults())
+                initial.update(ApproveForm.defaults(licence))
             form = form_class(initial=initial, prefix=action)
         transition = workflow.TABLE[action]
         forms.append({"action": action, "form": form, "button": page.button, "label": transition.label,
