@@ -8,8 +8,7 @@ from licensing.models import InvoiceStatus, PaymentMethod
 
 class PaymentRecordForm(forms.Form):
     amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
-                                label="Amount received, VAT included",
-                                help_text="What arrived in the account: invoices are paid with their VAT.")
+                                help_text="VAT included: what arrived in the account.")
     received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(max_length=100, label="Payment reference")
     method = forms.ChoiceField(choices=PaymentMethod.choices)
