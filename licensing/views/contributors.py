@@ -20,6 +20,7 @@ from licensing.months import current_month, parse_month
 from licensing.selectors.contributors import (
     contributor_of,
     contributor_works,
+    earnings_per_work,
     opt_out_effect,
     staff_overview,
     work_counts,
@@ -32,6 +33,7 @@ from licensing.selectors.royalties import (
     statement_csv_rows,
     statement_months,
 )
+from licensing.selectors.previews import tile
 from licensing.services.contributors import contributor_set_opt_out
 from licensing.spreadsheets import csv_response
 from licensing.views.access import staff_only
@@ -74,8 +76,12 @@ def works(request):
         request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    earnings = earnings_per_work(contributor=contributor, work_ids=[work.pk for work in page])
+    tiles = [dict(tile(work, opted_out=contributor.opted_out), licences=work.licences,
+                  earned=sorted(earnings.get(work.pk, {}).items())) for work in page]
     return render(request, "contributor/works.html", {
-        "contributor": contributor, "form": form, "page": page, "query": query.urlencode(),
+        "contributor": contributor, "form": form, "page": page, "query": query.urlencode(), "tiles": tiles,
+        "video_weight": settings.ROYALTY_KIND_WEIGHTS["video"] // max(settings.ROYALTY_KIND_WEIGHTS["image"], 1),
         "counts": work_counts(contributor=contributor),
     })
 
