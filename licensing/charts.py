@@ -3,6 +3,8 @@
 `bar_chart` takes month labels and up to two bar series (and an optional line on its own
 scale, such as a rate in %), and returns the SVG markup; the page puts the numbers in a table.
 """
+import math
+
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -10,14 +12,16 @@ WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 44, 12, 30
 
 
-def _nice_max(value):
+def _nice_max(value, ticks=4):
+    """The top of the axis: `ticks` steps of 1, 2 or 5 × a power of ten (whole steps, so a count
+    axis never reads 0.25), covering the largest value."""
     if value <= 0:
-        return 1
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+        return ticks
+    magnitude = 10 ** math.floor(math.log10(value / ticks)) if value >= ticks else 1
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude * ticks:
+            return step * magnitude * ticks
+    return 10 * magnitude * ticks
 
 
 def _fmt(value):
@@ -57,9 +61,9 @@ def bar_chart(*, title, labels, bars, line=None, line_unit="%"):
             y = TOP + plot_h - plot_h * n / 4
             parts.append(f'<text x="{LEFT + plot_w + 6}" y="{y + 4:.1f}">{_fmt(line_top * n / 4)}{line_unit}</text>')
     parts.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>')
-    every = max(1, len(labels) // 6)
+    every = max(1, math.ceil(len(labels) / 6))
     for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
+        if (len(labels) - 1 - i) % every == 0:  # counted from the newest month, which is always labelled
             parts.append(f'<text x="{LEFT + slot * i + slot / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle">'
                          f'{escape(label)}</text>')
     parts.append("</svg>")

@@ -40,5 +40,6 @@ def staff_dashboard(request):
          "columns": [("opt_outs", "Opt-outs"), ("opted_out", "Opted out at month end"), ("rate", "Rate (%)")]},
     ]
     for chart in charts:
+        chart["empty"] = not any(row[key] for row in rows for key, _ in chart["columns"])
         chart["rows"] = [{"label": row["label"], "cells": [row[key] for key, _ in chart["columns"]]} for row in rows]
     return render(request, "staff/dashboard.html", {"charts": charts, "figures": figures})

@@ -10,3 +10,9 @@ document.addEventListener("DOMContentLoaded", function () {
     button.setAttribute("aria-expanded", open ? "true" : "false");
   });
 });
+
+// Panels that are open on a wide screen (the catalogue's filters) start folded on a phone.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!window.matchMedia("(max-width: 768px)").matches) { return; }
+  document.querySelectorAll("details[data-fold-on-phone]").forEach(function (details) { details.open = false; });
+});
