@@ -23,6 +23,7 @@ BENCHMARKS = [
     "api",
     "billing",
     "royalties",
+    "catalogue",
 ]
 
 
