@@ -103,6 +103,16 @@ def test_the_slice_form_previews_the_slice_and_the_slice_page_shows_its_works(lo
     assert len(granted) == min(20, images) and granted[:12] == sample, "the preview showed what was granted"
     holds_up(page, f"slice-works-{size}")
 
+    # Back on the licence page the slices table keeps its manifest links in view, on a phone too.
+    page.get_by_role("link", name=licence.project_title).click()
+    row = page.locator("#slice-request").locator("xpath=following::table[1]//tbody/tr").first
+    for name in ("JSONL", "CSV", "Croissant"):
+        link = row.get_by_role("link", name=name)
+        expect(link).to_be_visible()
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORTS[size]["width"], f"{name} is cut off"
+    holds_up(page, f"licence-with-slices-{size}")
+
 
 @SIZES
 def test_a_new_applicant_signs_up_with_a_name_confirms_and_lands_on_the_organisation_step(open_page, size, mailoutbox,
