@@ -8,10 +8,14 @@ At a million works, three things keep a page fast:
   and the count stops at that cap ("2,000+") when the planner underestimated. Counting costs
   what the indexes must read, not what is found, so even a few thousand exact counts per page
   would cost seconds at this scale; estimates keep every facet at a planner's price;
+- a facet whose other filters leave few works (ONE_PASS_UP_TO) counts all its options
+  exactly in one pass over them, with COUNT(*) FILTER per option;
+- facet counts of a combination of filters are cached for two minutes;
 - the tags offered as facets are the catalogue's most common, computed from a sample of
   the table and cached, not recounted per request.
 Searches use a trigram index on titles and a GIN index on tags (migration 0013).
 """
+import hashlib
 import json
 import math
 
@@ -27,6 +31,8 @@ from licensing.models import Asset, Licence, SliceItem
 
 PAGE_SIZE = 48
 COUNT_EXACT_UP_TO = 2_000
+ONE_PASS_UP_TO = 10_000
+FACETS_CACHE_SECONDS = 120
 TOP_TAGS = 16
 TOP_TAGS_CACHE_SECONDS = 600
 
@@ -140,30 +146,56 @@ def top_tags():
     return tags
 
 
+def _option_counts(filters, facet, options):
+    """The counts of one facet's options, each with the other facets' filters. While the works those
+    filters leave are few (ONE_PASS_UP_TO by the planner's estimate), one pass over them counts every
+    option exactly; past that, each option is counted by `count_of` (an estimate when large)."""
+    base = Asset.objects.filter(filter_q(filters, without=facet))
+    if connection.vendor != "postgresql" or _estimate(base) < ONE_PASS_UP_TO:
+        found = base.aggregate(**{f"o{n}": Count("pk", filter=q) for n, (_, _, q) in enumerate(options)}) \
+            if options else {}
+        return [{"value": found[f"o{n}"], "exact": True, "label": f"{found[f'o{n}']:,}"} for n in range(len(options))]
+    return [count_of(base.filter(q)) for _, _, q in options]
+
+
+def facets_cache_key(filters):
+    return "catalogue:facets:" + hashlib.sha1(json.dumps(filters, sort_keys=True).encode()).hexdigest()
+
+
 def facets(filters):
-    """Every facet with its options, each with the count it would give and whether it is chosen."""
-    base = Asset.objects.all()
+    """Every facet with its options, each with the count it would give and whether it is chosen.
+    The counts of a combination of filters are kept for FACETS_CACHE_SECONDS: licensees click
+    the same few combinations, and a count a minute old is as good as a fresh one (the works
+    shown, and their total, are always read fresh)."""
+    key = facets_cache_key(filters)
+    groups = cache.get(key)
+    if groups is None:
+        groups = _facets(filters)
+        cache.set(key, groups, FACETS_CACHE_SECONDS)
+    return groups
 
-    def option(facet, value, label, q):
-        return {"value": value, "label": label, "chosen": _chosen(filters, facet, value),
-                "count": count_of(base.filter(filter_q(filters, without=facet) & q))}
 
-    groups = [{"name": "kind", "label": "Kind", "multiple": False, "options": [
-        option("kind", value, label, Q(kind=value)) for value, label in KINDS.items()]}]
-    groups.append({"name": "resolution", "label": "Resolution", "multiple": False, "options": [
-        option("resolution", value, label, Q(width__gte=w, height__gte=h))
-        for value, (label, w, h) in RESOLUTIONS.items()]})
+def _facets(filters):
+    definitions = [
+        ("kind", "Kind", False, [(value, label, Q(kind=value)) for value, label in KINDS.items()]),
+        ("resolution", "Resolution", False, [(value, label, Q(width__gte=w, height__gte=h))
+                                              for value, (label, w, h) in RESOLUTIONS.items()]),
+    ]
     if filters.get("kind") != "image":
-        groups.append({"name": "duration", "label": "Video duration", "multiple": False, "options": [
-            option("duration", value, label, filter_q({"duration": value}))
-            for value, (label, _, _) in DURATIONS.items()]})
+        definitions.append(("duration", "Video duration", False, [
+            (value, label, filter_q({"duration": value})) for value, (label, _, _) in DURATIONS.items()]))
     tags = sorted(set(top_tags()) | set(filters.get("tags") or []))
-    groups.append({"name": "tags", "label": "Tags", "multiple": True, "options": [
-        option("tags", tag, tag, _tag_any([tag])) for tag in tags]})
-    for group in groups:
+    definitions.append(("tags", "Tags", True, [(tag, tag, _tag_any([tag])) for tag in tags]))
+    groups = []
+    for name, label, multiple, options in definitions:
+        counts = _option_counts(filters, name, options)
         # An option that would give nothing is left out, unless it is the one chosen.
-        group["options"] = [o for o in group["options"] if o["chosen"] or o["count"]["value"]]
-    return [group for group in groups if group["options"]]
+        shown = [{"value": value, "label": text, "chosen": _chosen(filters, name, value), "count": count}
+                 for (value, text, _), count in zip(options, counts)]
+        shown = [option for option in shown if option["chosen"] or option["count"]["value"]]
+        if shown:
+            groups.append({"name": name, "label": label, "multiple": multiple, "options": shown})
+    return groups
 
 
 def _chosen(filters, facet, value):
