@@ -1,5 +1,7 @@
 """A licence's timeline: its state changes (LicenceEvent) and everything that happened to its
 slices, invoices and payments (AuditEvent), in one list, newest last, filterable by kind."""
+from datetime import date
+
 from django.db.models import Q
 
 from licensing.models import AuditEvent, Invoice, JobState, Job, Payment, SliceStatus
@@ -25,6 +27,15 @@ def _money(value, currency):
         return f"{value} {currency}"
 
 
+def _date(value):
+    """"2026-12-15" as the site writes dates: "15 Dec 2026"."""
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return f"{day.day} {day:%b %Y}"
+
+
 def _plural(n, word):
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -43,7 +54,7 @@ def describe(event):
         return (f"{_plural(int(p.get('items', 0)), 'work')} withdrawn from slice {p.get('number')}: "
                 "a contributor opted out of AI training")
     if action == "invoice.issue":
-        return f"Invoice {p.get('number')} issued: {_money(p.get('gross'), p.get('currency', ''))}, due {p.get('due')}"
+        return f"Invoice {p.get('number')} issued: {_money(p.get('gross'), p.get('currency', ''))}, due {_date(p.get('due'))}"
     if action == "invoice.pdf":
         return f"The PDF of {p.get('number')} is ready"
     if action == "payment.record":

@@ -68,7 +68,8 @@ def test_the_timeline_shows_slices_withdrawals_invoices_and_payments_and_filters
     everything = words(client.get(f"/licences/{licence.pk}/"))
     for text in ("requested a slice of 4 works", "Slice 1 is ready: 4 works granted",
                  "4 works withdrawn from slice 1: a contributor opted out of AI training",
-                 f"Invoice {invoice.display_number} issued: 14,280.00 EUR", f"The PDF of {invoice.display_number} is ready",
+                 f"Invoice {invoice.display_number} issued: 14,280.00 EUR, due {invoice.due_date.day} {invoice.due_date:%b %Y}",
+                 f"The PDF of {invoice.display_number} is ready",
                  f"recorded a payment of 14280.00 for {invoice.display_number}", "recorded the payment"):
         assert text in everything, text
     only_billing = words(client.get(f"/licences/{licence.pk}/?show=billing")).split("Timeline", 1)[1]
