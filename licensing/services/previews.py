@@ -12,7 +12,7 @@ import av
 import structlog
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -36,6 +36,21 @@ def previews_schedule(*, asset_ids):
     sha = {row["pk"]: row["sha256"] for row in assets}
     return jobs.schedule_many("previews.make", [{"asset_id": row["pk"]} for row in assets],
                               dedupe=lambda kwargs: f"previews.make:{kwargs['asset_id']}:{sha[kwargs['asset_id']]}")
+
+
+def previews_placeholders_backfill():
+    """Placeholder records for every metadata-only row without one, in one statement: there is no
+    file to make previews from, so no job is needed (a million rows would be a million jobs)."""
+    preview, asset = AssetPreview._meta.db_table, Asset._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {preview} (asset_id, status, colour, thumbnail_key, thumbnail_width, thumbnail_height, "
+            f"preview_key, preview_mime, poster_key, source_sha256, failure, made_at) "
+            f"SELECT a.id, %s, %s, '', 0, 0, '', '', '', a.sha256, '', %s FROM {asset} a "
+            f"WHERE a.storage_key = '' AND NOT EXISTS (SELECT 1 FROM {preview} p WHERE p.asset_id = a.id)",
+            [PreviewStatus.PLACEHOLDER, NEUTRAL, timezone.now()],
+        )
+        return cursor.rowcount
 
 
 def previews_make(*, asset_id):

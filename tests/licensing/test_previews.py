@@ -111,3 +111,12 @@ def test_the_backfill_command_schedules_only_what_is_missing_and_can_make_them_h
     jobs_before = Job.objects.count()
     call_command("make_previews")  # nothing missing: nothing scheduled
     assert Job.objects.count() == jobs_before
+
+
+def test_the_backfill_gives_metadata_only_rows_a_placeholder_without_a_job_each(media):
+    rows = [AssetFactory() for _ in range(3)]
+    call_command("make_previews")
+    assert set(AssetPreview.objects.values_list("asset_id", "status")) == {(row.pk, "placeholder") for row in rows}
+    assert not Job.objects.filter(name="previews.make").exists()
+    call_command("make_previews")  # nothing left to do
+    assert AssetPreview.objects.count() == 3

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import F, Q
 
 from licensing.models import Asset
-from licensing.services.previews import previews_make, previews_schedule
+from licensing.services.previews import previews_make, previews_placeholders_backfill, previews_schedule
 
 
 class Command(BaseCommand):
@@ -16,7 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=2000)
 
     def handle(self, *args, now, all, batch, **options):
-        assets = Asset.objects.order_by("id")
+        placeholders = previews_placeholders_backfill()
+        assets = Asset.objects.exclude(storage_key="").order_by("id")
         if not all:
             # Missing, or made from another file than the one the row now names.
             assets = assets.filter(Q(preview__isnull=True) | ~Q(preview__source_sha256=F("sha256")))
@@ -29,4 +30,5 @@ class Command(BaseCommand):
             else:
                 previews_schedule(asset_ids=chunk)
         verb = "Made" if now else "Scheduled"
-        self.stdout.write(f"{verb} previews for {len(ids):,} asset{'s' if len(ids) != 1 else ''}.")
+        self.stdout.write(f"{verb} previews for {len(ids):,} asset{'s' if len(ids) != 1 else ''} with files; "
+                          f"{placeholders:,} metadata-only row{'s' if placeholders != 1 else ''} got a placeholder.")
