@@ -57,9 +57,6 @@ def manifest_jsonl_from_database(slice_, *, url_prefix):
     the JSON text holds no other character COPY escapes (JSON escapes control characters
     itself), so halving them again gives the JSON exactly.
     """
-    from django.db import connection
-
-
     sql = f"""
         COPY (
             SELECT json_build_object(
