@@ -6,14 +6,17 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from licensing.models import Asset
+from licensing.models import Asset, Contributor
 from licensing.services import billing
 from licensing.services.slices import slice_build, slice_request
+from tests.conftest import make_user
 from tests.e2e.checks import VIEWPORTS, holds_up
 from tests.licensing.factories import catalogue, research_licence
 from tests.licensing.test_billing import offer_accepted
+from tests.licensing.test_royalties import credit
 
 pytestmark = pytest.mark.browser
 
@@ -191,3 +194,25 @@ def test_staff_read_the_dashboard_charts_and_their_numbers(logged_in, rita, org_
     expect(grants.get_by_role("table")).to_be_visible()
     expect(grants.get_by_role("table")).to_contain_text("5")
     holds_up(page, f"dashboard-{size}")
+
+
+@SIZES
+def test_a_contributor_sees_their_works_as_thumbnails_with_use_and_earnings(logged_in, alice, org_a, demo_catalogue,
+                                                                            size):
+    contributor = Contributor.objects.filter(opted_out=False).order_by("pk").first()
+    contributor.user = make_user("pia@photos.example")
+    contributor.save(update_fields=["user"])
+    licence = research_licence(organisation=org_a, applicant=alice)
+    slice_build(slice_id=slice_request(licence=licence, by=alice, size=30, seed=5).pk)
+    credit(contributor, licence, "50.00", timezone.now())
+    page = logged_in(contributor.user, viewport=VIEWPORTS[size])
+    open_menu_on_a_phone(page, size)
+    page.get_by_role("navigation", name="Site").get_by_role("link", name="My works").click()
+    page.get_by_role("link", name="See my works").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My works")
+    rows = page.locator("#works tbody tr")
+    expect(rows).to_have_count(contributor.assets.count())
+    expect(rows.first.locator("img.thumb")).to_be_visible()
+    expect(rows.first).to_contain_text("1 licence")
+    expect(rows.first).to_contain_text("≈")
+    holds_up(page, f"contributor-works-{size}")
