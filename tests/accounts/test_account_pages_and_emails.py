@@ -67,3 +67,11 @@ def test_after_confirming_a_new_applicant_goes_straight_to_their_organisation(cl
     link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^\s]+/)", mail.outbox[0].body).group(1)
     response = client.post(link)
     assert response.status_code == 302 and response["Location"] == "/organisation/new/"
+
+
+@pytest.mark.parametrize("url", ["/accounts/email/", "/accounts/password/change/"])
+def test_allauths_other_pages_lay_out_their_forms_like_the_site(client_for, alice, url):
+    page = client_for(alice).get(url).content.decode()
+    assert "<label" in page
+    assert not re.search(r"<label[^>]*>[^<]*:\s*</label>", page), "no labels end with a colon"
+    assert "<main" in page and "Tessera" in page
