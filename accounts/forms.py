@@ -1,7 +1,11 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
+from accounts import services
 from accounts.models import ApiKey, Organisation
 
 
@@ -41,3 +45,42 @@ class ApiKeyForm(forms.Form):
     )
     expires_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Expires after (days)",
                                       help_text="Empty: never expires.")
+
+
+class SignupForm(AllauthSignupForm):
+    """Sign-up in Tessera's words, asking for the name shown on timelines and invoices."""
+
+    full_name = forms.CharField(max_length=200, label="Your name", help_text="As colleagues and the licensor will see it.",
+                                widget=forms.TextInput(attrs={"autocomplete": "name"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = {"email": "Work e-mail address", "password1": "Password", "password2": "Password again"}
+        for name, label in labels.items():
+            if name in self.fields:
+                self.fields[name].label = label
+                self.fields[name].widget.attrs.pop("placeholder", None)
+        if "password1" in self.fields:
+            self.fields["password1"].help_text = "At least 8 characters; not only digits, not a common password."
+        self.order_fields(["full_name", "email", "password1", "password2"])
+
+    def custom_signup(self, request, user):
+        services.user_name_set(user=user, full_name=self.cleaned_data["full_name"])
+
+
+class LoginForm(AllauthLoginForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = {"login": "E-mail address", "password": "Password", "remember": "Keep me logged in on this device"}
+        for name, label in labels.items():
+            if name in self.fields:
+                self.fields[name].label = label
+                self.fields[name].widget.attrs.pop("placeholder", None)
+        self.fields["password"].help_text = ""
+
+
+class ResetPasswordForm(AllauthResetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "E-mail address"
+        self.fields["email"].widget.attrs.pop("placeholder", None)

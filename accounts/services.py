@@ -87,3 +87,10 @@ def invitation_accept(*, by, token):
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     return invitation.organisation
+
+
+def user_name_set(*, user, full_name):
+    """The name people see on timelines, invoices and invitations, given at sign-up."""
+    user.full_name = " ".join(full_name.split())[:200]
+    user.save(update_fields=["full_name"])
+    return user

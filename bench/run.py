@@ -26,6 +26,7 @@ BENCHMARKS = [
     "ai_models",
     "delivery",
     "ingest",
+    "catalogue",
 ]
 
 

@@ -23,6 +23,7 @@ from licensing.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from licensing.services.previews import previews_schedule
 
 
 class ConsentChangeInline(admin.TabularInline):
@@ -54,6 +55,11 @@ class AssetAdmin(admin.ModelAdmin):
     readonly_fields = ["taken_down_at", "takedown_reason", "training_signal", "training_signal_text",
                        "training_reserved", "training_signal_cleared_at", "training_signal_cleared_by"]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or {"storage_key", "sha256"} & set(form.changed_data):
+            previews_schedule(asset_ids=[obj.pk])
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

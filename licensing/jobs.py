@@ -43,6 +43,7 @@ TASKS = {
     "email.send": "licensing.tasks.send_email",
     "slice.shards": "licensing.tasks.write_slice_shards",
     "webhook.deliver": "licensing.tasks.deliver_webhook",
+    "previews.make": "licensing.tasks.make_previews",
 }
 
 

@@ -3,7 +3,6 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
-
 # The years a month can be named in: Tessera keeps nothing older, and a month of 9999 has no next month.
 FIRST_YEAR, LAST_YEAR = 2000, 9998
 

@@ -16,6 +16,7 @@ from licensing.services.billing import (
 from licensing.services.catalogue import catalogue_verify, ingest_run_execute
 from licensing.services.delivery import slice_shards_write
 from licensing.services.licences import licences_expire, licences_remind_expiring
+from licensing.services.previews import previews_make
 from licensing.services.royalties import (
     royalties_reverse_for_credit_note,
     royalty_pool_create,
@@ -87,6 +88,11 @@ def create_royalty_pool(payment_id, job_id=None):
 @shared_task(acks_late=True)
 def reverse_royalties_for_credit_note(credit_note_id, job_id=None):
     jobs.run(job_id, royalties_reverse_for_credit_note, credit_note_id=credit_note_id)
+
+
+@shared_task(acks_late=True)
+def make_previews(asset_id, job_id=None):
+    jobs.run(job_id, previews_make, asset_id=asset_id)
 
 
 # --- Beat -------------------------------------------------------------------------

@@ -10,7 +10,12 @@ from licensing.api.errors import error_body
 from licensing.api.serializers import ErrorSerializer, ModelSerializer, absolute
 from licensing.api.views import ERRORS, OBJECT_ID, ApiView, NewestFirst
 from licensing.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
-from licensing.selectors.webhooks import deliveries_of, delivery_of, endpoint_of, endpoints_of
+from licensing.selectors.webhooks import (
+    deliveries_of,
+    delivery_of,
+    endpoint_of,
+    endpoints_of,
+)
 from licensing.services.webhooks import (
     WebhookRefused,
     webhook_delivery_replay,

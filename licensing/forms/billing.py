@@ -9,7 +9,8 @@ from licensing.months import FIRST_YEAR, LAST_YEAR, month_bounds
 
 
 class PaymentRecordForm(forms.Form):
-    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
+                                help_text="VAT included: what arrived in the account.")
     received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(max_length=100, label="Payment reference")
     method = forms.ChoiceField(choices=PaymentMethod.choices)

@@ -121,9 +121,12 @@ class ApproveForm(VersionedForm):
                            max_length=SHORT_TEXT)
 
     @classmethod
-    def defaults(cls):
+    def defaults(cls, licence=None):
+        """The caps offered to the reviewer: the number of assets the applicant said it needs, and the
+        house defaults for the rest."""
+        estimated = getattr(licence, "estimated_volume", None)
         return {
-            "max_assets": settings.RESEARCH_DEFAULT_MAX_ASSETS,
+            "max_assets": estimated or settings.RESEARCH_DEFAULT_MAX_ASSETS,
             "max_gigabytes": Decimal(settings.RESEARCH_DEFAULT_MAX_BYTES) / GIB,
             "max_slices": settings.RESEARCH_DEFAULT_MAX_SLICES,
             "duration_days": settings.RESEARCH_DEFAULT_DURATION_DAYS,
@@ -148,7 +151,9 @@ class UpgradeRequestForm(VersionedForm):
 
 
 class OfferForm(VersionedForm):
-    fee = forms.DecimalField(min_value=0, max_value=MAX_FEE, decimal_places=2,
+    fee = forms.DecimalField(min_value=0, max_value=MAX_FEE, decimal_places=2, label="Fee, excluding VAT",
+                             help_text=f"The invoice adds VAT at {settings.INVOICE_TAX_RATE:g}%; the licensee sees "
+                                       "both amounts before accepting.",
                              error_messages={"max_value": f"At most {MAX_FEE:,}: with its tax, a larger fee does "
                                                           "not fit an invoice."})
     currency = forms.ChoiceField(choices=[(c, c) for c in CURRENCIES])

@@ -40,6 +40,7 @@ from licensing.models.licences import (
     SentEmail,
 )
 from licensing.models.outbox import Job, JobState
+from licensing.models.previews import AssetPreview, PreviewStatus
 from licensing.models.royalties import (
     RoyaltyEntry,
     RoyaltyPayout,
@@ -75,6 +76,8 @@ __all__ = [
     "ModelVersion",
     "TrainingDeclaration",
     "Asset",
+    "AssetPreview",
+    "PreviewStatus",
     "AuditEvent",
     "Invoice",
     "InvoiceKind",

@@ -102,7 +102,8 @@ class Licence(models.Model):
     upgrade_expected_scale = models.CharField("expected scale", max_length=300, blank=True)
 
     # The commercial offer and, once paid, the commercial term.
-    offer_fee = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    offer_fee = models.DecimalField("fee (excluding VAT)", max_digits=12, decimal_places=2, null=True, blank=True,
+                                    help_text="Excluding VAT: the invoice adds VAT at the licensor's rate.")
     offer_currency = models.CharField(max_length=3, blank=True)
     offer_billing_period = models.CharField(max_length=10, choices=BillingPeriod.choices, blank=True)
     offer_term_months = models.PositiveIntegerField(null=True, blank=True)

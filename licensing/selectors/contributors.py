@@ -5,6 +5,7 @@ public sees no contributor who has not chosen a public profile" lives in the pub
 readers below, which return counts and licensee names only, never a contributor.
 """
 
+from django.conf import settings
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
@@ -48,7 +49,7 @@ def contributor_works(*, contributor, kind=None, title=None):
         works = works.filter(kind=kind)
     if title:
         works = works.filter(title__icontains=title)
-    return works.annotate(
+    return works.select_related("preview").annotate(
         licences=Count("grants__licence_id", distinct=True),
     ).order_by("-id")
 
@@ -199,3 +200,32 @@ def staff_overview(*, now=None):
         "chart": chart,
         "recent_changes": ContributorConsentChange.objects.select_related("contributor")[:20],
     }
+
+
+def earnings_per_work(*, contributor, work_ids):
+    """{work id: {currency: amount}}: the contributor's royalties from each licence shared out over
+    the works that licence holds, by the weights the pools split by (kind weight per granted item).
+    An estimate (a pool is split between contributors, not works): the page says so."""
+    weights = settings.ROYALTY_KIND_WEIGHTS
+    items = list(SliceItem.objects.filter(asset_id__in=list(work_ids), withdrawn_at__isnull=True)
+                 .values("asset_id", "asset__kind", "licence_id").annotate(n=Count("id")).order_by())
+    licence_ids = {row["licence_id"] for row in items}
+    if not licence_ids:
+        return {}
+    earned = {}
+    for row in (RoyaltyEntry.objects.filter(contributor_id=contributor.pk, licence_id__in=licence_ids)
+                .values("licence_id", "currency").annotate(total=Sum("amount")).order_by()):
+        earned.setdefault(row["licence_id"], []).append((row["currency"], row["total"]))
+    totals = {}
+    for row in (SliceItem.objects.filter(licence_id__in=licence_ids, asset__contributor_id=contributor.pk,
+                                         withdrawn_at__isnull=True)
+                .values("licence_id", "asset__kind").annotate(n=Count("id")).order_by()):
+        totals[row["licence_id"]] = totals.get(row["licence_id"], 0) + row["n"] * weights.get(row["asset__kind"], 1)
+    per_work = {}
+    for row in items:
+        weight = row["n"] * weights.get(row["asset__kind"], 1)
+        for currency, total in earned.get(row["licence_id"], []):
+            share = total * weight / totals[row["licence_id"]] if totals.get(row["licence_id"]) else 0
+            amounts = per_work.setdefault(row["asset_id"], {})
+            amounts[currency] = amounts.get(currency, 0) + share
+    return {work: {c: round(a, 2) for c, a in amounts.items()} for work, amounts in per_work.items()}

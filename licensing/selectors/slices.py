@@ -11,6 +11,11 @@ from licensing.selectors.licences import licences_of_organisation, licences_visi
 
 def slices_of_organisation(*, organisation_id):
     return Slice.objects.filter(licence__in=licences_of_organisation(organisation_id=organisation_id).values("pk"))
+from licensing.services.slices import candidates_sql, picked_sql
+
+PREVIEW_SAMPLE = 12
+PREVIEW_COUNT_UP_TO = 100_000
+WORKS_PAGE = 48
 
 
 def slices_visible_to(*, user):
@@ -140,3 +145,42 @@ def manifest_jsonl_from_database(slice_, *, url_prefix):
     with connection.cursor() as cursor, cursor.cursor.copy(sql, [url_prefix, slice_.pk]) as copy:
         for line in copy:  # COPY sends one row, newline included, per message
             yield bytes(line).replace(b"\\\\", b"\\")
+
+
+def _capped_count(where, params, cap):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {Asset._meta.db_table} a WHERE {where} "
+                       f"LIMIT {int(cap) + 1}) counted", params)
+        return cursor.fetchone()[0]
+
+
+def slice_preview(*, licence, filters, seed, size):
+    """What a slice request would give, before it is made: how many works match the filters, how
+    many of those this licence may still take, and the first works the slice would hold. The
+    same statement as the build (`picked_sql`), read-only and cut at PREVIEW_SAMPLE, so the
+    same seed shows the works the request will grant while the catalogue stays as it is."""
+    probe = Slice(licence=licence, seed=seed, size_requested=min(size, PREVIEW_SAMPLE), filters=filters)
+    bytes_cap = licence.caps["bytes"]
+    budget = None if bytes_cap is None else max(bytes_cap - licence.used_bytes, 0)
+    sql, params = picked_sql(probe, budget)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    works = Asset.objects.select_related("preview", "contributor").in_bulk(ids)
+    matching = _capped_count(*candidates_sql(probe, filters_only=True), PREVIEW_COUNT_UP_TO)
+    available = _capped_count(*candidates_sql(probe), PREVIEW_COUNT_UP_TO)
+    remaining = licence.remaining["assets"]
+    grantable = min(x for x in (size, available, remaining) if x is not None)
+    return {
+        "matching": matching, "available": available, "capped": PREVIEW_COUNT_UP_TO,
+        "more_than_cap": available > PREVIEW_COUNT_UP_TO, "grantable": grantable, "size": size,
+        "sample": [works[i] for i in ids if i in works], "seed": seed,
+    }
+
+
+def slice_works(slice_, *, after_position=0, size=WORKS_PAGE):
+    """A page of the slice's works in position order, withdrawn ones included (and marked)."""
+    items = list(SliceItem.objects.filter(slice=slice_, position__gt=after_position)
+                 .select_related("asset__preview", "asset__contributor").order_by("position")[:size + 1])
+    return {"items": items[:size], "next_position": items[size - 1].position if len(items) > size else None,
+            "withdrawn": SliceItem.objects.filter(slice=slice_, withdrawn_at__isnull=False).count()}

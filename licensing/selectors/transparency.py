@@ -1,8 +1,17 @@
 """What the public may see: counts and licensee names, never a contributor who did not choose a public profile."""
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 
 from licensing.models import Asset, Contributor, LicencePhase, SliceItem
+from licensing.selectors.ai_models import model_page_path, public_models
+from licensing.selectors.royalties import royalties_by_month
+
+# The public page aggregates every grant ever made; a visitor should not be able to make it run per
+# request. Whatever changes its figures (a grant, a withdrawal, a licence changing phase, a royalty)
+# forgets the cached copy, so the page is never staler than the next request after a change.
+CACHE_KEY = "transparency:v2"
 
 
 def grants_by_licensee(*, contributor=None):
@@ -11,8 +20,10 @@ def grants_by_licensee(*, contributor=None):
     items = SliceItem.objects.all()
     if contributor is not None:
         items = items.filter(asset__contributor_id=contributor.pk)
+    # The phase is the licence's own, now: a research licence that became commercial reads commercial
+    # for every work it holds, since they are held under the commercial agreement.
     rows = (
-        items.values("licence__organisation_id", "licence__organisation__name", "slice__phase")
+        items.values("licence__organisation_id", "licence__organisation__name", "licence__phase")
         .annotate(
             licences=Count("licence_id", distinct=True),
             assets=Count("asset_id", distinct=True),
@@ -21,14 +32,14 @@ def grants_by_licensee(*, contributor=None):
             first_granted=Min("slice__finished_at"),
             last_granted=Max("slice__finished_at"),
         )
-        .order_by("licence__organisation__name", "slice__phase")
+        .order_by("licence__organisation__name", "licence__phase")
     )
     return [
         {
             "licensee": row["licence__organisation__name"],
-            "phase": row["slice__phase"],
-            "phase_label": LicencePhase(row["slice__phase"]).label
-            if row["slice__phase"] in LicencePhase.values else row["slice__phase"],
+            "phase": row["licence__phase"],
+            "phase_label": LicencePhase(row["licence__phase"]).label
+            if row["licence__phase"] in LicencePhase.values else row["licence__phase"],
             "licences": row["licences"],
             "assets": row["assets"],
             "contributors": row["contributors"],
@@ -62,3 +73,25 @@ def tdm_reservations():
     for asset_id in granted.iterator(chunk_size=5000):
         # `$` ends the pattern (robots.txt syntax), so asset 12 does not also reserve asset 123.
         yield f"/dl/*/assets/{asset_id}$"
+
+
+def transparency_report():
+    """The public page's figures, cached until something changes them (see CACHE_KEY)."""
+    report = cache.get(CACHE_KEY)
+    if report is None:
+        report = {
+            "grants": grants_by_licensee(),
+            "royalties": royalties_by_month()[:24],
+            "contributor_count": Contributor.objects.count(),
+            "opted_out_count": Contributor.objects.filter(opted_out=True).count(),
+            "public_contributors": list(public_contributors_used().values("pk", "display_name", "granted")[:200]),
+            "public_models": [{"name": model.name, "licensee": model.organisation.name, "url": model_page_path(model),
+                               "versions": model.released_versions} for model in public_models()[:200]],
+        }
+        cache.set(CACHE_KEY, report, settings.TRANSPARENCY_CACHE_SECONDS)
+    return report
+
+
+def transparency_changed():
+    """Forget the cached public figures; called by the services after a change commits."""
+    cache.delete(CACHE_KEY)

@@ -15,3 +15,13 @@ def audit(*, actor, organisation, action, target, payload=None, api_key=None):
         target_id=str(target.pk),
         payload=json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder)),
     )
+
+
+def audit_many(rows):
+    """`audit` for a batch, in one INSERT: rows of (actor, organisation, action, target_type, target_id, payload)."""
+    return AuditEvent.objects.bulk_create([
+        AuditEvent(actor=actor if getattr(actor, "pk", None) else None, organisation=organisation, action=action,
+                   target_type=target_type, target_id=str(target_id),
+                   payload=json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder)))
+        for actor, organisation, action, target_type, target_id, payload in rows
+    ])

@@ -33,7 +33,7 @@ from licensing.models import (
 )
 from licensing.models.billing import round_money
 from licensing.services import licences as licence_services
-from licensing.services.audit import audit
+from licensing.services.audit import audit, audit_many
 from licensing.services.webhooks import webhook_emit
 from licensing.workflow import LicenceActionRefused
 
@@ -120,7 +120,8 @@ def invoice_issue(*, invoice, now=None):
         invoice.status = InvoiceStatus.ISSUED
         invoice.save()
         audit(actor=None, organisation=invoice.organisation, action="invoice.issue", target=invoice,
-              payload={"number": invoice.display_number, "gross": invoice.gross_total, "currency": invoice.currency})
+              payload={"number": invoice.display_number, "gross": invoice.gross_total, "currency": invoice.currency,
+                       "due": invoice.due_date, "kind": invoice.kind})
         jobs.schedule("invoice.render_pdf", invoice_id=invoice.pk, dedupe=f"invoice.render_pdf:{invoice.pk}")
         webhook_emit(organisation_id=invoice.organisation_id, event_type="invoice.issued", now=now,
                      data=invoice_event(invoice))
@@ -256,6 +257,9 @@ def _issue_renewal_batch(batch):
                         unit_price=unit_price, tax_rate=tax_rate, net_amount=net, tax_amount=tax, gross_amount=gross)
             for invoice, description, unit_price, net, tax, gross in lines
         ])
+        audit_many([(None, invoice.organisation, "invoice.issue", "invoice", invoice.pk,
+                     {"number": invoice.display_number, "gross": invoice.gross_total, "currency": invoice.currency,
+                      "due": invoice.due_date, "kind": invoice.kind}) for invoice in invoices])
         jobs.schedule_many("invoice.render_pdf", [{"invoice_id": invoice.pk} for invoice in invoices],
                            dedupe=lambda job: f"invoice.render_pdf:{job['invoice_id']}")
     log.info("renewal_invoices_issued", count=len(invoices), first=invoices[0].display_number)
@@ -402,7 +406,11 @@ def invoice_pdf_store(*, invoice_id, force=False):
         default_storage.delete(key)
     default_storage.save(key, ContentFile(data))
     with transaction.atomic():
+        first = not invoice.pdf
         Invoice.objects.filter(pk=invoice.pk).update(pdf=key, pdf_rendered_at=timezone.now())
+        if first:
+            audit(actor=None, organisation=invoice.organisation, action="invoice.pdf", target=invoice,
+                  payload={"number": invoice.display_number})
     invoice.pdf = key
     return invoice
 

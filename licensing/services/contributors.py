@@ -4,13 +4,15 @@ from collections import defaultdict
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from licensing import jobs
 from licensing.models import Contributor, ContributorConsentChange, Licence, SliceItem
 from licensing.rights import OPT_OUT
 from licensing.selectors.contributors import grants_an_opt_out_withdraws
-from licensing.services.audit import audit
+from licensing.selectors.transparency import transparency_changed
+from licensing.services.audit import audit, audit_many
 from licensing.services.webhooks import webhook_emit
 
 # Asset ids per items.withdrawn message: Standard Webhooks asks for small payloads (under ~20 kB).
@@ -37,14 +39,21 @@ def contributor_set_opt_out(*, contributor, opted_out, by=None, note=""):
         # Research grants end at once; commercial licences keep theirs, as contracted. New slices exclude
         # the contributor because selection reads the flag set above; a build running now sees it through
         # the contributor lock this transaction holds (services/slices.py).
-        grants = list(grants_an_opt_out_withdraws(contributor_id=contributor.pk)
-                      .values_list("pk", "licence_id", "slice_id", "asset_id"))
+        withdrawable = grants_an_opt_out_withdraws(contributor_id=contributor.pk)
+        # Each licence's timeline says which of its slices lost works, and how many.
+        per_slice = list(withdrawable.values("slice_id", "slice__number", "licence__organisation_id")
+                         .annotate(items=Count("id")).order_by("slice_id"))
+        grants = list(withdrawable.values_list("pk", "licence_id", "slice_id", "asset_id"))
         withdrawn = SliceItem.objects.filter(pk__in=[g[0] for g in grants]).update(
             withdrawn_at=now, withdrawal_reason=OPT_OUT)
+        audit_many([(by, None, "slice.withdraw", "slice", row["slice_id"],
+                     {"number": row["slice__number"], "items": row["items"], "organisation": row["licence__organisation_id"]})
+                    for row in per_slice])
         _after_withdrawal(grants, now=now, dedupe=f"consent:{change.pk}")
         log.info("research_grants_withdrawn", contributor=contributor.pk, items=withdrawn)
     audit(actor=by, organisation=None, action="contributor.opt_out" if opted_out else "contributor.opt_in",
           target=contributor, payload={"note": note, "withdrawn_items": withdrawn})
+    transaction.on_commit(transparency_changed)
     log.info("contributor_opt_out_changed", contributor=contributor.pk, opted_out=opted_out)
     return True
 

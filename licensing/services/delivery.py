@@ -18,7 +18,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from licensing.manifests.shards import ShardMember, tar_overhead, write_shard
-from licensing.models import Shard, ShardSet, ShardSetState, Slice, SliceItem, SliceStatus
+from licensing.models import (
+    Shard,
+    ShardSet,
+    ShardSetState,
+    Slice,
+    SliceItem,
+    SliceStatus,
+)
 from licensing.selectors.slices import shard_items
 from licensing.services.audit import audit
 

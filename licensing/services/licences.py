@@ -27,6 +27,7 @@ from licensing.models import (
     OfferCoverage,
 )
 from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
+from licensing.selectors.transparency import transparency_changed
 from licensing.services.audit import audit
 from licensing.services.collections import (
     OfferConflict,
@@ -72,7 +73,7 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
             )
         now = timezone.now()
         transition = workflow.check(locked, action, by, payload, now=now)
-        from_state = locked.state
+        from_state, from_phase = locked.state, locked.phase
         target = workflow.target_of(transition, locked)
         if apply is not None:
             apply(locked, now)
@@ -102,6 +103,8 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
         webhook_emit(organisation_id=locked.organisation_id, event_type="licence.state_changed", now=now, data={
             "licence": locked.pk, "action": action, "from_state": from_state, "to_state": target,
             "phase": locked.phase, "note": event.note, "url": settings.SITE_URL + f"/api/v1/licences/{locked.pk}/"})
+        if locked.phase != from_phase:
+            transaction.on_commit(transparency_changed)
     log.info("licence_transition", licence=locked.pk, action=action, from_state=from_state, to_state=target)
     _refresh(licence, locked)
     return locked

@@ -26,6 +26,7 @@ from licensing.models import (
 from licensing.models.billing import round_money
 from licensing.months import month_bounds
 from licensing.selectors.royalties import _sums_by_currency
+from licensing.selectors.transparency import transparency_changed
 from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
@@ -139,6 +140,7 @@ def royalty_pool_create(*, payment_id):
                 pool.save(update_fields=["contributor_count"])
     except IntegrityError:
         return RoyaltyPool.objects.get(payment=payment)  # the job ran before: one pool per payment
+    transparency_changed()
     log.info("royalty_pool_created", pool=pool.pk, amount=str(amount), contributors=pool.contributor_count)
     return pool
 
@@ -281,6 +283,7 @@ def royalty_payouts_mark_paid(*, period, by, references=None, now=None):
         marked = payouts.filter(paid_at__isnull=True).update(paid_at=now)
         audit(actor=by, organisation=None, action="royalty_payouts.mark_paid", target=period,
               payload={"month": f"{period.month:%Y-%m}", "marked": marked, "references": references or "all"})
+        transaction.on_commit(transparency_changed)
     log.info("royalty_payouts_marked_paid", month=f"{period.month:%Y-%m}", marked=marked)
     return marked
 

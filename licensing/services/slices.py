@@ -28,6 +28,7 @@ from licensing.models import (
     SliceStatus,
 )
 from licensing.selectors.collections import exclusive_exclusion_sql
+from licensing.selectors.transparency import transparency_changed
 from licensing.services.audit import audit
 from licensing.services.collections import lock_exclusivity
 from licensing.services.webhooks import webhook_emit
@@ -211,6 +212,9 @@ def slice_build(*, slice_id):
                                        "finished_at"])
             jobs.schedule("slice.shards", slice_id=slice_.pk, dedupe=f"slice.shards:{slice_.pk}:built")
             webhook_emit(organisation_id=licence.organisation_id, event_type="slice.ready", data=slice_event(slice_))
+            audit(actor=None, organisation=licence.organisation, action="slice.ready", target=slice_,
+                  payload={"number": slice_.number, "assets": count, "bytes": total_bytes})
+            transaction.on_commit(transparency_changed)
     except SliceBuildFailed as failure:
         slice_fail(slice_id=slice_id, reason=str(failure))
         return None
@@ -265,6 +269,8 @@ def slice_fail(*, slice_id, reason):
         slice_.finished_at = timezone.now()
         slice_.save(update_fields=["status", "failure_reason", "reserved_assets", "finished_at"])
         webhook_emit(organisation_id=licence.organisation_id, event_type="slice.failed", data=slice_event(slice_))
+        audit(actor=None, organisation=licence.organisation, action="slice.failed", target=slice_,
+              payload={"number": slice_.number, "reason": reason})
     log.warning("slice_failed", slice=slice_id, reason=reason)
     return slice_
 
@@ -281,14 +287,13 @@ def slice_event(slice_):
     return data
 
 
-def selection_sql(slice_, budget):
-    """The statement that grants the slice: candidates filtered in SQL, ordered by a seeded hash
-    of the asset id (the same seed over the same catalogue picks the same assets), cut at the
-    size and at the remaining bytes. On PostgreSQL it also returns the count and bytes granted."""
+def candidates_sql(slice_, *, filters_only=False):
+    """The WHERE of the assets a slice may take (filters, opt-outs, not yet granted to the licence),
+    over `a`, the asset table, with its parameters. The build and the slice preview share it;
+    `filters_only` leaves out opt-outs and earlier grants, to say how many works match at all."""
     vendor = connection.vendor
-    asset, contributor, item = Asset._meta.db_table, Contributor._meta.db_table, SliceItem._meta.db_table
-    xor = "(a.id # %(seed)s)" if vendor == "postgresql" else "((a.id | %(seed)s) - (a.id & %(seed)s))"
-    where = [
+    contributor, item = Contributor._meta.db_table, SliceItem._meta.db_table
+    where = [] if filters_only else [
         # The few who opted out, found through their partial index, rather than a join to everyone else.
         f"NOT EXISTS (SELECT 1 FROM {contributor} c WHERE c.id = a.contributor_id AND c.opted_out = %(true)s)",
         f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)",
@@ -322,11 +327,21 @@ def selection_sql(slice_, budget):
                 params[f"tag{n}"] = tag
                 names.append(f"%(tag{n})s")
             where.append(f"EXISTS (SELECT 1 FROM json_each(a.tags) t WHERE t.value IN ({', '.join(names)}))")
+    return " AND ".join(where) or "TRUE", params
+
+
+def picked_sql(slice_, budget):
+    """The assets the slice takes, in its order: rows (id, rn, running bytes). Candidates are
+    ordered by a seeded hash of the asset id (the same seed over the same catalogue picks the
+    same assets) and cut at the size and at the remaining bytes. Only reads."""
+    asset = Asset._meta.db_table
+    xor = "(a.id # %(seed)s)" if connection.vendor == "postgresql" else "((a.id | %(seed)s) - (a.id & %(seed)s))"
+    where, params = candidates_sql(slice_)
     cut = ""
     if budget is not None:
         cut = "WHERE ranked.running <= %(budget)s"
         params["budget"] = budget
-    picked = f"""
+    return f"""
         SELECT ranked.id, ranked.rn, ranked.running
         FROM (
             SELECT p.id,
@@ -335,16 +350,23 @@ def selection_sql(slice_, budget):
             FROM (
                 SELECT a.id, a.bytes, ({xor} * 2654435761) %% 4294967291 AS k
                 FROM {asset} a
-                WHERE {' AND '.join(where)}
+                WHERE {where}
                 ORDER BY k, a.id
                 {"" if is_whole_collection_grant(slice_) else "LIMIT %(size)s"}
             ) p
         ) ranked
         {cut}
-    """
+    """, params
+
+
+def selection_sql(slice_, budget):
+    """The statement that grants the slice: the picked assets (`picked_sql`) inserted as its
+    items. On PostgreSQL it also returns the count and bytes granted."""
+    item = SliceItem._meta.db_table
+    picked, params = picked_sql(slice_, budget)
     insert = f"INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at, withdrawal_reason) " \
              f"SELECT %(slice)s, %(licence)s, picked.id, picked.rn, NULL, %(no_reason)s FROM picked"
-    if vendor == "postgresql":
+    if connection.vendor == "postgresql":
         # One statement grants the items and reports what was granted: the running total of the
         # last item is the bytes of the slice.
         return f"""

@@ -73,3 +73,29 @@ def media_kinds(kinds):
 @register.filter
 def negate(value):
     return -value
+
+
+@register.filter
+def seconds(value):
+    """A duration as people say it: "4.5 s", "1 min 15 s", "1 h 2 min"."""
+    try:
+        total = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if total < 60:
+        return f"{total:.1f} s".replace(".0 s", " s")
+    minutes, secs = divmod(round(total), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@register.filter
+def plural_verb(count, forms="has,have"):
+    """`{{ n }} {{ n|plural_verb }}`: "1 has", "3 have"."""
+    one, many = forms.split(",")
+    try:
+        return one if int(count) == 1 else many
+    except (TypeError, ValueError):
+        return many

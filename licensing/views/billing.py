@@ -21,6 +21,19 @@ from licensing.views.access import staff_only
 
 
 @login_required
+def invoice_view(request, pk):
+    """The licensee's invoice page: lines, VAT, totals, how to pay, the PDF. Another organisation's is a 404."""
+    invoice = invoices_visible_to(user=request.user).filter(pk=pk).first()
+    if invoice is None or invoice.number is None:
+        raise Http404("No such invoice.")
+    return render(request, "billing/invoice.html", {
+        "invoice": invoice, "lines": invoice.lines.all(), "payments": invoice.payments.all(),
+        "credit_notes": invoice.credit_notes.exclude(number__isnull=True),
+        "bank": (invoice.issuer or {}).get("bank", {}),
+    })
+
+
+@login_required
 def invoice_pdf(request, pk):
     invoice = invoices_visible_to(user=request.user).filter(pk=pk).first()
     if invoice is None or invoice.number is None:

@@ -21,11 +21,13 @@ from licensing.selectors.ai_models import models_trained_on
 from licensing.selectors.contributors import (
     contributor_of,
     contributor_works,
+    earnings_per_work,
     opt_out_effect,
     staff_overview,
     work_counts,
     works_used,
 )
+from licensing.selectors.previews import tile
 from licensing.selectors.royalties import (
     contributor_statement,
     earnings_by_month,
@@ -75,8 +77,12 @@ def works(request):
         request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    earnings = earnings_per_work(contributor=contributor, work_ids=[work.pk for work in page])
+    tiles = [dict(tile(work, opted_out=contributor.opted_out), licences=work.licences,
+                  earned=sorted(earnings.get(work.pk, {}).items())) for work in page]
     return render(request, "contributor/works.html", {
-        "contributor": contributor, "form": form, "page": page, "query": query.urlencode(),
+        "contributor": contributor, "form": form, "page": page, "query": query.urlencode(), "tiles": tiles,
+        "video_weight": settings.ROYALTY_KIND_WEIGHTS["video"] // max(settings.ROYALTY_KIND_WEIGHTS["image"], 1),
         "counts": work_counts(contributor=contributor),
     })
 

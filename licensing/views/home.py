@@ -5,21 +5,26 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from licensing.models import Asset, Contributor
+from licensing.selectors.catalogue import catalogue_numbers, sample_works
+from licensing.selectors.previews import tile
+from licensing.selectors.transparency import transparency_report
 
 log = structlog.get_logger(__name__)
 
 
 def home(request):
-    return render(
-        request,
-        "home.html",
-        {
-            "asset_count": Asset.objects.count(),
-            "contributor_count": Contributor.objects.count(),
-            "royalty_percent": int(settings.ROYALTY_SHARE * 100),
-        },
-    )
+    report = transparency_report()
+    contributors, opted_out = report["contributor_count"], report["opted_out_count"]
+    return render(request, "home.html", {
+        "numbers": catalogue_numbers(),
+        "contributor_count": contributors,
+        "opted_out_count": opted_out,
+        "opted_out_percent": round(100 * opted_out / contributors, 1) if contributors else 0,
+        "royalty_percent": int(settings.ROYALTY_SHARE * 100),
+        "samples": [dict(tile(work, opted_out=False), plain=True) for work in sample_works(count=8)],
+        "research_days": settings.RESEARCH_DEFAULT_DURATION_DAYS,
+        "research_assets": settings.RESEARCH_DEFAULT_MAX_ASSETS,
+    })
 
 
 @never_cache

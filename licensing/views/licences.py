@@ -2,7 +2,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -18,6 +18,8 @@ from licensing.forms.slices import SliceRequestForm
 from licensing.models import Contributor, LicencePhase, LicenceState
 from licensing.selectors.billing import invoices_visible_to
 from licensing.selectors.licences import licence_visible_to, licences_visible_to
+from licensing.selectors.timeline import KINDS as TIMELINE_KINDS
+from licensing.selectors.timeline import licence_timeline, licence_work_pending
 from licensing.services import licences as services
 from licensing.terms import TermsNotAvailable, licence_offer_terms, licence_terms
 from licensing.workflow import LicenceActionRefused
@@ -121,7 +123,7 @@ def _action_forms(licence, user, bound=None):
         else:
             initial = {"version": licence.version}
             if form_class is ApproveForm:
-                initial.update(ApproveForm.defaults())
+                initial.update(ApproveForm.defaults(licence))
             form = form_class(initial=initial, prefix=action)
         transition = workflow.TABLE[action]
         forms.append({"action": action, "form": form, "button": page.button, "label": transition.label,
@@ -130,12 +132,35 @@ def _action_forms(licence, user, bound=None):
     return sorted(forms, key=lambda item: not item["primary"])
 
 
+def _live_context(request, licence):
+    """What the part of the licence page that follows background work shows."""
+    show = request.GET.get("show", "all")
+    show = show if show in TIMELINE_KINDS else "all"
+    context = {
+        "licence": licence,
+        "timeline": licence_timeline(licence=licence, kind=show),
+        "timeline_kinds": TIMELINE_KINDS,
+        "timeline_show": show,
+        "work_pending": licence_work_pending(licence=licence),
+    }
+    context["panels"] = [panel for panel in (extend(request, licence) for extend in _panels()) if panel]
+    return context
+
+
+@login_required
+def live(request, pk):
+    """The licence page's live part (htmx): invoices, state and timeline while a job works for the licence."""
+    licence = licence_visible_to(user=request.user, pk=pk)
+    return render(request, "licences/_live_response.html", _live_context(request, licence))
+
+
 @login_required
 def detail(request, pk, bound=None, status=200):
     licence = licence_visible_to(user=request.user, pk=pk)
     context = {
-        "licence": licence,
-        "events": licence.events.select_related("actor"),
+        **_live_context(request, licence),
+        "open_invoice": invoices_visible_to(user=request.user).filter(
+            licence=licence, status="issued", kind="invoice").order_by("-issued_at").first(),
         "action_forms": _action_forms(licence, request.user, bound),
         "is_applicant": "applicant" in workflow.actor_kinds(request.user, licence),
         "next_step": NEXT_STEPS.get(licence.state, ""),
@@ -143,7 +168,6 @@ def detail(request, pk, bound=None, status=200):
         "can_edit": licence.state in (LicenceState.DRAFT, LicenceState.CHANGES_REQUESTED)
         and "applicant" in workflow.actor_kinds(request.user, licence),
     }
-    context["panels"] = [panel for panel in (extend(request, licence) for extend in _panels()) if panel]
     return render(request, "licences/detail.html", context, status=status)
 
 
@@ -181,8 +205,6 @@ def act(request, pk, action):
 @login_required
 def terms(request, pk, offer=False):
     """The licence's terms as ODRL 2.2 JSON-LD: the agreement in force, or the open commercial offer."""
-    from django.http import JsonResponse
-
     licence = licence_visible_to(user=request.user, pk=pk)
     try:
         policy = licence_offer_terms(licence) if offer else licence_terms(licence)
@@ -210,5 +232,5 @@ def billing_panel(request, licence):
         "payments", "credit_notes"))
     if not invoices:
         return None
-    return {"template": "billing/_panel.html", "invoices": invoices,
+    return {"template": "billing/_panel.html", "invoices": invoices, "live": True,
             "is_finance": has_role(request.user, FINANCE, LICENSOR_ADMIN)}

@@ -1,4 +1,6 @@
 """Slice pages, manifests and signed downloads."""
+import random
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -12,9 +14,19 @@ from licensing.manifests.shards import extension
 from licensing.models import SliceStatus
 from licensing.selectors.delivery import shard_index
 from licensing.selectors.licences import licence_visible_to
-from licensing.selectors.slices import downloadable_item, slice_visible_to
-from licensing.services.slices import SliceRefused, slice_request
-from licensing.views.delivery import shard_index_response, slice_from_token, stored_file_response
+from licensing.selectors.previews import tile
+from licensing.selectors.slices import (
+    downloadable_item,
+    slice_preview,
+    slice_visible_to,
+    slice_works,
+)
+from licensing.services.slices import SliceRefused, clean_filters, slice_request
+from licensing.views.delivery import (
+    shard_index_response,
+    slice_from_token,
+    stored_file_response,
+)
 from licensing.views.licences import detail
 
 
@@ -54,15 +66,56 @@ def request_slice(request, pk):
 
 
 @login_required
+@require_http_methods(["GET"])
+def preview_slice(request, pk):
+    """The slice request form's live preview (htmx): what the request as typed would grant."""
+    licence = licence_visible_to(user=request.user, pk=pk)
+    if "applicant" not in workflow.actor_kinds(request.user, licence) or licence.state not in workflow.ACTIVE:
+        raise Http404
+    data = request.GET.copy()
+    if not data.get("slice-size"):
+        data["slice-size"] = "12"
+    form = SliceRequestForm(data, prefix="slice")
+    context = {"licence": licence, "form": form}
+    if not form.is_valid():
+        context["problem"] = "; ".join(f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}"
+                                       for f, e in form.errors.items())
+        return render(request, "slices/_preview.html", context)
+    kwargs = form.service_kwargs()
+    size, seed = kwargs.pop("size"), kwargs.pop("seed", None)
+    try:
+        filters = clean_filters(**kwargs)
+    except SliceRefused as refusal:
+        context["problem"] = str(refusal)
+        return render(request, "slices/_preview.html", context)
+    # Without a seed the preview picks one and puts it in the form: the request then grants what was shown.
+    context["seed_chosen"] = seed is None
+    if seed is None:
+        seed = random.SystemRandom().randrange(1, 2**31)
+    preview = slice_preview(licence=licence, filters=filters, seed=seed, size=size)
+    context.update(preview=preview, tiles=[tile(work) for work in preview["sample"]])
+    return render(request, "slices/_preview.html", context)
+
+
+@login_required
 def slice_detail(request, pk):
     slice_ = slice_visible_to(user=request.user, pk=pk)
-    template = "slices/_status.html" if request.headers.get("HX-Request") else "slices/detail.html"
-    context = {"slice": slice_, "licence": slice_.licence, "shards": None}
+    if request.headers.get("HX-Request"):
+        return render(request, "slices/_status.html", {"slice": slice_, "licence": slice_.licence})
+    try:
+        after = max(int(request.GET.get("after", 0)), 0)
+    except ValueError:
+        after = 0
+    works = slice_works(slice_, after_position=after) if slice_.status == SliceStatus.READY else None
+    context = {
+        "slice": slice_, "licence": slice_.licence, "works": works, "shards": None,
+        "tiles": [dict(tile(item.asset), withdrawn=item.withdrawn_at) for item in works["items"]] if works else [],
+    }
     if slice_.status == SliceStatus.READY:
         index = shard_index(slice_)
         if index["state"] == "ready":
             context.update(shards=index["shards"], shard_set=index, shard_note=index["note"])
-    return render(request, template, context)
+    return render(request, "slices/detail.html", context)
 
 
 @login_required

@@ -6,25 +6,18 @@ Contributors are never named here unless they chose a public profile.
 import json
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from licensing import rights
-from licensing.models import Contributor
-from licensing.selectors.ai_models import model_page_path, public_models
 from licensing.selectors.contributors import public_contributor, work_counts
-from licensing.selectors.royalties import royalties_by_month
 from licensing.selectors.transparency import (
     grants_by_licensee,
-    public_contributors_used,
     tdm_reservations,
+    transparency_report,
 )
 from licensing.terms import catalogue_offer
-
-# The page aggregates every grant ever made; a visitor should not be able to make it run per request.
-CACHE_KEY = "transparency:v2"
 
 
 def _tdm_headers(response):
@@ -37,20 +30,8 @@ def _tdm_headers(response):
 
 @require_GET
 def transparency(request):
-    report = cache.get(CACHE_KEY)
-    if report is None:
-        report = {
-            "grants": grants_by_licensee(),
-            "royalties": royalties_by_month()[:24],
-            "contributor_count": Contributor.objects.count(),
-            "opted_out_count": Contributor.objects.filter(opted_out=True).count(),
-            "public_contributors": list(public_contributors_used().values("pk", "display_name", "granted")[:200]),
-            "public_models": [{"name": model.name, "licensee": model.organisation.name, "url": model_page_path(model),
-                               "versions": model.released_versions} for model in public_models()[:200]],
-        }
-        cache.set(CACHE_KEY, report, getattr(settings, "TRANSPARENCY_CACHE_SECONDS", 300))
     return render(request, "transparency/index.html", {
-        **report,
+        **transparency_report(),
         "royalty_percent": int(settings.ROYALTY_SHARE * 100),
     })
 

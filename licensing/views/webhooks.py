@@ -7,7 +7,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
 from licensing.forms.webhooks import WebhookEndpointForm
-from licensing.selectors.webhooks import deliveries_of, delivery_of, endpoint_of, endpoints_of
+from licensing.selectors.webhooks import (
+    deliveries_of,
+    delivery_of,
+    endpoint_of,
+    endpoints_of,
+)
 from licensing.services.webhooks import (
     WebhookRefused,
     webhook_delivery_replay,

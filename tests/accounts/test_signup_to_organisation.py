@@ -26,7 +26,8 @@ def confirmation_link(message):
 def test_a_new_user_signs_up_verifies_their_email_and_creates_their_organisation(client):
     response = client.post(
         "/accounts/signup/",
-        {"email": "Nora@PixelForge.example", "password1": "a-long-passphrase-42", "password2": "a-long-passphrase-42"},
+        {"full_name": "Nora Quist", "email": "Nora@PixelForge.example", "password1": "a-long-passphrase-42",
+         "password2": "a-long-passphrase-42"},
     )
     assert response.status_code == 302
     user = User.objects.get()

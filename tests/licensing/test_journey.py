@@ -29,7 +29,7 @@ def test_apply_review_upgrade_offer_accept_and_pay(client, alice, rita, adam, fi
 
     client.force_login(rita)
     page = client.get(f"/licences/{licence.pk}/").content.decode()
-    assert "Approve" in page and 'value="5000"' in page, "caps are prefilled from settings"
+    assert "Approve" in page and 'value="2000"' in page, "the asset cap is prefilled from the application's estimate"
     with django_capture_on_commit_callbacks(execute=True):
         response = post_action(client, licence, "approve", max_assets=100, max_gigabytes="1", max_slices=3, duration_days=30)
     assert response.status_code == 302

@@ -25,6 +25,7 @@ from licensing.services.ai_models import (
     model_version_release,
     training_declare,
 )
+from licensing.services.previews import previews_schedule
 from licensing.services.slices import slice_build, slice_request
 
 DEMO_PASSWORD = "tessera-demo"
@@ -219,7 +220,7 @@ class Command(BaseCommand):
 
     def seed_assets(self, contributors, count, video_share):
         existing = set(Asset.objects.filter(storage_key__startswith="demo/").values_list("storage_key", flat=True))
-        new_rows = []
+        new_rows, rewritten = [], []
         for n in range(count):
             rng = random.Random(n)
             contributor = contributors[n % len(contributors)]
@@ -242,6 +243,7 @@ class Command(BaseCommand):
                 default_storage.delete(key)
             default_storage.save(key, ContentFile(data))
             if key in existing:
+                rewritten.append(key)
                 continue
             subject = rng.choice(SUBJECTS)
             new_rows.append(
@@ -259,5 +261,8 @@ class Command(BaseCommand):
                     storage_key=key,
                 )
             )
-        Asset.objects.bulk_create(new_rows, batch_size=500)
+        created = Asset.objects.bulk_create(new_rows, batch_size=500)
+        # Changed files keep their row but get new previews; a file already previewed is not redone.
+        previews_schedule(asset_ids=[row.pk for row in created] + sorted(
+            Asset.objects.filter(storage_key__in=rewritten).values_list("pk", flat=True)))
         return len(new_rows)
