@@ -26,6 +26,7 @@ from licensing.models import (
     TrainingDeclaration,
 )
 from licensing.models.ai_models import count_row, counted_items_cte, training_counts_sql
+from licensing.selectors.transparency import transparency_changed
 from licensing.services.audit import audit
 
 log = structlog.get_logger(__name__)
@@ -82,6 +83,7 @@ def ai_model_publish(*, model, by, api_key=None):
             locked.save(update_fields=["is_public"])
             audit(actor=by, api_key=api_key, organisation=locked.organisation, action="ai_model.publish",
                   target=locked)
+            transaction.on_commit(transparency_changed)  # the public page lists public models
     model.is_public = True
     return locked
 
@@ -267,6 +269,7 @@ def model_version_release(*, version, by, api_key=None):
         locked.save(update_fields=["released", "released_at"])
         audit(actor=by, api_key=api_key, organisation=model.organisation, action="model_version.release",
               target=locked, payload={"declarations": list(active.values_list("pk", flat=True))})
+        transaction.on_commit(transparency_changed)
     log.info("model_version_released", version=locked.pk)
     _refresh(version, locked)
     return locked

@@ -54,7 +54,7 @@ def test_an_exclusive_whole_collection_deal_from_feed_to_slice(
     studio = make_organisation("Lighthouse Films", kind="studio")
 
     staff = logged_in(adam)
-    staff.get_by_role("navigation").get_by_role("link", name="Catalogue").click()
+    staff.get_by_role("navigation").get_by_role("link", name="Feeds").click()
     staff.locator("input[name=feed]").set_input_files(files=[
         {"name": "studio.csv", "mimeType": "text/csv", "buffer": feed()}])
     staff.get_by_role("button", name="Bring the feed in").click()
