@@ -35,6 +35,8 @@ TASKS = {
     "royalties.pool": "licensing.tasks.create_royalty_pool",
     "royalties.reverse": "licensing.tasks.reverse_royalties_for_credit_note",
     "slice.build": "licensing.tasks.build_slice",
+    "usage_report.process": "licensing.tasks.process_usage_report",
+    "attribution.pool": "licensing.tasks.create_attribution_pool",
     "email.send": "licensing.tasks.send_email",
 }
 

@@ -6,6 +6,12 @@ from licensing.models.ai_models import (
     ModelVersion,
     TrainingDeclaration,
 )
+from licensing.models.attribution import (
+    UsageReport,
+    UsageReportFormat,
+    UsageReportStatus,
+    UsageShare,
+)
 from licensing.models.audit import AuditEvent
 from licensing.models.billing import (
     Invoice,
@@ -30,6 +36,7 @@ from licensing.models.licences import (
     LicencePhase,
     LicenceState,
     ModelType,
+    ReportingPeriod,
     SentEmail,
 )
 from licensing.models.outbox import Job, JobState
@@ -42,6 +49,10 @@ from licensing.models.royalties import (
 from licensing.models.slices import Slice, SliceItem, SliceStatus
 
 __all__ = [
+    "UsageReport",
+    "UsageReportFormat",
+    "UsageReportStatus",
+    "UsageShare",
     "Job",
     "JobState",
     "AIModel",
@@ -69,6 +80,7 @@ __all__ = [
     "LicenceState",
     "MediaKind",
     "ModelType",
+    "ReportingPeriod",
     "RoyaltyEntry",
     "RoyaltyPayout",
     "RoyaltyPeriod",

@@ -50,6 +50,11 @@ class BillingPeriod(models.TextChoices):
     ANNUAL = "annual", "Annual fee"
 
 
+class ReportingPeriod(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+
+
 class Licence(models.Model):
     """One licence through both phases: the application, the research licence, the commercial upgrade.
 
@@ -109,6 +114,14 @@ class Licence(models.Model):
     # page, to the licensor only, or not at all.
     offer_disclosure = models.CharField("disclosure of trained models", max_length=10, choices=Disclosure.choices,
                                         default=Disclosure.NONE)
+    # The share of the revenue a usage report declares that the licensee pays, and that goes to the
+    # contributors by attribution; and how often, and how soon after each period, it reports usage.
+    offer_attribution_rate = models.DecimalField("attribution rate", max_digits=5, decimal_places=4,
+                                                 default=settings.ROYALTY_SHARE)
+    offer_reporting_period = models.CharField("usage reporting period", max_length=10,
+                                              choices=ReportingPeriod.choices, default=ReportingPeriod.QUARTERLY)
+    offer_reporting_days = models.PositiveSmallIntegerField("usage report deadline (days after the period)",
+                                                            default=30)
     offer_made_at = models.DateTimeField(null=True, blank=True)
     offer_accepted_at = models.DateTimeField(null=True, blank=True)
     commercial_starts_at = models.DateTimeField(null=True, blank=True)

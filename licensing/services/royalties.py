@@ -15,6 +15,7 @@ from django.utils import timezone
 from licensing.models import (
     Asset,
     Invoice,
+    InvoiceReason,
     Payment,
     RoyaltyEntry,
     RoyaltyPayout,
@@ -89,7 +90,7 @@ def payment_net(payment):
 
 def royalty_pool_create(*, payment_id):
     payment = Payment.objects.select_related("invoice__licence").filter(pk=payment_id).first()
-    if payment is None:
+    if payment is None or payment.invoice.reason == InvoiceReason.USAGE:  # split by attribution instead
         return None
     net = payment_net(payment)
     amount = round_money(net * settings.ROYALTY_SHARE)

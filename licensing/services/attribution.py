@@ -1,0 +1,746 @@
+"""Usage reports and attribution royalties: uploading a report, processing it, and splitting its payments.
+
+A report is read as a stream, in batches of lines: each batch is parsed (orjson), checked, and its
+outputs' Shapley values computed in numpy (licensing/shapley.py), padded to the batch's most
+players. Only per-contributor sums survive a batch, so memory stays flat in the report's size
+(8 bytes per output are kept for the duplicate check). A report with any rejected line books
+nothing: the job lists every rejected line (the first REJECTIONS_KEPT of them) and stops there.
+
+Money: the report's pool is the attribution rate × its revenue, in cents. The part the scores
+explain, Σ pool_o × v_o(N), is split by Σ pool_o × φ_oi with the largest remainder over the whole
+report, so each contributor's cents are fixed once, at processing; the rest falls back to the
+licence's pro-rata split. The usage invoice bills the pool; each payment's net is split in the
+same proportions, in SQL, by the split the pro-rata royalties use.
+
+Formats (one output per record):
+- JSONL: {"output_id": "o-1", "revenue": "12.50", "currency": "EUR", "scores": {"<contributor id>": 0.62},
+  "asset_scores": {"<asset id>": 0.4}}; `currency` may be left out, `asset_scores` scores a work and
+  counts for its contributor (a contributor scored twice in one output keeps the higher score).
+- CSV: a header `output_id,revenue,currency,scores[,asset_scores]`, the score columns holding the same
+  JSON objects. One row per output, so a report reads the same in both formats.
+"""
+import csv
+import hashlib
+import io
+import math
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+import orjson
+import structlog
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from licensing import jobs, shapley
+from licensing.models import (
+    Asset,
+    Contributor,
+    InvoiceReason,
+    LicencePhase,
+    Payment,
+    RoyaltyPool,
+    UsageReport,
+    UsageReportFormat,
+    UsageReportStatus,
+    UsageShare,
+)
+from licensing.models.ai_models import counted_items_cte, table_of
+from licensing.models.billing import round_money
+from licensing.services.audit import audit
+from licensing.services.billing import usage_invoice_issue
+from licensing.services.royalties import granted_weights_sql, payment_net, split_sql
+
+log = structlog.get_logger(__name__)
+
+BATCH_LINES = 50_000
+# Quadrature arrays hold rows × players × nodes floats: a batch of wide outputs is cut into chunks.
+SHAPLEY_CHUNK_ELEMENTS = 4_000_000
+MAX_REVENUE = Decimal("1000000000")  # per output
+MAX_OUTPUT_ID = 200
+MAX_SCORES = 10_000  # per output
+MAX_REPORT_BYTES = 4 * 1024 ** 3
+
+
+class UsageReportRefused(Exception):
+    """An upload that cannot be taken; the message says why. Nothing was stored."""
+
+    def __init__(self, message, *, fields=None):
+        super().__init__(message)
+        self.fields = fields or {}
+
+
+# --- Upload -------------------------------------------------------------------------
+
+def report_licence(*, version, licence_id=None):
+    """The commercial licence a version's usage is reported under: the one given, or the only commercial
+    licence of the organisation whose slices its declarations in force name."""
+    organisation_id = version.model.organisation_id
+    from_declarations = _declared_licence_ids(version)
+    commercial = {licence.pk: licence for licence in version.model.organisation.licences.filter(
+        phase=LicencePhase.COMMERCIAL)}
+    if licence_id is not None:
+        licence = commercial.get(int(licence_id))
+        if licence is None:
+            raise UsageReportRefused(f"Licence {licence_id} is not a commercial licence of your organisation.",
+                                     fields={"licence": ["Not a commercial licence of yours."]})
+        return licence
+    candidates = [commercial[pk] for pk in sorted(from_declarations) if pk in commercial]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise UsageReportRefused(
+            f"{version.versioned_name} was not declared trained on a slice of a commercial licence of organisation "
+            f"{organisation_id}: usage is reported under a commercial licence.",
+            fields={"licence": ["No commercial licence trained this version."]})
+    raise UsageReportRefused(
+        f"{version.versioned_name} was trained under licences {', '.join(str(c.pk) for c in candidates)}: "
+        "say which one this report is for (licence).", fields={"licence": ["Say which licence."]})
+
+
+def _declared_licence_ids(version):
+    sql = f"""
+        SELECT DISTINCT s.licence_id FROM {table_of('declaration')} d JOIN {table_of('slice')} s ON s.id = d.slice_id
+        WHERE d.version_id = %s
+          AND NOT EXISTS (SELECT 1 FROM {table_of('declaration')} n WHERE n.supersedes_id = d.id)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [version.pk])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def report_format(name, content_type=""):
+    name, content_type = (name or "").lower(), (content_type or "").lower()
+    if name.endswith(".csv") or "csv" in content_type:
+        return UsageReportFormat.CSV
+    return UsageReportFormat.JSONL
+
+
+def usage_report_upload(*, version, upload, reference, period_start, period_end, by=None, api_key=None,
+                        licence_id=None, file_format=None):
+    """Store the report and schedule its processing. Returns (report, created): a reference sent before
+    answers with that report and changes nothing."""
+    reference = (reference or "").strip()
+    if not reference or len(reference) > 100:
+        raise UsageReportRefused("Give the report a reference of 1 to 100 characters: your own id for it.",
+                                 fields={"reference": ["1 to 100 characters."]})
+    if period_start is None or period_end is None or period_start > period_end:
+        raise UsageReportRefused("The period must start on or before its end.",
+                                 fields={"period_end": ["Before the start."]})
+    licence = report_licence(version=version, licence_id=licence_id)
+    existing = UsageReport.objects.filter(licence=licence, reference=reference).first()
+    if existing is not None:
+        return existing, False
+    if upload is None or not upload.size:
+        raise UsageReportRefused("The report is empty: send one line per output.", fields={"file": ["Empty."]})
+    if upload.size > MAX_REPORT_BYTES:
+        raise UsageReportRefused(f"The report is larger than {MAX_REPORT_BYTES // 1024 ** 3} GiB: split it by period.",
+                                 fields={"file": ["Too large."]})
+    file_format = file_format or report_format(getattr(upload, "name", ""), getattr(upload, "content_type", ""))
+    if file_format not in UsageReportFormat.values:
+        raise UsageReportRefused("The format must be jsonl or csv.", fields={"format": ["jsonl or csv."]})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    key = default_storage.save(f"usage-reports/{licence.pk}/{uuid.uuid4().hex}.{file_format}", upload)
+    try:
+        with transaction.atomic():
+            report = UsageReport.objects.create(
+                version=version, licence=licence, reference=reference, period_start=period_start,
+                period_end=period_end, file=key, format=file_format, bytes=upload.size, sha256=digest.hexdigest(),
+                currency=licence.offer_currency, attribution_rate=licence.offer_attribution_rate,
+                uploaded_by=by if getattr(by, "pk", None) else None, api_key=api_key,
+            )
+            audit(actor=by, organisation=licence.organisation, action="usage_report.upload", target=report,
+                  api_key=api_key, payload={"reference": reference, "version": version.pk, "bytes": upload.size})
+            jobs.schedule("usage_report.process", report_id=report.pk, dedupe=f"usage_report.process:{report.pk}")
+    except IntegrityError:
+        default_storage.delete(key)
+        return UsageReport.objects.get(licence=licence, reference=reference), False
+    log.info("usage_report_uploaded", report=report.pk, bytes=upload.size)
+    return report, True
+
+
+# --- Reading ------------------------------------------------------------------------
+
+def records(report):
+    """(line number, record) for every record of the stored file, record being a dict or an error message."""
+    with default_storage.open(report.file, "rb") as handle:
+        if report.format == UsageReportFormat.CSV:
+            yield from _csv_records(handle)
+            return
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, orjson.loads(raw)
+            except orjson.JSONDecodeError as error:
+                yield number, f"bad JSON: {error}"
+
+
+def _csv_records(handle):
+    text = io.TextIOWrapper(handle, encoding="utf-8", errors="strict", newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+    except (UnicodeDecodeError, csv.Error) as error:
+        yield 1, f"bad CSV: {error}"
+        return
+    header = [name.strip() for name in header or []]
+    if "output_id" not in header or "scores" not in header:
+        yield 1, "bad CSV header: the columns are output_id, revenue, currency, scores (and asset_scores)"
+        return
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except (UnicodeDecodeError, csv.Error) as error:
+            yield start, f"bad CSV: {error}"
+            return
+        number, start = start, reader.line_num + 1
+        if not row:
+            continue
+        record = dict(zip(header, row))
+        for column in ("scores", "asset_scores"):
+            value = record.get(column)
+            if value in (None, ""):
+                record.pop(column, None)
+                continue
+            try:
+                record[column] = orjson.loads(value)
+            except orjson.JSONDecodeError as error:
+                record = f"bad JSON in {column}: {error}"
+                break
+        if isinstance(record, dict) and record.get("currency") == "":
+            record.pop("currency")
+        yield number, record
+
+
+def _revenue(value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        revenue = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+    except InvalidOperation:
+        return None
+    return revenue if revenue.is_finite() else None
+
+
+def _check_record(record, currency):
+    """The record's (output id, revenue) or the reason it is rejected. Scores are checked by the batch."""
+    if isinstance(record, str):
+        return record
+    if not isinstance(record, dict):
+        return "bad JSON: a line must be an object"
+    output_id = record.get("output_id")
+    if isinstance(output_id, bool) or not isinstance(output_id, (str, int)) or not str(output_id).strip():
+        return "no output_id"
+    output_id = str(output_id)
+    if len(output_id) > MAX_OUTPUT_ID:
+        return f"output_id longer than {MAX_OUTPUT_ID} characters"
+    revenue = _revenue(record.get("revenue"))
+    if revenue is None:
+        return "revenue is not a number"
+    if revenue < 0:
+        return f"negative revenue ({revenue})"
+    if revenue > MAX_REVENUE:
+        return f"revenue above {MAX_REVENUE:,} for one output"
+    if record.get("currency", currency) != currency:
+        return f"wrong currency {str(record.get('currency'))[:10]!r}: the licence is paid in {currency}"
+    for column in ("scores", "asset_scores"):
+        scores = record.get(column, {})
+        if not isinstance(scores, dict):
+            return f"{column} must be an object of id → score"
+        if len(scores) > MAX_SCORES:
+            return f"more than {MAX_SCORES:,} {column} in one output"
+    return output_id, revenue
+
+
+def _bad_score(key, value, known, kind):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return f"score of {kind} {key[:20]} is not a number"
+    if not 0 <= value <= 1:
+        return f"score outside [0, 1]: {value} for {kind} {key[:20]}"
+    if not key.isdigit() or len(key) > 18 or int(key) not in known:
+        return f"unknown {kind} {key[:20]}"
+    return None
+
+
+@dataclass
+class Batch:
+    lines: list = field(default_factory=list)
+    output_ids: list = field(default_factory=list)
+    revenues: list = field(default_factory=list)
+    keys: list = field(default_factory=list)
+    values: list = field(default_factory=list)
+    counts: list = field(default_factory=list)
+    asset_rows: list = field(default_factory=list)
+    asset_keys: list = field(default_factory=list)
+    asset_values: list = field(default_factory=list)
+
+
+@dataclass
+class Totals:
+    """What the processing keeps between batches: per contributor (by position in `known`), and per report."""
+
+    size: int
+    amounts: np.ndarray = None
+    outputs: np.ndarray = None
+    score_sums: np.ndarray = None
+    shapley_sums: np.ndarray = None
+    best: np.ndarray = None
+    best_line: np.ndarray = None
+    best_output: dict = field(default_factory=dict)
+    revenue: Decimal = Decimal("0")
+    output_count: int = 0
+    score_count: int = 0
+    zeroed: int = 0
+    rejected: int = 0
+    rejections: list = field(default_factory=list)
+    hashes: list = field(default_factory=list)
+    hash_lines: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.amounts = np.zeros(self.size)
+        self.outputs = np.zeros(self.size, dtype=np.int64)
+        self.score_sums = np.zeros(self.size)
+        self.shapley_sums = np.zeros(self.size)
+        self.best = np.full(self.size, -1.0)
+        self.best_line = np.zeros(self.size, dtype=np.int64)
+
+    def reject(self, line, reason):
+        self.rejected += 1
+        if len(self.rejections) < UsageReport.REJECTIONS_KEPT:
+            self.rejections.append({"line": line, "reason": reason})
+
+
+class Catalogue:
+    """Who may be scored (every contributor) and whose works trained the version (its declarations in force)."""
+
+    def __init__(self, version):
+        self.known = np.fromiter(Contributor.objects.order_by("pk").values_list("pk", flat=True), dtype=np.int64)
+        self.known_set = None
+        sql = f"""
+            WITH {counted_items_cte("v.id = %(version)s")}
+            SELECT DISTINCT a.contributor_id FROM used u JOIN {table_of('asset')} a ON a.id = u.asset_id
+            WHERE u.counted = 1
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"version": version.pk})
+            trained = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+        self.trained = np.zeros(len(self.known), dtype=bool)
+        self.trained[self.position(np.sort(trained))] = True
+
+    def position(self, ids):
+        return np.searchsorted(self.known, ids)
+
+    def knows(self, ids):
+        positions = np.minimum(self.position(ids), max(len(self.known) - 1, 0))
+        return (self.known[positions] == ids) if len(self.known) else np.zeros(len(ids), dtype=bool)
+
+    def contributor_ids(self):
+        if self.known_set is None:
+            self.known_set = set(self.known.tolist())
+        return self.known_set
+
+
+def _read_batch(batch, catalogue, totals):
+    """Check a batch of records; returns (rows, contributor positions, scores) of its outputs or None when
+    a line is rejected (then every line of the batch has been checked and reported)."""
+    revenues = batch.revenues
+    counts = np.asarray(batch.counts, dtype=np.int64)
+    try:
+        types = set(map(type, batch.values)) | set(map(type, batch.asset_values))
+        if not types <= {int, float}:
+            raise ValueError("a score is not a number")
+        values = np.asarray(batch.values, dtype=np.float64)
+        ids = np.asarray(batch.keys, dtype=np.str_).astype(np.int64) if batch.keys else np.zeros(0, np.int64)
+        if len(values) and (not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1):
+            raise ValueError("a score is outside [0, 1]")
+        if len(ids) and not np.all(catalogue.knows(ids)):
+            raise ValueError("an unknown contributor")
+        rows = np.repeat(np.arange(len(counts)), counts)
+        if batch.asset_keys:
+            asset_rows, asset_ids, asset_values = _asset_scores(batch)
+            rows = np.concatenate([rows, asset_rows])
+            ids = np.concatenate([ids, asset_ids])
+            values = np.concatenate([values, asset_values])
+    except (ValueError, OverflowError):
+        _reject_scores(batch, catalogue, totals)
+        return None
+    totals.revenue += sum(revenues, Decimal("0"))
+    totals.output_count += len(counts)
+    totals.score_count += len(values)
+    positions = catalogue.position(ids)
+    trained = catalogue.trained[positions]
+    totals.zeroed += int(np.count_nonzero(~trained & (values > 0)))
+    keep = trained & (values > 0)
+    rows, positions, values = rows[keep], positions[keep], values[keep]
+    if batch.asset_keys:
+        rows, positions, values = _highest_per_contributor(rows, positions, values)
+    return rows, positions, values
+
+
+def _asset_scores(batch):
+    values = np.asarray(batch.asset_values, dtype=np.float64)
+    if len(values) and (not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1):
+        raise ValueError("an asset score is outside [0, 1]")
+    asset_ids = np.asarray(batch.asset_keys, dtype=np.str_).astype(np.int64)
+    unique = np.unique(asset_ids)
+    found = dict(Asset.objects.filter(pk__in=unique.tolist()).values_list("pk", "contributor_id"))
+    if len(found) != len(unique):
+        raise ValueError("an unknown asset")
+    contributors = np.fromiter((found[a] for a in asset_ids.tolist()), dtype=np.int64, count=len(asset_ids))
+    return np.asarray(batch.asset_rows, dtype=np.int64), contributors, values
+
+
+def _highest_per_contributor(rows, positions, values):
+    order = np.lexsort((-values, positions, rows))
+    rows, positions, values = rows[order], positions[order], values[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (positions[1:] != positions[:-1])
+    return rows[first], positions[first], values[first]
+
+
+def _reject_scores(batch, catalogue, totals):
+    """The slow path, line by line, for a batch the vectorised checks refused: say which lines, and why."""
+    known = catalogue.contributor_ids()
+    asset_keys_by_row = {}
+    for row, key, value in zip(batch.asset_rows, batch.asset_keys, batch.asset_values):
+        asset_keys_by_row.setdefault(row, []).append((key, value))
+    assets = {a for a, _ in (kv for kvs in asset_keys_by_row.values() for kv in kvs) if a.isdigit() and len(a) < 18}
+    known_assets = set(Asset.objects.filter(pk__in=[int(a) for a in assets]).values_list("pk", flat=True))
+    offset = 0
+    for row, (line, count) in enumerate(zip(batch.lines, batch.counts)):
+        reason = None
+        for key, value in zip(batch.keys[offset:offset + count], batch.values[offset:offset + count]):
+            reason = _bad_score(key, value, known, "contributor")
+            if reason:
+                break
+        if reason is None:
+            for key, value in asset_keys_by_row.get(row, []):
+                reason = _bad_score(key, value, known_assets, "asset")
+                if reason:
+                    break
+        if reason:
+            totals.reject(line, reason)
+        offset += count
+
+
+def _shapley(rows, positions, values, output_count):
+    """Per score, its output's φ, and per output v(N): the batch padded to its most players, in chunks."""
+    if not len(rows):
+        return np.zeros(0), np.zeros(output_count)
+    counts = np.bincount(rows, minlength=output_count)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    columns = np.arange(len(rows)) - starts[rows]
+    width = int(counts.max())
+    matrix = np.zeros((output_count, width))
+    matrix[rows, columns] = values
+    phi = np.empty_like(matrix)
+    nodes = max(1, math.ceil(width / 2))
+    chunk = max(1, SHAPLEY_CHUNK_ELEMENTS // (width * nodes))
+    for start in range(0, output_count, chunk):
+        phi[start:start + chunk] = shapley.shapley_values(matrix[start:start + chunk])
+    return phi[rows, columns], phi.sum(axis=1)
+
+
+def _book_batch(batch, scored, totals, rate):
+    rows, positions, values = scored
+    phi, _ = _shapley(rows, positions, values, len(batch.counts))
+    pools = np.asarray([float(r) for r in batch.revenues]) * (rate * 100.0)  # cents
+    amounts = pools[rows] * phi
+    size = totals.size
+    totals.amounts += np.bincount(positions, weights=amounts, minlength=size)
+    totals.outputs += np.bincount(positions, minlength=size)
+    totals.score_sums += np.bincount(positions, weights=values, minlength=size)
+    totals.shapley_sums += np.bincount(positions, weights=phi, minlength=size)
+    if len(rows):
+        order = np.lexsort((-amounts, positions))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = positions[order][1:] != positions[order][:-1]
+        top = order[first]
+        better = amounts[top] > totals.best[positions[top]]
+        for index in top[better].tolist():
+            position = int(positions[index])
+            totals.best[position] = amounts[index]
+            totals.best_line[position] = batch.lines[rows[index]]
+            totals.best_output[position] = batch.output_ids[rows[index]]
+
+
+def _note_output_ids(batch, totals):
+    # Python's str hash is stable within the process that reads the whole report: 8 bytes per output
+    # instead of the ids themselves.
+    totals.hashes.append(np.fromiter(map(hash, batch.output_ids), dtype=np.int64, count=len(batch.output_ids)))
+    totals.hash_lines.append(np.asarray(batch.lines, dtype=np.int64))
+
+
+def _reject_duplicates(totals):
+    if not totals.hashes:
+        return
+    hashes, lines = np.concatenate(totals.hashes), np.concatenate(totals.hash_lines)
+    totals.hashes, totals.hash_lines = [], []
+    order = np.lexsort((lines, hashes))
+    hashes, lines = hashes[order], lines[order]
+    repeated = np.flatnonzero(hashes[1:] == hashes[:-1]) + 1
+    if not len(repeated):
+        return
+    first_seen = {}
+    for index in repeated.tolist():
+        first_seen.setdefault(int(hashes[index]), int(lines[index - 1]))
+        totals.reject(int(lines[index]), f"duplicate output id (first on line {first_seen[int(hashes[index])]})")
+    totals.rejections.sort(key=lambda r: r["line"])
+
+
+def _progress(report, lines):
+    UsageReport.objects.filter(pk=report.pk).update(lines_read=lines)
+
+
+def usage_report_process(*, report_id):
+    """The job: read the report, split it, record the shares and issue the usage invoice. A report already
+    processed or rejected is left as it is; a run that died half-way is simply run again."""
+    claimed = UsageReport.objects.filter(
+        pk=report_id, status__in=[UsageReportStatus.RECEIVED, UsageReportStatus.PROCESSING]
+    ).update(status=UsageReportStatus.PROCESSING)
+    report = UsageReport.objects.select_related("version__model", "licence__organisation").filter(pk=report_id).first()
+    if not claimed or report is None:
+        return report
+    catalogue = Catalogue(report.version)
+    totals = Totals(size=len(catalogue.known))
+    rate = float(report.attribution_rate)
+    batch, lines = Batch(), 0
+    try:
+        for number, record in records(report):
+            lines = number
+            checked = _check_record(record, report.currency)
+            if isinstance(checked, str):
+                totals.reject(number, checked)
+                continue
+            output_id, revenue = checked
+            scores, asset_scores = record.get("scores", {}), record.get("asset_scores", {})
+            batch.lines.append(number)
+            batch.output_ids.append(output_id)
+            batch.revenues.append(revenue)
+            batch.keys.extend(scores)
+            batch.values.extend(scores.values())
+            batch.counts.append(len(scores))
+            if asset_scores:
+                row = len(batch.counts) - 1
+                batch.asset_rows.extend([row] * len(asset_scores))
+                batch.asset_keys.extend(asset_scores)
+                batch.asset_values.extend(asset_scores.values())
+            if len(batch.lines) >= BATCH_LINES:
+                _finish_batch(batch, catalogue, totals, rate)
+                batch = Batch()
+                _progress(report, number)
+        _finish_batch(batch, catalogue, totals, rate)
+    except (OSError, UnicodeDecodeError) as error:
+        totals.reject(lines + 1, f"unreadable: {error}")
+    _reject_duplicates(totals)
+    if not totals.output_count and not totals.rejected:
+        totals.reject(1, "no outputs: the report holds no lines")
+    if totals.rejected:
+        return _reject(report, totals, lines)
+    return _accept(report, totals, lines, catalogue.known)
+
+
+def _finish_batch(batch, catalogue, totals, rate):
+    if not batch.lines:
+        return
+    _note_output_ids(batch, totals)
+    scored = _read_batch(batch, catalogue, totals)
+    if scored is not None and not totals.rejected:  # a rejected report books nothing: only checking goes on
+        _book_batch(batch, scored, totals, rate)
+
+
+def _reject(report, totals, lines):
+    with transaction.atomic():
+        UsageReport.objects.filter(pk=report.pk).update(
+            status=UsageReportStatus.REJECTED, lines_read=lines, rejected_count=totals.rejected,
+            rejected_lines=totals.rejections, processed_at=timezone.now(),
+            error=f"{totals.rejected:,} line(s) rejected: the report was not booked. Correct them and send it again "
+                  "under a new reference.")
+        audit(actor=None, organisation=report.licence.organisation, action="usage_report.reject", target=report,
+              payload={"rejected": totals.rejected, "first": totals.rejections[:5]})
+    log.info("usage_report_rejected", report=report.pk, rejected=totals.rejected)
+    report.refresh_from_db()
+    return report
+
+
+def report_cents(totals, pool_cents):
+    """Whole cents per contributor of the explained part of the pool, by largest remainder over the report."""
+    amounts = totals.amounts
+    scored = np.flatnonzero(amounts > 0)
+    exact = amounts[scored]
+    if not len(exact):
+        return scored, np.zeros(0, dtype=np.int64)
+    if exact.sum() > pool_cents:  # float error in a pool the scores explain all of
+        exact = exact * (pool_cents / exact.sum())
+    floors = int(np.floor(exact).sum())
+    attributed = min(max(int(round(float(exact.sum()))), floors), floors + len(exact), pool_cents)
+    return scored, shapley.largest_remainder(exact, attributed)
+
+
+def _accept(report, totals, lines, contributor_ids):
+    pool = round_money(report.attribution_rate * totals.revenue)
+    pool_cents = int(pool * 100)
+    positions, cents = report_cents(totals, pool_cents)
+    attributed_cents = int(cents.sum())
+    shares = [
+        UsageShare(report_id=report.pk, contributor_id=int(contributor_ids[p]), outputs=int(totals.outputs[p]),
+                   score_sum=float(totals.score_sums[p]), shapley_sum=float(totals.shapley_sums[p]), cents=int(c),
+                   top_line=int(totals.best_line[p]), top_output=totals.best_output.get(int(p), "")[:200])
+        for p, c in zip(positions.tolist(), cents.tolist())
+    ]
+    with transaction.atomic():
+        locked = UsageReport.objects.select_for_update().get(pk=report.pk)
+        if locked.status != UsageReportStatus.PROCESSING:
+            return locked
+        UsageShare.objects.filter(report=locked).delete()
+        UsageShare.objects.bulk_create(shares, batch_size=5000)
+        locked.status, locked.processed_at = UsageReportStatus.PROCESSED, timezone.now()
+        locked.lines_read, locked.outputs, locked.scores = lines, totals.output_count, totals.score_count
+        locked.zeroed_scores, locked.revenue = totals.zeroed, round_money(totals.revenue)
+        locked.pool = pool
+        locked.attributed = Decimal(attributed_cents) / 100
+        locked.unexplained = Decimal(pool_cents - attributed_cents) / 100
+        locked.contributor_count = len(shares)
+        locked.rejected_count, locked.rejected_lines, locked.error = 0, [], ""
+        locked.invoice = usage_invoice_issue(report=locked) if pool_cents > 0 else None
+        locked.save()
+        audit(actor=None, organisation=locked.licence.organisation, action="usage_report.process", target=locked,
+              payload={"outputs": locked.outputs, "pool": locked.pool, "attributed": locked.attributed,
+                       "zeroed": locked.zeroed_scores, "invoice": locked.invoice_id})
+    log.info("usage_report_processed", report=report.pk, outputs=totals.output_count, pool=str(pool))
+    return locked
+
+
+# --- Paying the contributors ---------------------------------------------------------
+
+def attribution_pool_create(*, payment_id):
+    """The pool of a usage invoice's payment: all of its net goes to the contributors, the explained part by
+    their report's cents, the rest pro rata to the licence's grants. One pool per payment."""
+    payment = Payment.objects.select_related("invoice__licence").filter(pk=payment_id).first()
+    if payment is None or payment.invoice.reason != InvoiceReason.USAGE:
+        return None
+    report = UsageReport.objects.filter(invoice_id=payment.invoice_id).first()
+    if report is None:
+        return None
+    existing = RoyaltyPool.objects.filter(payment=payment).first()
+    if existing is not None:
+        return existing
+    net = payment_net(payment)
+    cents = int(net * 100)
+    pool_cents = int(report.pool * 100)
+    attributed_cents = int(report.attributed * 100)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS ({granted_weights_sql()})", {"licence": report.licence_id})
+        has_grants = cursor.fetchone()[0]
+    attributed = cents * attributed_cents // pool_cents if pool_cents else 0
+    if not has_grants and attributed_cents:
+        attributed = cents
+    rest = cents - attributed
+    now = timezone.now()
+    common = {"licence_id": "%(licence)s", "pool_id": "%(pool)s", "credit_note_id": "NULL",
+              "usage_report_id": "%(report)s", "currency": "%(currency)s", "created_at": "%(now)s"}
+    try:
+        with transaction.atomic():
+            pool = RoyaltyPool.objects.create(payment=payment, licence=report.licence, currency=payment.currency,
+                                              net_amount=net, share=Decimal("1"), amount=net)
+            params = {"licence": report.licence_id, "pool": pool.pk, "report": report.pk,
+                      "currency": pool.currency, "now": now}
+            with connection.cursor() as cursor:
+                if attributed > 0:
+                    weights = (f"SELECT contributor_id, cents AS weight FROM {UsageShare._meta.db_table} "
+                               f"WHERE report_id = %(report)s AND cents > 0")
+                    cursor.execute(split_sql(weights_sql=weights, cents=attributed,
+                                             into={**common, "reason": "'attribution'"}), params)
+                if rest > 0 and has_grants:
+                    cursor.execute(split_sql(weights_sql=granted_weights_sql(), cents=rest,
+                                             into={**common, "reason": "'payment'"}), params)
+            pool.contributor_count = pool.entries.values("contributor_id").distinct().count()
+            pool.save(update_fields=["contributor_count"])
+    except IntegrityError:
+        return RoyaltyPool.objects.get(payment=payment)
+    log.info("attribution_pool_created", pool=pool.pk, report=report.pk, attributed=attributed, rest=rest)
+    return pool
+
+
+# --- Explaining one output -----------------------------------------------------------
+
+@dataclass
+class OutputExplanation:
+    output_id: str
+    line: int
+    revenue: Decimal
+    pool: float  # in the report's currency
+    score: float
+    others: int
+    share: float  # φ
+    explained: float  # v(N)
+    amount: float
+    zeroed: int
+
+    @property
+    def sentence(self):
+        others = f"the other {self.others} contributor{'s' if self.others != 1 else ''}"
+        return (f"your score {self.score:.2f}; with {others} your share of this output is {self.share:.2f} of "
+                f"the {self.explained:.2f} explained")
+
+
+def explain_output(*, report, contributor, line):
+    """Recompute one output's split from the stored file: it is read up to that line, no further."""
+    for number, record in records(report):
+        if number < line:
+            continue
+        if number > line:
+            return None
+        checked = _check_record(record, report.currency)
+        if isinstance(checked, str):
+            return None
+        output_id, revenue = checked
+        scores = {}
+        for key, value in record.get("scores", {}).items():
+            if str(key).isdigit():
+                scores[int(key)] = max(scores.get(int(key), 0.0), float(value))
+        asset_scores = record.get("asset_scores", {})
+        if asset_scores:
+            owners = dict(Asset.objects.filter(pk__in=[int(a) for a in asset_scores if str(a).isdigit()])
+                          .values_list("pk", "contributor_id"))
+            for key, value in asset_scores.items():
+                owner = owners.get(int(key)) if str(key).isdigit() else None
+                if owner is not None:
+                    scores[owner] = max(scores.get(owner, 0.0), float(value))
+        trained = _trained_among(report.version, list(scores))
+        zeroed = sum(1 for c, s in scores.items() if c not in trained and s > 0)
+        players = sorted(c for c, s in scores.items() if c in trained and s > 0)
+        if contributor.pk not in players:
+            return None
+        row = np.asarray([[scores[c] for c in players]])
+        phi = shapley.shapley_values(row)[0]
+        mine = phi[players.index(contributor.pk)]
+        pool = float(revenue) * float(report.attribution_rate)
+        return OutputExplanation(output_id=output_id, line=line, revenue=revenue, pool=pool,
+                                 score=scores[contributor.pk], others=len(players) - 1, share=float(mine),
+                                 explained=float(phi.sum()), amount=pool * float(mine), zeroed=zeroed)
+    return None
+
+
+def _trained_among(version, contributor_ids):
+    if not contributor_ids:
+        return set()
+    sql = f"""
+        WITH {counted_items_cte("v.id = %(version)s")}
+        SELECT DISTINCT a.contributor_id FROM used u JOIN {table_of('asset')} a ON a.id = u.asset_id
+        WHERE u.counted = 1 AND a.contributor_id = ANY(%(ids)s)
+    """
+    if connection.vendor != "postgresql":
+        sql = sql.replace("= ANY(%(ids)s)", f"IN ({', '.join(str(int(c)) for c in contributor_ids)})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"version": version.pk, "ids": [int(c) for c in contributor_ids]})
+        return {row[0] for row in cursor.fetchall()}
