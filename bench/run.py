@@ -24,6 +24,7 @@ BENCHMARKS = [
     "billing",
     "royalties",
     "ai_models",
+    "attribution",
 ]
 
 

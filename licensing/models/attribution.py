@@ -36,7 +36,8 @@ class UsageReport(models.Model):
     currency = models.CharField(max_length=3)
     attribution_rate = models.DecimalField(max_digits=5, decimal_places=4)
     status = models.CharField(max_length=10, choices=UsageReportStatus.choices, default=UsageReportStatus.RECEIVED)
-    lines_read = models.PositiveIntegerField(default=0, help_text="Progress: lines read so far.")
+    lines_read = models.PositiveIntegerField(default=0, help_text="Lines read so far.")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the file read.")
     outputs = models.PositiveIntegerField(default=0)
     scores = models.BigIntegerField(default=0, help_text="Scores read, over every output.")
     zeroed_scores = models.BigIntegerField(
