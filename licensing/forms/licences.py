@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.core import validators
 
-from licensing.models import BillingPeriod, Disclosure, Licence, MediaKind
+from licensing.models import BillingPeriod, Disclosure, Licence, MediaKind, ReportingPeriod
 from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
 
 GIB = 1024**3
@@ -160,12 +160,24 @@ class OfferForm(VersionedForm):
         choices=Disclosure.choices, initial=Disclosure.NONE, required=False, label="Disclosure of trained models",
         help_text="Whether the licensee must say which of its AI models were trained on the licensed works: on a "
                   "public model page (a private model cannot then be released), to the licensor only, or not at all.")
+    attribution_rate = forms.DecimalField(
+        min_value=0, max_value=100, decimal_places=2, required=False, label="Attribution rate (%)",
+        help_text="The share of the revenue each usage report declares that the licensee pays, split between the "
+                  "contributors by attribution. Empty: the royalty share.")
+    reporting_period = forms.ChoiceField(choices=ReportingPeriod.choices, initial=ReportingPeriod.QUARTERLY,
+                                         required=False, label="Usage reported")
+    reporting_days = forms.IntegerField(min_value=1, max_value=366, initial=30, required=False,
+                                        label="Usage report due (days after each period)")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant",
                            max_length=SHORT_TEXT)
 
     def service_kwargs(self):
         data = dict(self.cleaned_data)
         data.pop("version")
+        percent = data.pop("attribution_rate")
+        data["attribution_rate"] = None if percent is None else (percent / 100).quantize(Decimal("0.0001"))
+        data["reporting_period"] = data.get("reporting_period") or ReportingPeriod.QUARTERLY
+        data["reporting_days"] = data.get("reporting_days") or 30
         gigabytes = data.pop("max_gigabytes")
         data["max_bytes"] = None if gigabytes is None else int(gigabytes * GIB)
         data["disclosure"] = data.get("disclosure") or Disclosure.NONE  # an offer that says nothing asks for none

@@ -18,6 +18,7 @@ from accounts.roles import ROLE_LABELS, roles_of
 from licensing import jobs, notifications, workflow
 from licensing.models import (
     Disclosure,
+    ReportingPeriod,
     InvoiceReason,
     InvoiceStatus,
     Licence,
@@ -205,8 +206,19 @@ def licence_request_upgrade(*, licence, by, intended_use, expected_scale, expect
 
 def licence_make_offer(*, licence, by, fee, currency, billing_period, term_months, scope, territory="Worldwide",
                        max_assets=None, max_bytes=None, max_slices=None, disclosure=Disclosure.NONE, note="",
-                       expected_version=None):
+                       expected_version=None, attribution_rate=None, reporting_period=ReportingPeriod.QUARTERLY,
+                       reporting_days=30):
     fee = Decimal(fee)
+    attribution_rate = settings.ROYALTY_SHARE if attribution_rate is None else Decimal(attribution_rate)
+    if not attribution_rate.is_finite() or not (0 <= attribution_rate <= 1) or attribution_rate != attribution_rate.quantize(Decimal("0.0001")):
+        raise LicenceActionRefused("Cannot make the offer: the attribution rate must be from 0 to 1 (100%), "
+                                   "in steps of 0.01%.")
+    if reporting_period not in ReportingPeriod.values:
+        raise LicenceActionRefused(
+            f"Cannot make the offer: usage is reported {' or '.join(ReportingPeriod.values)}.")
+    if not 1 <= int(reporting_days) <= 366:
+        raise LicenceActionRefused("Cannot make the offer: the usage report deadline is 1 to 366 days after "
+                                   "the period.")
     if fee < 0:
         raise LicenceActionRefused("Cannot make the offer: the fee cannot be negative.")
     if currency not in CURRENCIES:
@@ -219,11 +231,14 @@ def licence_make_offer(*, licence, by, fee, currency, billing_period, term_month
     offer = {
         "fee": fee, "currency": currency, "billing_period": billing_period, "term_months": int(term_months),
         "scope": scope, "territory": territory, "max_assets": max_assets, "max_bytes": max_bytes,
-        "max_slices": max_slices, "disclosure": disclosure,
+        "max_slices": max_slices, "disclosure": disclosure, "attribution_rate": attribution_rate,
+        "reporting_period": reporting_period, "reporting_days": int(reporting_days),
     }
 
     def apply(locked, now):
         locked.offer_disclosure = disclosure
+        locked.offer_attribution_rate = attribution_rate
+        locked.offer_reporting_period, locked.offer_reporting_days = reporting_period, int(reporting_days)
         locked.offer_fee, locked.offer_currency = fee, currency
         locked.offer_billing_period, locked.offer_term_months = billing_period, int(term_months)
         locked.offer_scope, locked.offer_territory = scope, territory
