@@ -56,6 +56,7 @@ from licensing.services.royalties import granted_weights_sql, payment_net, split
 log = structlog.get_logger(__name__)
 
 BATCH_LINES = 50_000
+BATCH_SCORES = 1_000_000  # a batch of wide outputs ends sooner: its lists of scores are Python objects
 # Quadrature arrays hold rows × players × nodes floats: a batch of wide outputs is cut into chunks.
 SHAPLEY_CHUNK_ELEMENTS = 4_000_000
 MAX_REVENUE = Decimal("1000000000")  # per output
@@ -225,39 +226,39 @@ def _csv_records(handle):
 
 
 def _revenue(value):
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    kind = type(value)
+    if kind is not str and kind is not int and kind is not float:
         return None
     try:
-        revenue = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
-    except InvalidOperation:
+        revenue = Decimal(repr(value)) if kind is float else Decimal(value)
+    except (InvalidOperation, ValueError):
         return None
     return revenue if revenue.is_finite() else None
 
 
 def _check_record(record, currency):
     """The record's (output id, revenue) or the reason it is rejected. Scores are checked by the batch."""
-    if isinstance(record, str):
-        return record
-    if not isinstance(record, dict):
-        return "bad JSON: a line must be an object"
-    output_id = record.get("output_id")
-    if isinstance(output_id, bool) or not isinstance(output_id, (str, int)) or not str(output_id).strip():
-        return "no output_id"
-    output_id = str(output_id)
-    if len(output_id) > MAX_OUTPUT_ID:
-        return f"output_id longer than {MAX_OUTPUT_ID} characters"
-    revenue = _revenue(record.get("revenue"))
+    if type(record) is not dict:
+        return record if isinstance(record, str) else "bad JSON: a line must be an object"
+    output_id, revenue = record.get("output_id"), record.get("revenue")
+    if type(output_id) is not str:
+        if type(output_id) is not int:
+            return "no output_id"
+        output_id = str(output_id)
+    if not 0 < len(output_id) <= MAX_OUTPUT_ID or not output_id.strip():
+        return "no output_id" if not output_id.strip() else f"output_id longer than {MAX_OUTPUT_ID} characters"
+    revenue = _revenue(revenue)
     if revenue is None:
         return "revenue is not a number"
-    if revenue < 0:
-        return f"negative revenue ({revenue})"
-    if revenue > MAX_REVENUE:
-        return f"revenue above {MAX_REVENUE:,} for one output"
-    if record.get("currency", currency) != currency:
+    if not 0 <= revenue <= MAX_REVENUE:
+        return f"negative revenue ({revenue})" if revenue < 0 else f"revenue above {MAX_REVENUE:,} for one output"
+    if "currency" in record and record["currency"] != currency:
         return f"wrong currency {str(record.get('currency'))[:10]!r}: the licence is paid in {currency}"
     for column in ("scores", "asset_scores"):
-        scores = record.get(column, {})
-        if not isinstance(scores, dict):
+        scores = record.get(column)
+        if scores is None:
+            continue
+        if type(scores) is not dict:
             return f"{column} must be an object of id → score"
         if len(scores) > MAX_SCORES:
             return f"more than {MAX_SCORES:,} {column} in one output"
@@ -265,11 +266,12 @@ def _check_record(record, currency):
 
 
 def _bad_score(key, value, known, kind):
+    """Why one score is refused, or None. `known(key)` says whether the key names a contributor or asset."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return f"score of {kind} {key[:20]} is not a number"
     if not 0 <= value <= 1:
         return f"score outside [0, 1]: {value} for {kind} {key[:20]}"
-    if not key.isdigit() or len(key) > 18 or int(key) not in known:
+    if not known(key):
         return f"unknown {kind} {key[:20]}"
     return None
 
@@ -298,7 +300,7 @@ class Totals:
     shapley_sums: np.ndarray = None
     best: np.ndarray = None
     best_line: np.ndarray = None
-    best_output: dict = field(default_factory=dict)
+    best_output: np.ndarray = None
     revenue: Decimal = Decimal("0")
     output_count: int = 0
     score_count: int = 0
@@ -315,6 +317,7 @@ class Totals:
         self.shapley_sums = np.zeros(self.size)
         self.best = np.full(self.size, -1.0)
         self.best_line = np.zeros(self.size, dtype=np.int64)
+        self.best_output = np.full(self.size, "", dtype=object)
 
     def reject(self, line, reason):
         self.rejected += 1
@@ -323,11 +326,12 @@ class Totals:
 
 
 class Catalogue:
-    """Who may be scored (every contributor) and whose works trained the version (its declarations in force)."""
+    """Who may be scored (every contributor, by the id as the report writes it) and whose works trained the
+    version (its declarations in force). Contributors are numbered by their place in `known`."""
 
     def __init__(self, version):
         self.known = np.fromiter(Contributor.objects.order_by("pk").values_list("pk", flat=True), dtype=np.int64)
-        self.known_set = None
+        self._known_set = None
         sql = f"""
             WITH {counted_items_cte("v.id = %(version)s")}
             SELECT DISTINCT a.contributor_id FROM used u JOIN {table_of('asset')} a ON a.id = u.asset_id
@@ -342,14 +346,22 @@ class Catalogue:
     def position(self, ids):
         return np.searchsorted(self.known, ids)
 
-    def knows(self, ids):
+    def positions_of_keys(self, keys):
+        """Places of the contributors the keys name (ids as Python reads an integer); ValueError when one
+        names no contributor."""
+        ids = np.fromiter(map(int, keys), dtype=np.int64, count=len(keys))
         positions = np.minimum(self.position(ids), max(len(self.known) - 1, 0))
-        return (self.known[positions] == ids) if len(self.known) else np.zeros(len(ids), dtype=bool)
+        if len(ids) and (not len(self.known) or not np.array_equal(self.known[positions], ids)):
+            raise ValueError("an unknown contributor")
+        return positions
 
-    def contributor_ids(self):
-        if self.known_set is None:
-            self.known_set = set(self.known.tolist())
-        return self.known_set
+    def knows_key(self, key):
+        if self._known_set is None:
+            self._known_set = set(self.known.tolist())
+        try:
+            return int(key) in self._known_set
+        except (ValueError, OverflowError):
+            return False
 
 
 def _read_batch(batch, catalogue, totals):
@@ -362,24 +374,21 @@ def _read_batch(batch, catalogue, totals):
         if not types <= {int, float}:
             raise ValueError("a score is not a number")
         values = np.asarray(batch.values, dtype=np.float64)
-        ids = np.asarray(batch.keys, dtype=np.str_).astype(np.int64) if batch.keys else np.zeros(0, np.int64)
+        positions = catalogue.positions_of_keys(batch.keys)
         if len(values) and (not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1):
             raise ValueError("a score is outside [0, 1]")
-        if len(ids) and not np.all(catalogue.knows(ids)):
-            raise ValueError("an unknown contributor")
         rows = np.repeat(np.arange(len(counts)), counts)
         if batch.asset_keys:
             asset_rows, asset_ids, asset_values = _asset_scores(batch)
             rows = np.concatenate([rows, asset_rows])
-            ids = np.concatenate([ids, asset_ids])
+            positions = np.concatenate([positions, catalogue.position(asset_ids)])
             values = np.concatenate([values, asset_values])
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, TypeError):
         _reject_scores(batch, catalogue, totals)
         return None
     totals.revenue += sum(revenues, Decimal("0"))
     totals.output_count += len(counts)
     totals.score_count += len(values)
-    positions = catalogue.position(ids)
     trained = catalogue.trained[positions]
     totals.zeroed += int(np.count_nonzero(~trained & (values > 0)))
     keep = trained & (values > 0)
@@ -393,12 +402,10 @@ def _asset_scores(batch):
     values = np.asarray(batch.asset_values, dtype=np.float64)
     if len(values) and (not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1):
         raise ValueError("an asset score is outside [0, 1]")
-    asset_ids = np.asarray(batch.asset_keys, dtype=np.str_).astype(np.int64)
-    unique = np.unique(asset_ids)
-    found = dict(Asset.objects.filter(pk__in=unique.tolist()).values_list("pk", "contributor_id"))
-    if len(found) != len(unique):
-        raise ValueError("an unknown asset")
-    contributors = np.fromiter((found[a] for a in asset_ids.tolist()), dtype=np.int64, count=len(asset_ids))
+    ids = [int(key) for key in set(batch.asset_keys) if key.isdigit() and len(key) < 19]
+    owners = {str(pk): contributor for pk, contributor in
+              Asset.objects.filter(pk__in=ids).values_list("pk", "contributor_id")}
+    contributors = np.fromiter(map(owners.get, batch.asset_keys), dtype=np.int64, count=len(batch.asset_keys))
     return np.asarray(batch.asset_rows, dtype=np.int64), contributors, values
 
 
@@ -412,22 +419,21 @@ def _highest_per_contributor(rows, positions, values):
 
 def _reject_scores(batch, catalogue, totals):
     """The slow path, line by line, for a batch the vectorised checks refused: say which lines, and why."""
-    known = catalogue.contributor_ids()
     asset_keys_by_row = {}
     for row, key, value in zip(batch.asset_rows, batch.asset_keys, batch.asset_values):
         asset_keys_by_row.setdefault(row, []).append((key, value))
     assets = {a for a, _ in (kv for kvs in asset_keys_by_row.values() for kv in kvs) if a.isdigit() and len(a) < 18}
-    known_assets = set(Asset.objects.filter(pk__in=[int(a) for a in assets]).values_list("pk", flat=True))
+    known_assets = {str(pk) for pk in Asset.objects.filter(pk__in=[int(a) for a in assets]).values_list("pk", flat=True)}
     offset = 0
     for row, (line, count) in enumerate(zip(batch.lines, batch.counts)):
         reason = None
         for key, value in zip(batch.keys[offset:offset + count], batch.values[offset:offset + count]):
-            reason = _bad_score(key, value, known, "contributor")
+            reason = _bad_score(key, value, catalogue.knows_key, "contributor")
             if reason:
                 break
         if reason is None:
             for key, value in asset_keys_by_row.get(row, []):
-                reason = _bad_score(key, value, known_assets, "asset")
+                reason = _bad_score(key, value, known_assets.__contains__, "asset")
                 if reason:
                     break
         if reason:
@@ -464,16 +470,16 @@ def _book_batch(batch, scored, totals, rate):
     totals.score_sums += np.bincount(positions, weights=values, minlength=size)
     totals.shapley_sums += np.bincount(positions, weights=phi, minlength=size)
     if len(rows):
-        order = np.lexsort((-amounts, positions))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = positions[order][1:] != positions[order][:-1]
-        top = order[first]
-        better = amounts[top] > totals.best[positions[top]]
-        for index in top[better].tolist():
-            position = int(positions[index])
-            totals.best[position] = amounts[index]
-            totals.best_line[position] = batch.lines[rows[index]]
-            totals.best_output[position] = batch.output_ids[rows[index]]
+        # In ascending order of amount, so that each contributor's last write is their largest.
+        order = np.argsort(amounts, kind="stable")
+        largest = np.full(size, -1, dtype=np.int64)
+        largest[positions[order]] = order
+        top = largest[largest >= 0]
+        top = top[amounts[top] > totals.best[positions[top]]]
+        won = positions[top]
+        totals.best[won] = amounts[top]
+        totals.best_line[won] = np.asarray(batch.lines, dtype=np.int64)[rows[top]]
+        totals.best_output[won] = np.asarray(batch.output_ids, dtype=object)[rows[top]]
 
 
 def _note_output_ids(batch, totals):
@@ -529,7 +535,7 @@ def usage_report_process(*, report_id):
                 totals.reject(number, checked)
                 continue
             output_id, revenue = checked
-            scores, asset_scores = record.get("scores", {}), record.get("asset_scores", {})
+            scores, asset_scores = record.get("scores") or {}, record.get("asset_scores")
             batch.lines.append(number)
             batch.output_ids.append(output_id)
             batch.revenues.append(revenue)
@@ -541,7 +547,7 @@ def usage_report_process(*, report_id):
                 batch.asset_rows.extend([row] * len(asset_scores))
                 batch.asset_keys.extend(asset_scores)
                 batch.asset_values.extend(asset_scores.values())
-            if len(batch.lines) >= BATCH_LINES:
+            if len(batch.lines) >= BATCH_LINES or len(batch.values) >= BATCH_SCORES:
                 _finish_batch(batch, catalogue, totals, rate)
                 batch = Batch()
                 _progress(report, number, opened[0])
@@ -598,12 +604,11 @@ def _accept(report, totals, lines, contributor_ids):
     pool_cents = int(pool * 100)
     positions, cents = report_cents(totals, pool_cents)
     attributed_cents = int(cents.sum())
-    shares = [
-        UsageShare(report_id=report.pk, contributor_id=int(contributor_ids[p]), outputs=int(totals.outputs[p]),
-                   score_sum=float(totals.score_sums[p]), shapley_sum=float(totals.shapley_sums[p]), cents=int(c),
-                   top_line=int(totals.best_line[p]), top_output=totals.best_output.get(int(p), "")[:200])
-        for p, c in zip(positions.tolist(), cents.tolist())
-    ]
+    shares = list(zip(
+        [report.pk] * len(positions), contributor_ids[positions].tolist(), totals.outputs[positions].tolist(),
+        totals.score_sums[positions].tolist(), totals.shapley_sums[positions].tolist(), cents.tolist(),
+        totals.best_line[positions].tolist(), [str(o)[:MAX_OUTPUT_ID] for o in totals.best_output[positions]],
+    ))
     with transaction.atomic():
         locked = UsageReport.objects.select_for_update().get(pk=report.pk)
         if locked.status != UsageReportStatus.PROCESSING:
@@ -628,17 +633,20 @@ def _accept(report, totals, lines, contributor_ids):
     return locked
 
 
+SHARE_COLUMNS = ("report_id", "contributor_id", "outputs", "score_sum", "shapley_sum", "cents", "top_line",
+                 "top_output")
+
+
 def _write_shares(shares):
     """One row per scored contributor (100,000 for a big report): COPY on PostgreSQL, bulk INSERT elsewhere."""
     if connection.vendor != "postgresql":
-        UsageShare.objects.bulk_create(shares, batch_size=2000)
+        UsageShare.objects.bulk_create([UsageShare(**dict(zip(SHARE_COLUMNS, row))) for row in shares],
+                                       batch_size=2000)
         return
-    columns = ("report_id", "contributor_id", "outputs", "score_sum", "shapley_sum", "cents", "top_line",
-               "top_output")
     with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {UsageShare._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for share in shares:
-            copy.write_row([getattr(share, column) for column in columns])
+            f"COPY {UsageShare._meta.db_table} ({', '.join(SHARE_COLUMNS)}) FROM STDIN") as copy:
+        for row in shares:
+            copy.write_row(row)
 
 
 # --- Paying the contributors ---------------------------------------------------------
