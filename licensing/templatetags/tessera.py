@@ -65,6 +65,14 @@ def money(value):
 
 
 @register.filter
+def cents(value):
+    """123456 (cents) -> 1,234.56"""
+    if value is None:
+        return ""
+    return f"{int(value) / 100:,.2f}"
+
+
+@register.filter
 def media_kinds(kinds):
     labels = {"image": "Images", "video": "Video"}
     return ", ".join(labels.get(k, k) for k in kinds or [])
