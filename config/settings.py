@@ -267,6 +267,8 @@ REST_FRAMEWORK = {
 # A request body larger than this under /api/v1/ is refused with a 413 before it is read; every
 # request the API takes is a few hundred bytes of JSON.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# Except a usage report: one line per output, a million outputs a few hundred MB.
+USAGE_REPORT_MAX_BYTES = env.int("USAGE_REPORT_MAX_BYTES", default=4 * 1024**3)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
     "DESCRIPTION": "Research and commercial licences for AI training data: licences, slices, manifests, invoices.",

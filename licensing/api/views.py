@@ -596,6 +596,8 @@ class UsageReports(ModelApiView, generics.ListAPIView):
         version = self.version()
         raw = request.content_type.split(";")[0].strip().lower() in REPORT_BODY_TYPES
         fields = request.query_params if raw else request.data
+        if not hasattr(fields, "get"):  # a JSON body that is not an object
+            fields = {}
         data = UsageReportUploadSerializer(data={key: fields.get(key) for key in UsageReportUploadSerializer().fields
                                                  if key != "file" and fields.get(key) not in (None, "")})
         data.is_valid(raise_exception=True)

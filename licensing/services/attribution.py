@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import orjson
 import structlog
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -62,7 +63,7 @@ SHAPLEY_CHUNK_ELEMENTS = 4_000_000
 MAX_REVENUE = Decimal("1000000000")  # per output
 MAX_OUTPUT_ID = 200
 MAX_SCORES = 10_000  # per output
-MAX_REPORT_BYTES = 4 * 1024 ** 3
+MAX_REPORT_BYTES = settings.USAGE_REPORT_MAX_BYTES
 
 
 class UsageReportRefused(Exception):
@@ -137,7 +138,7 @@ def usage_report_upload(*, version, upload, reference, period_start, period_end,
     if upload is None or not upload.size:
         raise UsageReportRefused("The report is empty: send one line per output.", fields={"file": ["Empty."]})
     if upload.size > MAX_REPORT_BYTES:
-        raise UsageReportRefused(f"The report is larger than {MAX_REPORT_BYTES // 1024 ** 3} GiB: split it by period.",
+        raise UsageReportRefused(f"The report is larger than {MAX_REPORT_BYTES:,} bytes: split it by period.",
                                  fields={"file": ["Too large."]})
     file_format = file_format or report_format(getattr(upload, "name", ""), getattr(upload, "content_type", ""))
     if file_format not in UsageReportFormat.values:

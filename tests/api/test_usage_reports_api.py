@@ -100,3 +100,13 @@ def test_another_organisations_version_and_report_are_404(api, world, base, org_
     mine = api(make_key(world.org)[1]).post(base, {**FIELDS, "file": SimpleUploadedFile("q.jsonl", body_of(world))},
                                             format="multipart").json()
     assert api(other_key).get(f"{base}{mine['id']}/").status_code == 404
+
+
+def test_a_report_may_be_larger_than_other_bodies_but_not_than_its_own_limit(api, key, world, base, settings):
+    settings.API_MAX_BODY_BYTES = 100
+    settings.USAGE_REPORT_MAX_BYTES = 2000
+    query = "&".join(f"{k}={v}" for k, v in FIELDS.items())
+    taken = api(key).post(f"{base}?{query}", body_of(world) * 5, content_type="application/x-ndjson")
+    assert taken.status_code == 202, taken.json()
+    refused = api(key).post(f"{base}?{query}", b"x" * 2001, content_type="application/x-ndjson")
+    assert refused.status_code == 413 and error_of(refused)["code"] == "too_large"
