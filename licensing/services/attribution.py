@@ -24,6 +24,7 @@ import hashlib
 import io
 import math
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -326,23 +327,59 @@ class Totals:
             self.rejections.append({"line": line, "reason": reason})
 
 
+_EXECUTOR = []
+
+
+def _executor():
+    if not _EXECUTOR:
+        _EXECUTOR.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-report"))
+    return _EXECUTOR[0]
+
+
 class Catalogue:
-    """Who may be scored (every contributor, by the id as the report writes it) and whose works trained the
-    version (its declarations in force). Contributors are numbered by their place in `known`."""
+    """Who may be scored (every contributor) and whose works trained the version (its declarations in force).
+    Contributors are numbered by their place in `known`.
+
+    Which contributors trained the version is one query over every declared item (a second or more for a
+    slice of a million): outside a transaction it runs on a connection of its own while the first batches are
+    read and checked, which need only `known`."""
 
     def __init__(self, version):
         self.known = np.fromiter(Contributor.objects.order_by("pk").values_list("pk", flat=True), dtype=np.int64)
         self._known_set = None
+        self._trained = None
+        if connection.in_atomic_block or connection.vendor != "postgresql":
+            # Another connection would not see this transaction's rows, and SQLite allows one writer.
+            self._trained, self._query = self._trained_mask(version.pk, close=False), None
+        else:
+            self._query = _executor().submit(self._trained_mask, version.pk, close=True)
+
+    def _trained_mask(self, version_id, *, close):
         sql = f"""
             WITH {counted_items_cte("v.id = %(version)s")}
             SELECT DISTINCT a.contributor_id FROM used u JOIN {table_of('asset')} a ON a.id = u.asset_id
             WHERE u.counted = 1
         """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, {"version": version.pk})
-            trained = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
-        self.trained = np.zeros(len(self.known), dtype=bool)
-        self.trained[self.position(np.sort(trained))] = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, {"version": version_id})
+                trained = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+        finally:
+            if close:
+                connection.close()
+        mask = np.zeros(len(self.known), dtype=bool)
+        mask[self.position(np.sort(trained))] = True
+        return mask
+
+    @property
+    def ready(self):
+        return self._trained is not None or self._query.done()
+
+    @property
+    def trained(self):
+        if self._trained is None:
+            self._trained = self._query.result()
+        return self._trained
 
     def position(self, ids):
         return np.searchsorted(self.known, ids)
@@ -390,13 +427,24 @@ def _read_batch(batch, catalogue, totals):
     totals.revenue += sum(revenues, Decimal("0"))
     totals.output_count += len(counts)
     totals.score_count += len(values)
-    trained = catalogue.trained[positions]
-    totals.zeroed += int(np.count_nonzero(~trained & (values > 0)))
-    keep = trained & (values > 0)
-    rows, positions, values = rows[keep], positions[keep], values[keep]
-    if batch.asset_keys:
-        rows, positions, values = _highest_per_contributor(rows, positions, values)
-    return rows, positions, values
+    return Checked(rows=rows, positions=positions, values=values, outputs=len(counts),
+                   revenues=np.fromiter(map(float, revenues), dtype=np.float64, count=len(revenues)),
+                   lines=np.asarray(batch.lines, dtype=np.int64),
+                   output_ids=np.asarray(batch.output_ids, dtype=object), by_asset=bool(batch.asset_keys))
+
+
+@dataclass
+class Checked:
+    """A batch that passed its checks, compact (numpy), waiting to be split."""
+
+    rows: np.ndarray
+    positions: np.ndarray
+    values: np.ndarray
+    outputs: int
+    revenues: np.ndarray
+    lines: np.ndarray
+    output_ids: np.ndarray
+    by_asset: bool
 
 
 def _asset_scores(batch):
@@ -460,10 +508,16 @@ def _shapley(rows, positions, values, output_count):
     return phi[rows, columns], phi.sum(axis=1)
 
 
-def _book_batch(batch, scored, totals, rate):
-    rows, positions, values = scored
-    phi, _ = _shapley(rows, positions, values, len(batch.counts))
-    pools = np.asarray([float(r) for r in batch.revenues]) * (rate * 100.0)  # cents
+def _book_batch(checked, catalogue, totals, rate):
+    rows, positions, values = checked.rows, checked.positions, checked.values
+    trained = catalogue.trained[positions]
+    totals.zeroed += int(np.count_nonzero(~trained & (values > 0)))
+    keep = trained & (values > 0)
+    rows, positions, values = rows[keep], positions[keep], values[keep]
+    if checked.by_asset:
+        rows, positions, values = _highest_per_contributor(rows, positions, values)
+    phi, _ = _shapley(rows, positions, values, checked.outputs)
+    pools = checked.revenues * (rate * 100.0)  # cents
     amounts = pools[rows] * phi
     size = totals.size
     totals.amounts += np.bincount(positions, weights=amounts, minlength=size)
@@ -479,8 +533,8 @@ def _book_batch(batch, scored, totals, rate):
         top = top[amounts[top] > totals.best[positions[top]]]
         won = positions[top]
         totals.best[won] = amounts[top]
-        totals.best_line[won] = np.asarray(batch.lines, dtype=np.int64)[rows[top]]
-        totals.best_output[won] = np.asarray(batch.output_ids, dtype=object)[rows[top]]
+        totals.best_line[won] = checked.lines[rows[top]]
+        totals.best_output[won] = checked.output_ids[rows[top]]
 
 
 def _note_output_ids(batch, totals):
@@ -527,7 +581,7 @@ def usage_report_process(*, report_id):
     catalogue = Catalogue(report.version)
     totals = Totals(size=len(catalogue.known))
     rate = float(report.attribution_rate)
-    batch, lines, opened = Batch(), 0, []
+    batch, lines, opened, waiting = Batch(), 0, [], []
     try:
         for number, record in records(report, opened=opened.append):
             lines = number
@@ -549,10 +603,10 @@ def usage_report_process(*, report_id):
                 batch.asset_keys.extend(asset_scores)
                 batch.asset_values.extend(asset_scores.values())
             if len(batch.lines) >= BATCH_LINES or len(batch.values) >= BATCH_SCORES:
-                _finish_batch(batch, catalogue, totals, rate)
+                _finish_batch(batch, catalogue, totals, rate, waiting)
                 batch = Batch()
                 _progress(report, number, opened[0])
-        _finish_batch(batch, catalogue, totals, rate)
+        _finish_batch(batch, catalogue, totals, rate, waiting, last=True)
     except (OSError, UnicodeDecodeError) as error:
         totals.reject(lines + 1, f"unreadable: {error}")
     _reject_duplicates(totals)
@@ -563,13 +617,20 @@ def usage_report_process(*, report_id):
     return _accept(report, totals, lines, catalogue.known)
 
 
-def _finish_batch(batch, catalogue, totals, rate):
-    if not batch.lines:
-        return
-    _note_output_ids(batch, totals)
-    scored = _read_batch(batch, catalogue, totals)
-    if scored is not None and not totals.rejected:  # a rejected report books nothing: only checking goes on
-        _book_batch(batch, scored, totals, rate)
+MAX_WAITING_BATCHES = 8
+
+
+def _finish_batch(batch, catalogue, totals, rate, waiting, *, last=False):
+    """Check the batch; split it and the batches that waited once the version's trained contributors are known."""
+    if batch.lines:
+        _note_output_ids(batch, totals)
+        checked = _read_batch(batch, catalogue, totals)
+        if totals.rejected:  # a rejected report books nothing: only checking goes on
+            waiting.clear()
+        elif checked is not None:
+            waiting.append(checked)
+    while waiting and (last or catalogue.ready or len(waiting) >= MAX_WAITING_BATCHES):
+        _book_batch(waiting.pop(0), catalogue, totals, rate)
 
 
 def _reject(report, totals, lines):

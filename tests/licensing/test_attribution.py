@@ -170,3 +170,15 @@ def test_the_cents_add_up_to_the_pool_for_any_report(org_a, alice, outputs, reve
             pool = pay_in_full(report.invoice)
             assert RoyaltyEntry.objects.filter(pool=pool).aggregate(t=Sum("amount"))["t"] == report.pool
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_trained_contributors_are_read_beside_the_file(org_a, alice):
+    # What the job does: no transaction around it, so the trained contributors are queried on a connection
+    # of its own while the first batches are checked. The split is the same.
+    world = attribution_world(org_a, alice)
+    report = upload(world, jsonl([output("o-1", "10.00", {world.ann: 0.5, world.dan: 0.9}),
+                                  output("o-2", "10.00", {world.ben: 0.25})]))
+    assert report.status == "processed" and report.zeroed_scores == 1
+    assert dict(UsageShare.objects.filter(report=report).values_list("contributor_id", "cents")) == {
+        world.ann.pk: 100, world.ben.pk: 50}
