@@ -132,14 +132,17 @@ def run():
                     period_start=date(2026, 7, 1), period_end=date(2026, 9, 30)))
             path.unlink()
 
+            steps = {}
+
             def book():
-                processed = usage_report_process(report_id=report.pk)
+                steps["process"], processed = timed(lambda: usage_report_process(report_id=report.pk))
                 if processed.status != "processed":
                     raise RuntimeError(f"report {key} was {processed.status}: {processed.rejected_lines[:3]}")
                 invoice = processed.invoice
                 payment = payment_record(invoice=invoice, by=None, amount=invoice.gross_total,
                                          received_on=timezone.now().date(), reference=f"BENCH-{invoice.pk}")
-                return processed, attribution_pool_create(payment_id=payment.pk)
+                steps["pool"], pool = timed(lambda: attribution_pool_create(payment_id=payment.pk))
+                return processed, pool
 
             with PeakRss() as rss:
                 seconds, (processed, pool) = timed(book)
@@ -151,7 +154,12 @@ def run():
                 f"process (read, check, Shapley, {processed.contributor_count:,} shares, invoice) + payment + "
                 f"pool; pool {processed.pool:,} EUR, {processed.attributed:,} by attribution")))
             figures.append(Figure(key.replace("_s", "_upload_s"), upload_s, "s", note="upload: sha256 + stored"))
-            print(f"  {key}: {seconds:.2f} s (upload {upload_s:.2f} s), peak RSS {rss.peak:.0f} MB, "
+            figures.append(Figure(key.replace("_s", "_process_s"), steps["process"], "s",
+                                  note="the job: read, check, Shapley, shares, invoice"))
+            figures.append(Figure(key.replace("_s", "_pool_s"), steps["pool"], "s",
+                                  note="the payment's pool: attribution entries + the pro-rata rest"))
+            print(f"  {key}: {seconds:.2f} s (process {steps['process']:.2f} s, pool {steps['pool']:.2f} s; "
+                  f"upload {upload_s:.2f} s), peak RSS {rss.peak:.0f} MB, "
                   f"{processed.contributor_count:,} contributors, entries add up to the pool {processed.pool:,}")
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE licensing_royaltyentry")

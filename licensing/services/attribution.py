@@ -269,7 +269,11 @@ def _check_record(record, currency):
 
 def _bad_score(key, value, known, kind):
     """Why one score is refused, or None. `known(key)` says whether the key names a contributor or asset."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    try:
+        number = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    except OverflowError:  # an integer no float holds
+        number = False
+    if not number:
         return f"score of {kind} {key[:20]} is not a number"
     if not 0 <= value <= 1:
         return f"score outside [0, 1]: {value} for {kind} {key[:20]}"
