@@ -282,6 +282,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AssetKindEnum": "licensing.models.catalog.Asset.Kind",
         "InvoiceKindEnum": "licensing.models.billing.InvoiceKind",
+        "UsageReportStatusEnum": "licensing.models.attribution.UsageReportStatus",
+        "UsageReportFormatEnum": "licensing.models.attribution.UsageReportFormat",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from licensing.models import (
     UsageReport,
+    UsageReportFormat,
     AIModel,
     Asset,
     Invoice,
@@ -353,5 +354,5 @@ class UsageReportUploadSerializer(serializers.Serializer):
     period_end = serializers.DateField()
     licence = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1,
                                        help_text="Needed only when the version was trained under several licences.")
-    format = serializers.ChoiceField(choices=["jsonl", "csv"], required=False)
+    format = serializers.ChoiceField(choices=UsageReportFormat.choices, required=False)
     file = serializers.FileField(required=False, help_text="The report, in a multipart upload.")
