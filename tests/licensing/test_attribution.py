@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from licensing import shapley
-from licensing.models import Invoice, InvoiceReason, RoyaltyEntry, RoyaltyPool, UsageReport, UsageShare
+from licensing.models import Invoice, InvoiceReason, RoyaltyEntry, UsageReport, UsageShare
 from licensing.services import billing
 from licensing.services.attribution import attribution_pool_create, explain_output, usage_report_process
 from licensing.services.royalties import royalties_reverse_for_credit_note
