@@ -22,6 +22,7 @@ from licensing.models import (
     RoyaltyPeriod,
     RoyaltyPool,
     SliceItem,
+    UsageReport,
 )
 from licensing.models.billing import round_money
 from licensing.months import month_bounds
@@ -144,6 +145,8 @@ def royalties_reverse_for_credit_note(*, credit_note_id):
     sql = split_sql(weights_sql=weights_sql, cents=cents, negative=True, into={
         "licence_id": "%(licence)s", "pool_id": "NULL", "credit_note_id": "%(note)s", "currency": "%(currency)s",
         "reason": "'credit_note'", "created_at": "%(now)s",
+        # A usage invoice's reversal names its report, as the entries it reverses do.
+        "usage_report_id": f"(SELECT id FROM {UsageReport._meta.db_table} WHERE invoice_id = %(invoice)s)",
     })
     try:
         with transaction.atomic(), connection.cursor() as cursor:

@@ -169,6 +169,11 @@ def test_the_cents_add_up_to_the_pool_for_any_report(org_a, alice, outputs, reve
         if report.invoice is not None:
             pool = pay_in_full(report.invoice)
             assert RoyaltyEntry.objects.filter(pool=pool).aggregate(t=Sum("amount"))["t"] == report.pool
+            note = billing.credit_note_issue(invoice=report.invoice, by=None, reason="Reported twice")
+            royalties_reverse_for_credit_note(credit_note_id=note.pk)
+            balances = RoyaltyEntry.objects.values("contributor_id").annotate(t=Sum("amount"))
+            assert all(row["t"] == 0 for row in balances)
+            assert not RoyaltyEntry.objects.filter(usage_report__isnull=True).exists()
         transaction.set_rollback(True)
 
 
