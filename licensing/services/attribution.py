@@ -43,6 +43,7 @@ from licensing.models import (
     InvoiceReason,
     LicencePhase,
     Payment,
+    RoyaltyEntry,
     RoyaltyPool,
     UsageReport,
     UsageReportFormat,
@@ -750,11 +751,19 @@ def attribution_pool_create(*, payment_id):
             params = {"licence": report.licence_id, "pool": pool.pk, "report": report.pk,
                       "currency": pool.currency, "now": now}
             with connection.cursor() as cursor:
-                if attributed > 0:
+                into = {**common, "reason": "'attribution'"}
+                if attributed > 0 and attributed == attributed_cents:
+                    # The whole report paid: each contributor gets their cents of it as they stand.
+                    amount = ("CAST(cents AS numeric(14, 2)) / 100" if connection.vendor == "postgresql"
+                              else "ROUND(cents / 100.0, 2)")
+                    cursor.execute(
+                        f"INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, amount, {', '.join(into)}) "
+                        f"SELECT contributor_id, {amount}, {', '.join(into.values())} "
+                        f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0", params)
+                elif attributed > 0:
                     weights = (f"SELECT contributor_id, cents AS weight FROM {UsageShare._meta.db_table} "
                                f"WHERE report_id = %(report)s AND cents > 0")
-                    cursor.execute(split_sql(weights_sql=weights, cents=attributed,
-                                             into={**common, "reason": "'attribution'"}), params)
+                    cursor.execute(split_sql(weights_sql=weights, cents=attributed, into=into), params)
                 if rest > 0 and has_grants:
                     cursor.execute(split_sql(weights_sql=granted_weights_sql(), cents=rest,
                                              into={**common, "reason": "'payment'"}), params)

@@ -187,3 +187,18 @@ def test_outside_a_transaction_the_trained_contributors_are_read_beside_the_file
     assert report.status == "processed" and report.zeroed_scores == 1
     assert dict(UsageShare.objects.filter(report=report).values_list("contributor_id", "cents")) == {
         world.ann.pk: 100, world.ben.pk: 50}
+
+
+def test_a_payment_in_part_pays_the_report_s_shares_in_proportion(world):
+    report = upload(world, jsonl([output("o-1", "100.00", {world.ann: 0.6, world.ben: 0.3}),
+                                  output("o-2", "100.00", {world.cat: 0.1})]))
+    invoice = report.invoice
+    half = (invoice.gross_total / 2).quantize(Decimal("0.01"))
+    first = billing.payment_record(invoice=invoice, by=None, amount=half, received_on=timezone.now().date(),
+                                   reference="PART-1")
+    pool = attribution_pool_create(payment_id=first.pk)
+    entries = RoyaltyEntry.objects.filter(pool=pool)
+    assert entries.aggregate(t=Sum("amount"))["t"] == pool.amount
+    shares = {s.contributor_id: s.cents for s in UsageShare.objects.filter(report=report)}
+    for entry in entries.filter(reason="attribution"):
+        assert abs(entry.amount * 100 - Decimal(shares[entry.contributor_id]) * pool.amount / report.pool) <= 1
