@@ -83,6 +83,7 @@ def write_report(path, outputs, players, stride, contributor_ids, seed):
 
 def run():
     from django.core.files import File
+    from django.core.files.storage import default_storage
     from django.db import connection
     from django.db.models import Sum
     from django.utils import timezone
@@ -149,6 +150,7 @@ def run():
             booked = RoyaltyEntry.objects.filter(pool=pool).aggregate(t=Sum("amount"))["t"]
             if booked != processed.pool:
                 raise RuntimeError(f"report {key}: entries add up to {booked}, not the pool {processed.pool}")
+            default_storage.delete(processed.file)  # hundreds of MB: the benchmark keeps none of its reports
             pools[key], peaks[key] = processed.pool, rss.peak
             figures.append(Figure(key, seconds, "s", note=(
                 f"process (read, check, Shapley, {processed.contributor_count:,} shares, invoice) + payment + "
