@@ -48,7 +48,7 @@ test: install-dev services browser
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev services
-	$(TEST_ENV) $(PY) bench/run.py
+	$(TEST_ENV) $(PY) bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) var

@@ -27,6 +27,7 @@ BENCHMARKS = [
     "delivery",
     "ingest",
     "catalogue",
+    "attribution",
 ]
 
 

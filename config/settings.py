@@ -295,6 +295,8 @@ REST_FRAMEWORK = {
 # A request body larger than this under /api/v1/ is refused with a 413 before it is read; every
 # request the API takes is a few hundred bytes of JSON.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# Except a usage report: one line per output, a million outputs a few hundred MB.
+USAGE_REPORT_MAX_BYTES = env.int("USAGE_REPORT_MAX_BYTES", default=4 * 1024**3)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
     "DESCRIPTION": "Research and commercial licences for AI training data: licences, slices, manifests, invoices.",
@@ -308,6 +310,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AssetKindEnum": "licensing.models.catalog.Asset.Kind",
         "InvoiceKindEnum": "licensing.models.billing.InvoiceKind",
+        "UsageReportStatusEnum": "licensing.models.attribution.UsageReportStatus",
+        "UsageReportFormatEnum": "licensing.models.attribution.UsageReportFormat",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

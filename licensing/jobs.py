@@ -40,6 +40,8 @@ TASKS = {
     "slice.grant_collections": "licensing.tasks.grant_collections",
     "catalogue.ingest": "licensing.tasks.ingest_catalogue",
     "catalogue.verify": "licensing.tasks.verify_catalogue",
+    "usage_report.process": "licensing.tasks.process_usage_report",
+    "attribution.pool": "licensing.tasks.create_attribution_pool",
     "email.send": "licensing.tasks.send_email",
     "slice.shards": "licensing.tasks.write_slice_shards",
     "webhook.deliver": "licensing.tasks.deliver_webhook",

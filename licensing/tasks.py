@@ -6,6 +6,7 @@ so the delivery is counted and the job marked done; beat runs the periodic ones.
 from celery import shared_task
 
 from licensing import jobs, notifications
+from licensing.services.attribution import attribution_pool_create, usage_report_process
 from licensing.services.billing import (
     commercial_invoice_issue,
     dunning_run,
@@ -93,6 +94,16 @@ def reverse_royalties_for_credit_note(credit_note_id, job_id=None):
 @shared_task(acks_late=True)
 def make_previews(asset_id, job_id=None):
     jobs.run(job_id, previews_make, asset_id=asset_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def process_usage_report(report_id, job_id=None):
+    jobs.run(job_id, usage_report_process, report_id=report_id)
+
+
+@shared_task(acks_late=True)
+def create_attribution_pool(payment_id, job_id=None):
+    jobs.run(job_id, attribution_pool_create, payment_id=payment_id)
 
 
 # --- Beat -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from licensing.models import BillingPeriod, Disclosure, LicencePhase, LicenceState
+from licensing.models import BillingPeriod, Disclosure, LicencePhase, LicenceState, ReportingPeriod
 
 ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
 
@@ -194,7 +194,7 @@ def _commercial_policy(licence, base, *, agreed):
             title=f"Commercial licence offer to {licence.organisation.name}: {licence.project_title}",
             issued=licence.offer_made_at,
         )
-    return {**head, "permission": [permission]}
+    return {**head, "permission": [permission], "obligation": _usage_obligations(licence, base, parties)}
 
 
 def catalogue_offer(*, base_url=None):
@@ -379,6 +379,40 @@ def _fee(licence, base):
         # The fee is due again every year of the term; a one-off fee is due once.
         duty["constraint"] = [_constraint("timeInterval", "eq", _typed("P1Y", "xsd:duration"))]
     return duty
+
+
+def _usage_obligations(licence, base, parties):
+    """The usage terms, owed for the whole term rather than for one use: report the revenue of the outputs of
+    every model trained on the licensed assets, each period within its deadline, and pay the attribution rate
+    of it, which goes to the contributors by attribution. One action per rule: the report is an inform, the
+    payment a compensate refined by its percentage."""
+    rate = (Decimal(licence.offer_attribution_rate) * 100).quantize(Decimal("0.01"))
+    period = "P1M" if licence.offer_reporting_period == ReportingPeriod.MONTHLY else "P3M"
+    report = {
+        **parties,
+        "action": "inform",
+        "informedParty": _licensor_iri(base),
+        "constraint": [
+            _constraint("timeInterval", "eq", _typed(period, "xsd:duration")),
+            _constraint("elapsedTime", "lteq", _typed(f"P{licence.offer_reporting_days}D", "xsd:duration")),
+        ],
+        "dct:description": (
+            f"Report usage {licence.get_offer_reporting_period_display().lower()}, within "
+            f"{licence.offer_reporting_days} days of each period's end: per output of every AI model version "
+            "trained on the licensed assets, its revenue and its attribution scores."),
+    }
+    pay = {
+        **parties,
+        "action": [{
+            "rdf:value": {"@id": "odrl:compensate"},
+            "refinement": [_constraint("percentage", "eq", _typed(str(rate), "xsd:decimal"))],
+        }],
+        "compensatedParty": _licensor_iri(base),
+        "dct:description": (
+            f"Pay {rate}% of the revenue each usage report declares, in {licence.offer_currency}; it is split "
+            "between the contributors by the Shapley values of their attribution scores."),
+    }
+    return [report, pay]
 
 
 def _disclosure(licence, base):

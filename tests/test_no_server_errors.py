@@ -655,3 +655,86 @@ def report_inputs_tried():
         print(f"\n{sum(TRIED.values())} generated inputs over {len(TRIED)} endpoints, no 5xx:")
         for url, count in sorted(TRIED.items()):
             print(f"  {count:5}  {url}")
+
+
+# --- Usage reports: the upload through the API and the page, and the job that reads the file ---------
+
+REPORT_LINES = st.one_of(
+    st.sampled_from(HOSTILE).map(str.encode),
+    st.fixed_dictionaries({
+        "output_id": st.one_of(st.sampled_from(HOSTILE), st.integers(), st.none()),
+        "revenue": st.one_of(st.sampled_from(HOSTILE), st.floats(), st.integers(min_value=-(10**30), max_value=10**30)),
+        "currency": st.sampled_from(["EUR", "USD", "", None, 1]),
+        "scores": st.one_of(st.dictionaries(st.sampled_from(HOSTILE), st.one_of(st.floats(), st.sampled_from(HOSTILE)),
+                                            max_size=3), st.sampled_from(HOSTILE)),
+    }).map(lambda line: json.dumps(line).encode()),
+)
+
+
+@pytest.fixture
+def reporting(org_a, alice):
+    from tests.licensing.attribution_world import attribution_world
+
+    return attribution_world(org_a, alice)
+
+
+def test_no_usage_report_upload_or_its_processing_answers_500_or_stores_a_refused_one(client, reporting, alice,
+                                                                                      org_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from licensing.forms.attribution import UsageReportForm
+    from licensing.models import UsageReport
+    from licensing.services.attribution import usage_report_process
+
+    _, plaintext = api_key_create(organisation=org_a, by=None, name="pipeline", scopes=list(ApiKey.SCOPES),
+                                  expires_days=30)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    base = f"/api/v1/models/{reporting.model.pk}/versions/{reporting.version.pk}/usage-reports/"
+    page = f"/ai-models/{reporting.model.pk}/versions/{reporting.version.pk}/usage-reports/"
+
+    def reports():
+        return UsageReport.objects.count()
+
+    def processed_whole(response, before, after, data):
+        if after == before:
+            return
+        assert response.status_code in (202, 302), (response.status_code, data)
+        assert after == before + 1
+        for report in UsageReport.objects.all():  # the job reads whatever was sent, and never raises
+            report = usage_report_process(report_id=report.pk)
+            assert report.status in ("processed", "rejected"), report.status
+
+    fields = st.fixed_dictionaries({
+        "reference": st.one_of(st.just("q3"), hostile()), "period_start": st.one_of(st.just("2026-07-01"), hostile()),
+        "period_end": st.one_of(st.just("2026-09-30"), hostile()), "licence": st.one_of(st.just(""), hostile()),
+        "format": st.sampled_from(["", "jsonl", "csv", "xml"]),
+    })
+
+    @fuzz(st.tuples(fields, st.lists(REPORT_LINES, max_size=4), st.sampled_from(["r.jsonl", "r.csv", "r"])))
+    def post(request):
+        data, lines, name = request
+        cache.clear()
+        body = {key: value for key, value in data.items() if value}
+        body["file"] = SimpleUploadedFile(name, b"\n".join(lines))
+        attempt(api, "post", base, body, format="multipart", snapshot=reports, judge=processed_whole)
+
+    @fuzz(st.tuples(st.sampled_from(HOSTILE), st.sampled_from(["application/x-ndjson", "text/csv",
+                                                               "application/json"])))
+    def post_raw(request):
+        text, content_type = request
+        cache.clear()
+        attempt(api, "post", f"{base}?reference=q3&period_start=2026-07-01&period_end=2026-09-30", text.encode(),
+                content_type=content_type, snapshot=reports, judge=processed_whole)
+
+    client.force_login(alice)
+
+    @fuzz(form_data(UsageReportForm), each_field_broken(UsageReportForm))
+    def upload_page(data):
+        data = {key: value for key, value in data.items() if key != "file"}
+        data["file"] = SimpleUploadedFile("r.jsonl", b'{"output_id": "o", "revenue": 1, "scores": {}}\n')
+        attempt(client, "post", page, data, snapshot=reports, judge=processed_whole)
+
+    post()
+    post_raw()
+    upload_page()

@@ -114,9 +114,12 @@ class ApiErrors:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0  # Django reads such a body as empty, and so does DRF
-            if length > settings.API_MAX_BODY_BYTES:
+            # A usage report is a file, streamed to disk as it arrives: its own, larger limit.
+            limit = (settings.USAGE_REPORT_MAX_BYTES if request.method == "POST"
+                     and request.path.endswith("/usage-reports/") else settings.API_MAX_BODY_BYTES)
+            if length > limit:
                 log.warning("api.body_too_large", method=request.method, path=request.path, bytes=length)
-                return body_too_large(length, settings.API_MAX_BODY_BYTES)
+                return body_too_large(length, limit)
         return self.get_response(request)
 
     def process_exception(self, request, exc):

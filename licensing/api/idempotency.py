@@ -27,12 +27,24 @@ TTL = 24 * 3600
 IN_FLIGHT_TTL = 60
 
 
+def _canonical(value):
+    """An uploaded file by its content, so that the same key with another file is told apart."""
+    if hasattr(value, "chunks"):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return f"file:{digest.hexdigest()}"
+    return str(value)
+
+
 def _body_hash(request):
     try:
-        canonical = json.dumps(request.data, sort_keys=True, default=str)
+        canonical = json.dumps(request.data, sort_keys=True, default=_canonical)
     except (TypeError, ValueError):
         canonical = request.body.decode("utf-8", "replace")
-    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+    query = request.GET.urlencode()
+    return hashlib.sha256(f"{request.method} {request.path}?{query}\n{canonical}".encode()).hexdigest()
 
 
 def idempotent(view_method):

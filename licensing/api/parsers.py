@@ -2,7 +2,7 @@
 import json
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FileUploadParser, JSONParser
 
 # No request body of the API nests beyond a few levels; a bound far below Python's recursion limit
 # keeps a hostile body from reaching the serializers, the idempotency hash or the logs.
@@ -59,3 +59,24 @@ class ApiJSONParser(JSONParser):
         if _depth(data) > MAX_DEPTH:
             raise TooDeep()
         return data
+
+
+class UsageReportBodyParser(FileUploadParser):
+    """A usage report sent as the raw body (JSON Lines or CSV): streamed to an upload file like a multipart
+    one, so the request's memory stays flat in the report's size."""
+
+    media_type = "application/x-ndjson"
+
+    def get_filename(self, stream, media_type, parser_context):
+        return super().get_filename(stream, media_type, parser_context) or "report.jsonl"
+
+
+class UsageReportJsonlParser(UsageReportBodyParser):
+    media_type = "application/jsonl"
+
+
+class UsageReportCsvParser(UsageReportBodyParser):
+    media_type = "text/csv"
+
+    def get_filename(self, stream, media_type, parser_context):
+        return FileUploadParser.get_filename(self, stream, media_type, parser_context) or "report.csv"

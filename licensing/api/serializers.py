@@ -5,6 +5,8 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from licensing.models import (
+    UsageReport,
+    UsageReportFormat,
     AIModel,
     Asset,
     Invoice,
@@ -316,3 +318,45 @@ class DeclarationRequestSerializer(serializers.Serializer):
     supersedes = serializers.IntegerField(required=False, allow_null=True, min_value=1,
                                           help_text="The declaration of this version this one corrects.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class UsageReportSerializer(ModelSerializer):
+    version = serializers.IntegerField(source="version_id")
+    licence = serializers.IntegerField(source="licence_id")
+    invoice = serializers.IntegerField(source="invoice_id", allow_null=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UsageReport
+        fields = ["id", "reference", "version", "licence", "period_start", "period_end", "format", "bytes", "sha256",
+                  "status", "lines_read", "outputs", "rejected_count", "currency", "revenue", "pool", "invoice",
+                  "created_at", "processed_at", "links"]
+
+    def get_links(self, report) -> dict[str, str]:
+        return {"self": absolute("api:usage-report-detail", report.version.model_id, report.version_id, report.pk)}
+
+
+class RejectedLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class UsageReportDetailSerializer(UsageReportSerializer):
+    rejected_lines = RejectedLineSerializer(many=True)
+
+    class Meta(UsageReportSerializer.Meta):
+        fields = UsageReportSerializer.Meta.fields + [
+            "progress", "scores", "zeroed_scores", "attribution_rate", "attributed", "unexplained",
+            "contributor_count", "error", "rejected_lines"]
+
+
+class UsageReportUploadSerializer(serializers.Serializer):
+    """The fields beside the file: in the multipart form, or as query parameters of a raw JSONL or CSV body."""
+
+    reference = serializers.CharField(max_length=100, help_text="Your id for the report: sent again, it is a no-op.")
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    licence = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1,
+                                       help_text="Needed only when the version was trained under several licences.")
+    format = serializers.ChoiceField(choices=UsageReportFormat.choices, required=False)
+    file = serializers.FileField(required=False, help_text="The report, in a multipart upload.")

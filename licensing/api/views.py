@@ -7,7 +7,7 @@ from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, parsers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,12 @@ from licensing.api.authentication import ApiKeyAuthentication
 from licensing.api.errors import error_body
 from licensing.api.idempotency import idempotent
 from licensing.api.pagination import StatedPageSize
+from licensing.api.parsers import (
+    ApiJSONParser,
+    UsageReportBodyParser,
+    UsageReportCsvParser,
+    UsageReportJsonlParser,
+)
 from licensing.api.permissions import HasScope
 from licensing.api.serializers import (
     AIModelCreateSerializer,
@@ -32,6 +38,9 @@ from licensing.api.serializers import (
     SliceRequestSerializer,
     SliceSerializer,
     TrainingDeclarationSerializer,
+    UsageReportDetailSerializer,
+    UsageReportSerializer,
+    UsageReportUploadSerializer,
 )
 from licensing.api.throttling import ApiKeyRateThrottle
 from licensing.manifests.http import (
@@ -49,6 +58,7 @@ from licensing.models import (
     Slice,
     SliceItem,
     SliceStatus,
+    UsageReport,
 )
 from licensing.selectors.ai_models import (
     declarations_of,
@@ -56,6 +66,7 @@ from licensing.selectors.ai_models import (
     models_of_organisation,
     version_training,
 )
+from licensing.selectors.attribution import report_of_version, reports_of_version
 from licensing.selectors.billing import invoices_of_organisation
 from licensing.selectors.licences import licences_of_organisation
 from licensing.selectors.slices import manifest_item_of, slices_of_organisation
@@ -66,6 +77,7 @@ from licensing.services.ai_models import (
     model_version_release,
     training_declare,
 )
+from licensing.services.attribution import UsageReportRefused, usage_report_upload
 from licensing.services.billing import invoice_pdf_bytes
 from licensing.services.slices import SliceRefused, slice_request
 from licensing.terms import TermsNotAvailable, licence_terms
@@ -540,3 +552,78 @@ class ModelVersionCard(ModelApiView, APIView):
 
     def get(self, request, pk, version_id):
         return version_card_response(self.version())
+
+
+# --- Usage reports ------------------------------------------------------------------------
+
+REPORT_ID = OpenApiParameter("report_id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)
+REPORT_BODY_TYPES = ("application/x-ndjson", "application/jsonl", "text/csv")
+
+
+class UsageReports(ModelApiView, generics.ListAPIView):
+    """A version's usage reports, newest first, with their status; POST sends one.
+
+    Send the report as a multipart upload (`file`, with `reference`, `period_start`, `period_end` and, when
+    the version was trained under several licences, `licence`), or as the raw body (`application/x-ndjson`
+    or `text/csv`) with those fields as query parameters. One output per line: JSONL objects
+    `{"output_id", "revenue", "currency" (optional), "scores": {contributor id: score}, "asset_scores":
+    {asset id: score}}`, or CSV with the header `output_id,revenue,currency,scores[,asset_scores]` and the
+    score columns as JSON objects. The report is processed by a job: follow its `links.self`."""
+
+    required_scopes = {"GET": "models:read", "POST": "models:write"}
+    serializer_class = UsageReportSerializer
+    pagination_class = NewestFirst
+    parser_classes = [parsers.MultiPartParser, UsageReportBodyParser, UsageReportJsonlParser, UsageReportCsvParser,
+                      ApiJSONParser]
+
+    def get_queryset(self):
+        if self.documenting:
+            return UsageReport.objects.none()
+        return reports_of_version(version=self.version())
+
+    @extend_schema(tags=["usage"], parameters=[OBJECT_ID, VERSION_ID],
+                   responses={200: UsageReportSerializer(many=True), **ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(tags=["usage"], parameters=[OBJECT_ID, VERSION_ID, IDEMPOTENCY_KEY],
+                   request={"multipart/form-data": UsageReportUploadSerializer,
+                            **{media: OpenApiTypes.BINARY for media in REPORT_BODY_TYPES}},
+                   responses={202: UsageReportDetailSerializer, 200: UsageReportDetailSerializer, **REFUSED,
+                              **ERRORS})
+    @idempotent
+    def post(self, request, *args, **kwargs):
+        version = self.version()
+        raw = request.content_type.split(";")[0].strip().lower() in REPORT_BODY_TYPES
+        fields = request.query_params if raw else request.data
+        if not hasattr(fields, "get"):  # a JSON body that is not an object
+            fields = {}
+        data = UsageReportUploadSerializer(data={key: fields.get(key) for key in UsageReportUploadSerializer().fields
+                                                 if key != "file" and fields.get(key) not in (None, "")})
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response(error_body("invalid", "Send the report: a multipart `file`, or the raw body as "
+                                                  "application/x-ndjson or text/csv.", {"file": ["Missing."]}),
+                            status=status.HTTP_400_BAD_REQUEST)
+        try:
+            report, created = usage_report_upload(
+                version=version, upload=upload, reference=values["reference"], period_start=values["period_start"],
+                period_end=values["period_end"], api_key=request.auth, licence_id=values.get("licence"),
+                file_format=values.get("format") or ("csv" if request.content_type.startswith("text/csv") else None))
+        except UsageReportRefused as refusal:
+            return _refused("usage_report_refused", refusal)
+        return Response(UsageReportDetailSerializer(report).data,
+                        status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=["usage"], parameters=[OBJECT_ID, VERSION_ID, REPORT_ID],
+               responses={200: UsageReportDetailSerializer, **ERRORS})
+class UsageReportDetail(ModelApiView, APIView):
+    """A usage report: its status and progress, its counts, and every rejected line by number and reason."""
+
+    required_scopes = {"GET": "models:read"}
+
+    def get(self, request, pk, version_id, report_id):
+        return Response(UsageReportDetailSerializer(report_of_version(version=self.version(), pk=report_id)).data)

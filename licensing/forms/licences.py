@@ -13,6 +13,7 @@ from licensing.models import (
     Licence,
     MediaKind,
     OfferCoverage,
+    ReportingPeriod,
 )
 from licensing.services.licences import APPLICATION_FIELDS, CURRENCIES
 
@@ -181,6 +182,14 @@ class OfferForm(VersionedForm):
                                    help_text="No other licence may be granted these works while it runs.")
     custom_model = forms.CharField(required=False, max_length=200, label="Only for a custom model",
                                    help_text="The model's name: the works may train only this model.")
+    attribution_rate = forms.DecimalField(
+        min_value=0, max_value=100, decimal_places=2, required=False, label="Attribution rate (%)",
+        help_text="The share of the revenue each usage report declares that the licensee pays, split between the "
+                  "contributors by attribution. Empty: the royalty share.")
+    reporting_period = forms.ChoiceField(choices=ReportingPeriod.choices, initial=ReportingPeriod.QUARTERLY,
+                                         required=False, label="Usage reported")
+    reporting_days = forms.IntegerField(min_value=1, max_value=366, initial=30, required=False,
+                                        label="Usage report due (days after each period)")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant",
                            max_length=SHORT_TEXT)
 
@@ -194,6 +203,10 @@ class OfferForm(VersionedForm):
     def service_kwargs(self):
         data = dict(self.cleaned_data)
         data.pop("version")
+        percent = data.pop("attribution_rate")
+        data["attribution_rate"] = None if percent is None else (percent / 100).quantize(Decimal("0.0001"))
+        data["reporting_period"] = data.get("reporting_period") or ReportingPeriod.QUARTERLY
+        data["reporting_days"] = data.get("reporting_days") or 30
         gigabytes = data.pop("max_gigabytes")
         data["max_bytes"] = None if gigabytes is None else int(gigabytes * GIB)
         data["disclosure"] = data.get("disclosure") or Disclosure.NONE  # an offer that says nothing asks for none

@@ -6,6 +6,12 @@ from licensing.models.ai_models import (
     ModelVersion,
     TrainingDeclaration,
 )
+from licensing.models.attribution import (
+    UsageReport,
+    UsageReportFormat,
+    UsageReportStatus,
+    UsageShare,
+)
 from licensing.models.audit import AuditEvent
 from licensing.models.billing import (
     Invoice,
@@ -37,6 +43,7 @@ from licensing.models.licences import (
     LicenceState,
     ModelType,
     OfferCoverage,
+    ReportingPeriod,
     SentEmail,
 )
 from licensing.models.outbox import Job, JobState
@@ -67,6 +74,10 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookMessage",
+    "UsageReport",
+    "UsageReportFormat",
+    "UsageReportStatus",
+    "UsageShare",
     "Job",
     "JobState",
     "AIModel",
@@ -103,6 +114,7 @@ __all__ = [
     "LicenceState",
     "MediaKind",
     "ModelType",
+    "ReportingPeriod",
     "RoyaltyEntry",
     "RoyaltyPayout",
     "RoyaltyPeriod",

@@ -28,6 +28,7 @@ class InvoiceReason(models.TextChoices):
     RENEWAL = "renewal", "Commercial licence renewal"
     RESEARCH_FEE = "research_fee", "Research licence fee"
     CREDIT = "credit", "Credit"
+    USAGE = "usage", "Usage by attribution"
 
 
 class Invoice(models.Model):

@@ -56,6 +56,11 @@ class OfferCoverage(models.TextChoices):
     COLLECTIONS = "collections", "Listed collections"
 
 
+class ReportingPeriod(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+
+
 class Licence(models.Model):
     """One licence through both phases: the application, the research licence, the commercial upgrade.
 
@@ -124,6 +129,14 @@ class Licence(models.Model):
     offer_custom_model = models.CharField(
         "custom model", max_length=200, blank=True, default="", db_default="",
         help_text="When set, the works may train only this model, made for the licensor.")
+    # The share of the revenue a usage report declares that the licensee pays, and that goes to the
+    # contributors by attribution; and how often, and how soon after each period, it reports usage.
+    offer_attribution_rate = models.DecimalField("attribution rate", max_digits=5, decimal_places=4,
+                                                 default=settings.ROYALTY_SHARE)
+    offer_reporting_period = models.CharField("usage reporting period", max_length=10,
+                                              choices=ReportingPeriod.choices, default=ReportingPeriod.QUARTERLY)
+    offer_reporting_days = models.PositiveSmallIntegerField("usage report deadline (days after the period)",
+                                                            default=30)
     offer_made_at = models.DateTimeField(null=True, blank=True)
     offer_accepted_at = models.DateTimeField(null=True, blank=True)
     commercial_starts_at = models.DateTimeField(null=True, blank=True)

@@ -27,6 +27,7 @@ class RoyaltyEntry(models.Model):
     class Reason(models.TextChoices):
         PAYMENT = "payment", "Share of a payment"
         CREDIT_NOTE = "credit_note", "Reversal by a credit note"
+        ATTRIBUTION = "attribution", "Share of a usage report by attribution"
 
     # A split writes one row per contributor (100,000 in one statement), so no index is kept that
     # another already covers: contributor leads royalty_contributor_idx, pool and credit note lead
@@ -41,6 +42,8 @@ class RoyaltyEntry(models.Model):
                              db_index=False)
     credit_note = models.ForeignKey("licensing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="royalty_reversals", db_index=False)
+    usage_report = models.ForeignKey("licensing.UsageReport", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="royalty_entries", db_index=False)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=12, choices=Reason.choices)
@@ -49,8 +52,9 @@ class RoyaltyEntry(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["pool", "contributor"], condition=models.Q(pool__isnull=False),
-                                    name="royalty_one_entry_per_pool_contributor"),
+            # A usage pool pays a contributor twice: their attribution, and their part of the unexplained rest.
+            models.UniqueConstraint(fields=["pool", "contributor", "reason"], condition=models.Q(pool__isnull=False),
+                                    name="royalty_one_entry_per_pool_contributor_reason"),
             models.UniqueConstraint(fields=["credit_note", "contributor"],
                                     condition=models.Q(credit_note__isnull=False),
                                     name="royalty_one_reversal_per_credit_contributor"),

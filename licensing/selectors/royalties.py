@@ -11,6 +11,7 @@ from django.utils import timezone
 from licensing.models import Licence, RoyaltyEntry, RoyaltyPayout, RoyaltyPeriod
 from licensing.models.billing import round_money
 from licensing.months import add_months, current_month, month_bounds, parse_month
+from licensing.selectors.attribution import contributor_report_lines
 
 
 def earnings_by_month(*, contributor):
@@ -20,7 +21,7 @@ def earnings_by_month(*, contributor):
         .annotate(month=TruncMonth("created_at"))
         .values("month", "currency")
         .annotate(
-            earned=Sum("amount", filter=Q(reason=RoyaltyEntry.Reason.PAYMENT)),
+            earned=Sum("amount", filter=Q(reason__in=[RoyaltyEntry.Reason.PAYMENT, RoyaltyEntry.Reason.ATTRIBUTION])),
             reversed=Sum("amount", filter=Q(reason=RoyaltyEntry.Reason.CREDIT_NOTE)),
             net=Sum("amount"),
             entries=Count("id"),
@@ -51,7 +52,7 @@ def royalties_by_month():
         RoyaltyEntry.objects.annotate(month=TruncMonth("created_at"))
         .values("month", "currency")
         .annotate(
-            earned=Sum("amount", filter=Q(reason=RoyaltyEntry.Reason.PAYMENT)),
+            earned=Sum("amount", filter=Q(reason__in=[RoyaltyEntry.Reason.PAYMENT, RoyaltyEntry.Reason.ATTRIBUTION])),
             reversed=Sum("amount", filter=Q(reason=RoyaltyEntry.Reason.CREDIT_NOTE)),
             net=Sum("amount"),
             contributors=Count("contributor_id", distinct=True),
@@ -123,6 +124,7 @@ class Statement:
     ends_at: datetime
     is_final: bool
     currencies: list
+    usage_reports: list = field(default_factory=list)  # per usage report processed in the month: their part
 
 
 def _money(value):
@@ -147,7 +149,7 @@ def contributor_statement(*, contributor, month):
         entries.filter(created_at__gte=start, created_at__lt=end)
         .values("licence_id", "currency")
         .annotate(
-            earned=Sum("amount", filter=Q(reason=RoyaltyEntry.Reason.PAYMENT)),
+            earned=Sum("amount", filter=Q(reason__in=[RoyaltyEntry.Reason.PAYMENT, RoyaltyEntry.Reason.ATTRIBUTION])),
             reversed=Sum("amount", filter=Q(reason=RoyaltyEntry.Reason.CREDIT_NOTE)),
             net=Sum("amount"),
             entries=Count("id"),
@@ -176,6 +178,7 @@ def contributor_statement(*, contributor, month):
         # A closed later month covers this one too: months are closed in order.
         is_final=RoyaltyPeriod.objects.filter(month__gte=month).exists(),
         currencies=[by_currency[currency] for currency in sorted(by_currency)],
+        usage_reports=contributor_report_lines(contributor=contributor, starts_at=start, ends_at=end),
     )
 
 

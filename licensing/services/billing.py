@@ -186,6 +186,22 @@ def research_fee_invoice_issue(*, licence_id):
     )
 
 
+def usage_invoice_issue(*, report):
+    """The invoice for a processed usage report: the attribution rate on the revenue it declares. Issued in
+    the processing's transaction; its payments become the report's attribution pool."""
+    licence = Licence.objects.select_related("organisation").get(pk=report.licence_id)
+    description = (
+        f"Usage of {report.version.versioned_name}, {report.period_start:%d %b %Y} – {report.period_end:%d %b %Y} "
+        f"(report {report.reference}): {report.attribution_rate:.2%} of {report.revenue:,} {report.currency} "
+        f"revenue over {report.outputs:,} outputs"
+    )[:300]
+    return _issue_once(
+        licence=licence, dedupe_key=f"usage-report:{report.pk}", reason=InvoiceReason.USAGE,
+        currency=report.currency, period_start=report.period_start, period_end=report.period_end,
+        lines=[(description, Decimal("1"), report.pool)],
+    )
+
+
 def renewal_periods_due(licence, today):
     """Start dates of the annual periods after the first that have begun by `today`, within the term."""
     if licence.offer_billing_period != "annual" or licence.offer_accepted_at is None or not licence.commercial_ends_at:
@@ -293,7 +309,9 @@ def payment_record(*, invoice, by, amount, received_on, reference, method="bank_
         fully_paid = amount == balance
         if fully_paid:
             _settle(invoice=invoice, by=by, reference=reference, actor_label=actor_label)
-        jobs.schedule("royalties.pool", payment_id=payment.pk, dedupe=f"royalties.pool:{payment.pk}")
+        # A usage invoice's payment is split by the report's attribution; every other one pro rata.
+        pool_job = "attribution.pool" if invoice.reason == InvoiceReason.USAGE else "royalties.pool"
+        jobs.schedule(pool_job, payment_id=payment.pk, dedupe=f"royalties.pool:{payment.pk}")
     log.info("payment_recorded", invoice=invoice.display_number, amount=str(amount), paid=fully_paid)
     return payment
 

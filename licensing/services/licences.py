@@ -25,6 +25,7 @@ from licensing.models import (
     LicenceEvent,
     LicenceState,
     OfferCoverage,
+    ReportingPeriod,
 )
 from licensing.selectors.licences import licences_due_for_expiry, licences_ending_soon
 from licensing.selectors.transparency import transparency_changed
@@ -220,11 +221,22 @@ def licence_request_upgrade(*, licence, by, intended_use, expected_scale, expect
 def licence_make_offer(*, licence, by, fee, currency, billing_period, term_months, scope, territory="Worldwide",
                        max_assets=None, max_bytes=None, max_slices=None, disclosure=Disclosure.NONE, note="",
                        expected_version=None, coverage=OfferCoverage.SLICES, collections=(), exclusive=False,
-                       custom_model=""):
+                       custom_model="", attribution_rate=None, reporting_period=ReportingPeriod.QUARTERLY,
+                       reporting_days=30):
     """The commercial offer. It covers the licence's slices, the whole catalogue or listed collections; an
     exclusive one is refused when another licence holds some of its works, decided under the exclusivity
     lock so that of two conflicting offers exactly one is made."""
     fee = Decimal(fee)
+    attribution_rate = settings.ROYALTY_SHARE if attribution_rate is None else Decimal(attribution_rate)
+    if not attribution_rate.is_finite() or not (0 <= attribution_rate <= 1) or attribution_rate != attribution_rate.quantize(Decimal("0.0001")):
+        raise LicenceActionRefused("Cannot make the offer: the attribution rate must be from 0 to 1 (100%), "
+                                   "in steps of 0.01%.")
+    if reporting_period not in ReportingPeriod.values:
+        raise LicenceActionRefused(
+            f"Cannot make the offer: usage is reported {' or '.join(ReportingPeriod.values)}.")
+    if not 1 <= int(reporting_days) <= 366:
+        raise LicenceActionRefused("Cannot make the offer: the usage report deadline is 1 to 366 days after "
+                                   "the period.")
     if fee < 0:
         raise LicenceActionRefused("Cannot make the offer: the fee cannot be negative.")
     if currency not in CURRENCIES:
@@ -249,7 +261,8 @@ def licence_make_offer(*, licence, by, fee, currency, billing_period, term_month
         "fee": fee, "currency": currency, "billing_period": billing_period, "term_months": int(term_months),
         "scope": scope, "territory": territory, "max_assets": max_assets, "max_bytes": max_bytes,
         "max_slices": max_slices, "disclosure": disclosure, "coverage": coverage, "collections": collection_ids,
-        "exclusive": bool(exclusive), "custom_model": custom_model,
+        "exclusive": bool(exclusive), "custom_model": custom_model, "attribution_rate": attribution_rate,
+        "reporting_period": reporting_period, "reporting_days": int(reporting_days),
     }
 
     def apply(locked, now):
@@ -262,6 +275,8 @@ def licence_make_offer(*, licence, by, fee, currency, billing_period, term_month
             raise LicenceActionRefused(str(conflict)) from None
         locked.offer_coverage, locked.offer_exclusive, locked.offer_custom_model = coverage, bool(exclusive), \
             custom_model
+        locked.offer_attribution_rate = attribution_rate
+        locked.offer_reporting_period, locked.offer_reporting_days = reporting_period, int(reporting_days)
         locked.offer_fee, locked.offer_currency = fee, currency
         locked.offer_billing_period, locked.offer_term_months = billing_period, int(term_months)
         locked.offer_scope, locked.offer_territory = scope, territory

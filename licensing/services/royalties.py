@@ -15,6 +15,7 @@ from django.utils import timezone
 from licensing.models import (
     Asset,
     Invoice,
+    InvoiceReason,
     Payment,
     Rightsholder,
     RoyaltyEntry,
@@ -22,6 +23,7 @@ from licensing.models import (
     RoyaltyPeriod,
     RoyaltyPool,
     SliceItem,
+    UsageReport,
 )
 from licensing.models.billing import round_money
 from licensing.months import month_bounds
@@ -115,7 +117,7 @@ def payment_net(payment):
 
 def royalty_pool_create(*, payment_id):
     payment = Payment.objects.select_related("invoice__licence").filter(pk=payment_id).first()
-    if payment is None:
+    if payment is None or payment.invoice.reason == InvoiceReason.USAGE:  # split by attribution instead
         return None
     net = payment_net(payment)
     amount = round_money(net * settings.ROYALTY_SHARE)
@@ -171,6 +173,8 @@ def royalties_reverse_for_credit_note(*, credit_note_id):
     sql = split_sql(weights_sql=weights_sql, cents=cents, negative=True, into={
         "licence_id": "%(licence)s", "pool_id": "NULL", "credit_note_id": "%(note)s", "currency": "%(currency)s",
         "reason": "'credit_note'", "created_at": "%(now)s",
+        # A usage invoice's reversal names its report, as the entries it reverses do.
+        "usage_report_id": f"(SELECT id FROM {UsageReport._meta.db_table} WHERE invoice_id = %(invoice)s)",
     })
     try:
         with transaction.atomic(), connection.cursor() as cursor:

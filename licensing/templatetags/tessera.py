@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 
@@ -62,6 +64,22 @@ def money(value):
     if value is None:
         return ""
     return f"{value:,.2f}"
+
+
+@register.filter
+def percent(rate):
+    """Decimal("0.1250") -> 12.5 (a rate as the percent people write)"""
+    if rate is None:
+        return ""
+    return f"{Decimal(rate) * 100:.2f}".rstrip("0").rstrip(".")
+
+
+@register.filter
+def cents(value):
+    """123456 (cents) -> 1,234.56"""
+    if value is None:
+        return ""
+    return f"{int(value) / 100:,.2f}"
 
 
 @register.filter

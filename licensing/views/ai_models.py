@@ -20,7 +20,9 @@ from licensing.forms.ai_models import (
     ModelVersionForm,
     ReleaseForm,
 )
+from licensing.forms.attribution import UsageReportForm
 from licensing.manifests.http import version_card_response
+from licensing.selectors.attribution import reports_of_version
 from licensing.selectors.ai_models import (
     declarable_slices,
     declarations_of,
@@ -134,6 +136,8 @@ def _version_page(request, model, version, *, declaration_form=None, release_for
         "is_owner": _is_owner(request, model),
         "staff": is_staff_member(request.user),
         "contributors": version_contributors(version=version)[:50] if is_staff_member(request.user) else None,
+        "usage_reports": list(reports_of_version(version=version)[:50]),
+        "usage_form": UsageReportForm(),
     }, status=status)
 
 

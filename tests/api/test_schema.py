@@ -2,9 +2,12 @@
 against real objects of org A (and ids that are not), and every response is documented and matches.
 """
 import time
+from datetime import date
+from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -12,15 +15,23 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from licensing.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
-from licensing.services.ai_models import ai_model_register, model_version_add
-from licensing.services.webhooks import new_secret
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
+
+from licensing.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from licensing.services.ai_models import (
+    ai_model_register,
+    model_version_add,
+    training_declare,
+)
+from licensing.services.attribution import usage_report_upload
+from licensing.services.webhooks import new_secret
+from tests.api.conftest import ready_slice
+from tests.licensing.factories import commercial_licence
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 OPERATIONS = {
@@ -38,7 +49,12 @@ OPERATIONS = {
     "GET /api/v1/webhooks/", "POST /api/v1/webhooks/", "GET /api/v1/webhooks/{id}/", "PATCH /api/v1/webhooks/{id}/",
     "DELETE /api/v1/webhooks/{id}/", "POST /api/v1/webhooks/{id}/rotate-secret/",
     "GET /api/v1/webhooks/{id}/deliveries/", "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/replay/",
+    "GET /api/v1/models/{id}/versions/{version_id}/usage-reports/",
+    "POST /api/v1/models/{id}/versions/{version_id}/usage-reports/",
+    "GET /api/v1/models/{id}/versions/{version_id}/usage-reports/{report_id}/",
 }
+REPORT = b'{"output_id": "o-1", "revenue": "10.00", "scores": {}}\n'
+
 # Each operation's share of the time limits below.
 SECONDS_PER_OPERATION = 40 / 11
 
@@ -63,6 +79,13 @@ def with_model(world):
     world.model = ai_model_register(organisation=world.org, by=world.owner, name=f"{world.org.name} model",
                                     modality="image", purpose="Schema checks.")
     world.version = model_version_add(model=world.model, by=world.owner, label="1.0")
+    # A commercial licence whose slice trained the version, and a report of its usage.
+    commercial = commercial_licence(organisation=world.org, applicant=world.owner, offer_fee=Decimal("100.00"),
+                                    offer_currency="EUR", offer_term_months=12)
+    training_declare(version=world.version, by=world.owner, slice_id=ready_slice(commercial, world.owner, 2).pk)
+    world.report, _ = usage_report_upload(version=world.version, upload=SimpleUploadedFile("r.jsonl", REPORT),
+                                          reference="schema", period_start=date(2026, 7, 1),
+                                          period_end=date(2026, 9, 30))
     return world
 
 
@@ -74,6 +97,9 @@ def worlds(world_a, world_b):
 # What a POST needs for the licence to grant it: generated bodies mostly ask for more than the caps,
 # or name slices that do not exist.
 def grantable_body(path, world):
+    if path.endswith("/usage-reports/"):
+        return {"file": REPORT, "reference": "by the schema test", "period_start": "2026-07-01",
+                "period_end": "2026-09-30"}
     if path.endswith("/slices/"):
         return {"size": 1}
     if path.endswith("/declarations/"):
@@ -116,6 +142,8 @@ def real_ids(path, world, method="get"):
         return {"id": world.slice.pk}
     if path.startswith("/api/v1/invoices/{id}"):
         return {"id": world.invoice.pk}
+    if "{report_id}" in path:
+        return {"id": world.model.pk, "version_id": world.version.pk, "report_id": world.report.pk}
     if path.startswith("/api/v1/models/{id}/versions/{version_id}"):
         return {"id": world.model.pk, "version_id": world.version.pk}
     if path.startswith("/api/v1/models/{id}"):
@@ -144,7 +172,7 @@ def run_schemathesis(wsgi_app, plaintext, world_a, world_b, mode, examples):
         if operation.method == "post" and mode == GenerationMode.POSITIVE and body is not None:
             strategies.append(operation.as_strategy(
                 path_parameters=real_ids(operation.path, world_a) if "{id}" in operation.path else {},
-                body=body, media_type="application/json"))
+                body=body, media_type="multipart/form-data" if "file" in body else "application/json"))
         seen = statuses.setdefault(operation.label, set())
 
         @given(case=st.one_of(strategies))

@@ -379,3 +379,17 @@ def test_no_disclosure_adds_no_duty():
 
     assert disclosure_duty(policy) == []
     assert len(only(policy["permission"])["duty"]) == 1  # the fee alone
+
+
+def test_the_attribution_rate_and_the_reporting_duty_are_obligations_the_odrl_validator_accepts(tmp_path):
+    usage = {"offer_attribution_rate": Decimal("0.2500"), "offer_reporting_period": "monthly",
+             "offer_reporting_days": 15}
+    for policy in (licence_offer_terms(offered_licence(**usage), base_url=BASE),
+                   licence_terms(commercial_licence(**usage), base_url=BASE)):
+        report, pay = policy["obligation"]
+        assert report["action"] == "inform" and report["assignee"] == policy["permission"][0]["assignee"]
+        assert [c["rightOperand"]["@value"] for c in report["constraint"]] == ["P1M", "P15D"]
+        refinement = only(only(pay["action"])["refinement"])
+        assert (refinement["leftOperand"], refinement["rightOperand"]["@value"]) == ("percentage", "25.00")
+        assert "25.00% of the revenue each usage report declares" in pay["dct:description"]
+        assert_conforms(policy, tmp_path)

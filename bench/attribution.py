@@ -1,0 +1,198 @@
+"""Attribution royalties at scale: usage reports of 1,000,000 outputs × 10 scored contributors and of
+100,000 outputs × 200, parsed, split by exact Shapley values and booked, against the pro-rata split
+of the same pool in the same run.
+
+The catalogue is the royalties benchmark's: 1,000,000 assets by 100,000 contributors, granted
+whole to one commercial licence, whose model version is declared trained on that slice. Each
+report is a JSONL file written to the default storage, uploaded through the service, processed
+by what its job calls (read, check, Shapley in numpy batches, shares written, the usage invoice
+issued), then its invoice is paid and the payment's pool created: the explained part split by
+attribution, the rest pro rata to the 1,000,000 grants. The baseline is royalty_pool_create over
+the same grants, for a payment whose pool is the same amount. Peak RSS is sampled while a report
+is processed, to show the memory does not grow with the report.
+"""
+import os
+import shutil
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import orjson
+
+from bench.machine import load_note
+from bench.measure import Figure, Report, Target, timed
+from bench.serving import generate_catalogue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / "var" / "bench" / "attribution-data"
+CATALOGUE = ["--assets", "1000000", "--contributors", "100000", "--opt-out-rate", "0", "--seed", "2"]
+BASELINE_REPEATS = 3
+REPORTS = [("attribution_1m_x10_s", 1_000_000, 10, 9973), ("attribution_100k_x200_s", 100_000, 200, 499)]
+
+
+class PeakRss:
+    """The process's resident memory, sampled every 20 ms while the block runs: its highest, in MB."""
+
+    def __init__(self):
+        self.peak, self._running = 0, False
+
+    @staticmethod
+    def now():
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+    def _sample(self):
+        while self._running:
+            self.peak = max(self.peak, self.now())
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self._running, self.peak = True, self.now()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._running = False
+        self._thread.join()
+        self.peak = max(self.peak, self.now())
+
+
+def write_report(path, outputs, players, stride, contributor_ids, seed):
+    """A report of `outputs` lines, each scoring `players` distinct contributors; written in blocks."""
+    rng = np.random.default_rng(seed)
+    n = len(contributor_ids)
+    block = max(1, 2_000_000 // players)
+    with open(path, "wb") as handle:
+        for start in range(0, outputs, block):
+            rows = min(block, outputs - start)
+            first = rng.integers(0, n, rows)
+            positions = (first[:, None] + np.arange(players)[None, :] * stride) % n
+            ids = contributor_ids[positions].astype(str).tolist()
+            scores = np.round(rng.uniform(0, 0.5, (rows, players)), 4).tolist()
+            cents = rng.integers(1, 10_000, rows).tolist()
+            handle.write(b"".join(
+                orjson.dumps({"output_id": f"out-{start + r}", "revenue": f"{cents[r] / 100:.2f}",
+                              "scores": dict(zip(ids[r], scores[r]))}) + b"\n"
+                for r in range(rows)))
+
+
+def run():
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+    from django.db import connection
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from bench.billing import commercial_licences
+    from bench.licensees import applicant
+    from bench.royalties import grant_whole_catalogue
+    from licensing import jobs
+    from licensing.models import (
+        AIModel,
+        Contributor,
+        InvoiceReason,
+        ModelVersion,
+        RoyaltyEntry,
+        Slice,
+        TrainingDeclaration,
+    )
+    from licensing.services.attribution import attribution_pool_create, usage_report_process, usage_report_upload
+    from licensing.services.billing import invoice_draft, invoice_issue, payment_record
+    from licensing.services.royalties import royalty_pool_create
+
+    generate_catalogue(CATALOGUE)
+    user = applicant()
+    (licence,) = commercial_licences(user, 1)
+    seconds = grant_whole_catalogue(licence)
+    slice_ = Slice.objects.get(licence=licence)
+    model = AIModel.objects.create(organisation=licence.organisation, name="Bench Painter", slug="bench-painter",
+                                   modality="image", purpose="Benchmarks.")
+    version = ModelVersion.objects.create(model=model, label="1.0")
+    TrainingDeclaration.objects.create(version=version, slice=slice_, item_count=slice_.asset_count)
+    contributor_ids = np.fromiter(Contributor.objects.values_list("pk", flat=True), dtype=np.int64)
+    print(f"  1,000,000 assets granted in {seconds:.1f} s to licence {licence.pk}, by {len(contributor_ids):,} "
+          "contributors; version declared trained on the slice")
+    notes = [load_note("at the start")]
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    figures, pools, peaks = [], {}, {}
+    # Jobs are run here, by hand, so that each step is timed alone.
+    with mock.patch.object(jobs, "dispatch", lambda *args, **kwargs: 0):
+        for key, outputs, players, stride in REPORTS:
+            path = DATA_DIR / f"{key}.jsonl"
+            seconds, _ = timed(lambda: write_report(path, outputs, players, stride, contributor_ids, seed=outputs))
+            size = path.stat().st_size
+            print(f"  {outputs:,} outputs × {players} written ({size / 2 ** 20:.0f} MB) in {seconds:.1f} s")
+            with open(path, "rb") as handle:
+                upload_s, (report, _) = timed(lambda: usage_report_upload(
+                    version=version, upload=File(handle, name=path.name), reference=key,
+                    period_start=date(2026, 7, 1), period_end=date(2026, 9, 30)))
+            path.unlink()
+
+            steps = {}
+
+            def book():
+                steps["process"], processed = timed(lambda: usage_report_process(report_id=report.pk))
+                if processed.status != "processed":
+                    raise RuntimeError(f"report {key} was {processed.status}: {processed.rejected_lines[:3]}")
+                invoice = processed.invoice
+                payment = payment_record(invoice=invoice, by=None, amount=invoice.gross_total,
+                                         received_on=timezone.now().date(), reference=f"BENCH-{invoice.pk}")
+                steps["pool"], pool = timed(lambda: attribution_pool_create(payment_id=payment.pk))
+                return processed, pool
+
+            with PeakRss() as rss:
+                seconds, (processed, pool) = timed(book)
+            booked = RoyaltyEntry.objects.filter(pool=pool).aggregate(t=Sum("amount"))["t"]
+            if booked != processed.pool:
+                raise RuntimeError(f"report {key}: entries add up to {booked}, not the pool {processed.pool}")
+            default_storage.delete(processed.file)  # hundreds of MB: the benchmark keeps none of its reports
+            pools[key], peaks[key] = processed.pool, rss.peak
+            figures.append(Figure(key, seconds, "s", note=(
+                f"process (read, check, Shapley, {processed.contributor_count:,} shares, invoice) + payment + "
+                f"pool; pool {processed.pool:,} EUR, {processed.attributed:,} by attribution")))
+            figures.append(Figure(key.replace("_s", "_upload_s"), upload_s, "s", note="upload: sha256 + stored"))
+            figures.append(Figure(key.replace("_s", "_process_s"), steps["process"], "s",
+                                  note="the job: read, check, Shapley, shares, invoice"))
+            figures.append(Figure(key.replace("_s", "_pool_s"), steps["pool"], "s",
+                                  note="the payment's pool: attribution entries + the pro-rata rest"))
+            print(f"  {key}: {seconds:.2f} s (process {steps['process']:.2f} s, pool {steps['pool']:.2f} s; "
+                  f"upload {upload_s:.2f} s), peak RSS {rss.peak:.0f} MB, "
+                  f"{processed.contributor_count:,} contributors, entries add up to the pool {processed.pool:,}")
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE licensing_royaltyentry")
+
+        # The baseline: the pro-rata split of the 1M report's pool over the same grants.
+        pool_amount = pools["attribution_1m_x10_s"]
+        baseline = []
+        for _ in range(BASELINE_REPEATS):
+            invoice = invoice_draft(licence=licence, reason=InvoiceReason.RENEWAL, currency="EUR",
+                                    lines=[("Baseline", Decimal("1"), pool_amount / Decimal("0.20"))])
+            invoice = invoice_issue(invoice=invoice)
+            payment = payment_record(invoice=invoice, by=None, amount=invoice.gross_total,
+                                     received_on=timezone.now().date(), reference=f"BASE-{invoice.pk}")
+            seconds, pool = timed(lambda: royalty_pool_create(payment_id=payment.pk))
+            baseline.append(seconds)
+            print(f"  pro-rata split of {pool.amount:,} EUR over {pool.contributor_count:,} contributors: "
+                  f"{seconds:.3f} s")
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
+    figures.append(Figure.median("prorata_split_s", baseline, "s", "royalty_pool_create of the same pool"))
+    figures.append(Figure("attribution_peak_rss_mb", max(peaks.values()), "MB",
+                          note=", ".join(f"{k}: {v:.0f} MB" for k, v in peaks.items())))
+    notes.append(load_note("at the end"))
+    report = Report(figures=figures, targets=[], notes=notes)
+    big, prorata = report.figure("attribution_1m_x10_s"), report.figure("prorata_split_s")
+    report.targets = [
+        Target("attribution_1m_within_5x_prorata", "1M × 10 within 5× the pro-rata split of the same pool",
+               f"{big:.2f} s = {big / prorata:.1f}× {prorata:.2f} s", big <= 5 * prorata),
+        Target("attribution_1m_under_20s", "1M × 10 under 20 s", f"{big:.2f} s", big < 20),
+        Target("attribution_memory_flat", "peak RSS of the 1M report within 1.5× the 100k one's",
+               f"{peaks['attribution_1m_x10_s']:.0f} MB vs {peaks['attribution_100k_x200_s']:.0f} MB",
+               peaks["attribution_1m_x10_s"] <= 1.5 * peaks["attribution_100k_x200_s"]),
+    ]
+    return report
+
