@@ -9,11 +9,10 @@ Each repeat renews a new set of licences and retires it afterwards, so every run
 the same 10,000 invoices' worth of work. The numbers issued must be gapless from 1.
 """
 import statistics
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
-from unittest import mock
 
+from bench.licensees import jobs_not_dispatched
 from bench.machine import load_note
 from bench.measure import Figure, Report, Target, timed
 
@@ -65,13 +64,8 @@ def run():
     return report
 
 
-@contextmanager
-def pdf_not_dispatched():
-    """Issuing schedules each invoice's PDF job; the month-end figure is the issuing alone."""
-    from licensing import tasks
-
-    with mock.patch.object(tasks.render_invoice_pdf, "delay", lambda *args, **kwargs: None):
-        yield
+# Issuing schedules each invoice's PDF job; the month-end figure is the issuing alone.
+pdf_not_dispatched = jobs_not_dispatched
 
 
 # --- Licences due for renewal ----------------------------------------------------

@@ -7,11 +7,10 @@ done in Python: the weights per contributor read from the database, the remainde
 ranked in Python, the entries written with bulk_create. Both must give every
 contributor the same cents, adding up to the pool exactly.
 """
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
+from bench.licensees import jobs_not_dispatched
 from bench.machine import load_note
 from bench.measure import Figure, Report, Target, timed
 from bench.serving import generate_catalogue
@@ -119,14 +118,7 @@ def contributors_with_grants():
 
 # --- Payments --------------------------------------------------------------------
 
-@contextmanager
-def jobs_not_dispatched():
-    """Issuing schedules the PDF job and a payment the pool job; the benchmark runs the split itself."""
-    from licensing import tasks
-
-    with mock.patch.object(tasks.render_invoice_pdf, "delay", lambda *args, **kwargs: None), \
-            mock.patch.object(tasks.create_royalty_pool, "delay", lambda *args, **kwargs: None):
-        yield
+# Issuing schedules the PDF job and a payment the pool job; the benchmark runs the split itself.
 
 
 def new_payment(licence, user):
