@@ -54,7 +54,7 @@ from licensing.models.ai_models import counted_items_cte, table_of
 from licensing.models.billing import round_money
 from licensing.services.audit import audit
 from licensing.services.billing import usage_invoice_issue
-from licensing.services.royalties import granted_weights_sql, payment_net, split_sql
+from licensing.services.royalties import granted_payee_weights_sql, granted_weights_sql, payment_net, split_sql
 
 log = structlog.get_logger(__name__)
 
@@ -761,11 +761,13 @@ def attribution_pool_create(*, payment_id):
                         f"SELECT contributor_id, {amount}, {', '.join(into.values())} "
                         f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0", params)
                 elif attributed > 0:
-                    weights = (f"SELECT contributor_id, cents AS weight FROM {UsageShare._meta.db_table} "
-                               f"WHERE report_id = %(report)s AND cents > 0")
+                    weights = (f"SELECT contributor_id, CAST(NULL AS bigint) AS organisation_id, cents AS weight "
+                               f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0")
                     cursor.execute(split_sql(weights_sql=weights, cents=attributed, into=into), params)
                 if rest > 0 and has_grants:
-                    cursor.execute(split_sql(weights_sql=granted_weights_sql(), cents=rest,
+                    # What no score explains is shared like every royalty: by granted works, and a work's
+                    # rightsholders by their shares.
+                    cursor.execute(split_sql(weights_sql=granted_payee_weights_sql(), cents=rest,
                                              into={**common, "reason": "'payment'"}), params)
             pool.contributor_count = pool.entries.values("contributor_id").distinct().count()
             pool.save(update_fields=["contributor_count"])
