@@ -5,13 +5,21 @@ from django.db import connection
 from django.http import Http404
 
 from licensing.manifests import ManifestItem
-from licensing.models import Asset, Contributor, Licence, Slice, SliceItem
+from licensing.models import (
+    Asset,
+    Contributor,
+    Licence,
+    LicencePhase,
+    OfferCoverage,
+    Slice,
+    SliceItem,
+)
+from licensing.selectors.collections import exclusive_exclusion_sql
 from licensing.selectors.licences import licences_of_organisation, licences_visible_to
 
 
 def slices_of_organisation(*, organisation_id):
     return Slice.objects.filter(licence__in=licences_of_organisation(organisation_id=organisation_id).values("pk"))
-from licensing.services.slices import candidates_sql, picked_sql
 
 PREVIEW_SAMPLE = 12
 PREVIEW_COUNT_UP_TO = 100_000
@@ -184,3 +192,94 @@ def slice_works(slice_, *, after_position=0, size=WORKS_PAGE):
                  .select_related("asset__preview", "asset__contributor").order_by("position")[:size + 1])
     return {"items": items[:size], "next_position": items[size - 1].position if len(items) > size else None,
             "withdrawn": SliceItem.objects.filter(slice=slice_, withdrawn_at__isnull=False).count()}
+
+
+# --- Which works a slice takes: one read-only statement for the build and its preview ---------
+
+def candidates_sql(slice_, *, filters_only=False):
+    """The WHERE of the assets a slice may take (filters, opt-outs, not yet granted to the licence),
+    over `a`, the asset table, with its parameters. The build and the slice preview share it;
+    `filters_only` leaves out opt-outs and earlier grants, to say how many works match at all."""
+    vendor = connection.vendor
+    contributor, item = Contributor._meta.db_table, SliceItem._meta.db_table
+    where = [] if filters_only else [
+        # The few who opted out, found through their partial index, rather than a join to everyone else.
+        f"NOT EXISTS (SELECT 1 FROM {contributor} c WHERE c.id = a.contributor_id AND c.opted_out = %(true)s)",
+        f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)",
+        # Taken down, or reserved by the file's own training-and-mining assertion.
+        "a.taken_down_at IS NULL",
+        "a.training_reserved = %(false)s",
+    ]
+    params = {"slice": slice_.pk, "licence": slice_.licence_id, "seed": slice_.seed, "size": slice_.size_requested,
+              "true": True, "false": False, "no_reason": ""}
+    held_elsewhere = exclusive_exclusion_sql(licence_id=slice_.licence_id)
+    if held_elsewhere:
+        where.append(held_elsewhere)
+    f = slice_.filters
+    collections = f.get("collections") or _licence_collections(slice_)
+    if collections is not None:
+        where.append(f"a.collection_id IN ({', '.join(str(int(pk)) for pk in collections) or 'NULL'})")
+    for key, clause in (("kind", "a.kind = %(kind)s"), ("min_width", "a.width >= %(min_width)s"),
+                        ("min_height", "a.height >= %(min_height)s"),
+                        ("min_duration", "a.duration_seconds >= %(min_duration)s"),
+                        ("max_duration", "a.duration_seconds <= %(max_duration)s")):
+        if f.get(key) is not None:
+            where.append(clause)
+            params[key] = f[key]
+    if f.get("tags"):
+        if vendor == "postgresql":
+            where.append("a.tags ?| %(tags)s")
+            params["tags"] = list(f["tags"])
+        else:
+            names = []
+            for n, tag in enumerate(f["tags"]):
+                params[f"tag{n}"] = tag
+                names.append(f"%(tag{n})s")
+            where.append(f"EXISTS (SELECT 1 FROM json_each(a.tags) t WHERE t.value IN ({', '.join(names)}))")
+    return " AND ".join(where) or "TRUE", params
+
+
+
+def picked_sql(slice_, budget):
+    """The assets the slice takes, in its order: rows (id, rn, running bytes). Candidates are
+    ordered by a seeded hash of the asset id (the same seed over the same catalogue picks the
+    same assets) and cut at the size and at the remaining bytes. Only reads."""
+    asset = Asset._meta.db_table
+    xor = "(a.id # %(seed)s)" if connection.vendor == "postgresql" else "((a.id | %(seed)s) - (a.id & %(seed)s))"
+    where, params = candidates_sql(slice_)
+    cut = ""
+    if budget is not None:
+        cut = "WHERE ranked.running <= %(budget)s"
+        params["budget"] = budget
+    return f"""
+        SELECT ranked.id, ranked.rn, ranked.running
+        FROM (
+            SELECT p.id,
+                   row_number() OVER (ORDER BY p.k, p.id) AS rn,
+                   sum(p.bytes) OVER (ORDER BY p.k, p.id ROWS UNBOUNDED PRECEDING) AS running
+            FROM (
+                SELECT a.id, a.bytes, ({xor} * 2654435761) %% 4294967291 AS k
+                FROM {asset} a
+                WHERE {where}
+                ORDER BY k, a.id
+                {"" if is_whole_collection_grant(slice_) else "LIMIT %(size)s"}
+            ) p
+        ) ranked
+        {cut}
+    """, params
+
+
+
+def is_whole_collection_grant(slice_):
+    return bool(slice_.filters.get("whole_collections"))
+
+
+
+def _licence_collections(slice_):
+    """A commercial licence whose offer covers listed collections takes its works from those only."""
+    if slice_.phase != LicencePhase.COMMERCIAL:
+        return None
+    licence = slice_.licence
+    if licence.offer_coverage != OfferCoverage.COLLECTIONS:
+        return None
+    return sorted(licence.offer_collections.values_list("pk", flat=True))
