@@ -15,7 +15,7 @@ TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key-0123456789abcdefghijklmnopqr
 
 DEMO_ENV = DEBUG=1 SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 
-.PHONY: demo serve test install install-dev services browser bench clean
+.PHONY: demo serve test install install-dev services browser fonts messages compilemessages bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,13 +23,24 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# The translations (locale/<lang>/LC_MESSAGES/django.po) compiled to .mo with Babel: Python only, no GNU
+# gettext needed, on every install, so that the demo and the suite read the catalogues as committed.
+compilemessages: $(VENV)/.installed
+	if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then \
+		$(PY) -m babel.messages.frontend compile --statistics -d locale -D django; fi
+
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt clients/python/pyproject.toml
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet -e ./clients/python
 	touch $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed compilemessages
+install-dev: $(VENV)/.installed-dev compilemessages
+
+# The catalogues translators fill: every string the code and templates mark, without source locations
+# (so that a moved line does not rewrite the catalogue). Needs GNU gettext (xgettext, msgmerge).
+messages: install
+	$(PY) manage.py makemessages -l de -l it -l ar --no-obsolete --no-location
 
 demo: install
 	mkdir -p var
@@ -43,7 +54,10 @@ services:
 browser:
 	bash scripts/ensure-browser.sh
 
-test: install-dev services browser
+fonts:
+	bash scripts/ensure-fonts.sh
+
+test: install-dev services browser fonts
 	mkdir -p var/static
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -8,7 +8,10 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from accounts.roles import roles_of
 
 
@@ -16,19 +19,26 @@ def site():
     return SimpleNamespace(name=settings.SITE_NAME, domain=urlparse(settings.SITE_URL).netloc)
 
 
+def saved_language(email):
+    user = User.objects.filter(email__iexact=email).only("language").first()
+    return user.language if user is not None else ""
+
+
 class AccountAdapter(DefaultAccountAdapter):
     error_messages = {
         **DefaultAccountAdapter.error_messages,
-        "email_password_mismatch": "That e-mail address and password do not match. Check them, or reset your password.",
-        "email_taken": "Someone already has an account with this e-mail address. Log in, or reset your password.",
-        "too_many_login_attempts": "Too many attempts to log in: wait a few minutes and try again.",
-        "unknown_email": "No Tessera account has this e-mail address.",
-        "invalid_password_reset": "This password reset link has been used or has expired: ask for a new one.",
+        "email_password_mismatch": _("That e-mail address and password do not match. Check them, or reset your password."),
+        "email_taken": _("Someone already has an account with this e-mail address. Log in, or reset your password."),
+        "too_many_login_attempts": _("Too many attempts to log in: wait a few minutes and try again."),
+        "unknown_email": _("No Tessera account has this e-mail address."),
+        "invalid_password_reset": _("This password reset link has been used or has expired: ask for a new one."),
     }
 
     def send_mail(self, template_prefix, email, context):
         context = {**context, "current_site": site(), "site_name": settings.SITE_NAME, "site_url": settings.SITE_URL}
-        return super().send_mail(template_prefix, email, context)
+        # In the recipient's saved language; someone without one (signing up, say) reads the page's.
+        with translation.override(saved_language(email) or translation.get_language()):
+            return super().send_mail(template_prefix, email, context)
 
     def get_email_confirmation_url(self, request, emailconfirmation):
         return settings.SITE_URL + reverse("account_confirm_email", args=[emailconfirmation.key])

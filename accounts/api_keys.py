@@ -7,6 +7,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from accounts.models import ApiKey, Membership
@@ -20,7 +21,10 @@ class ApiKeyError(Exception):
 def _check_scopes(scopes):
     unknown = sorted(set(scopes) - set(ApiKey.SCOPES))
     if unknown or not scopes:
-        raise ApiKeyError(f"Scopes must be some of {', '.join(ApiKey.SCOPES)}" + (f"; unknown: {', '.join(unknown)}." if unknown else "."))
+        if unknown:
+            raise ApiKeyError(_("Scopes must be some of %(scopes)s; unknown: %(unknown)s.")
+                              % {"scopes": ", ".join(ApiKey.SCOPES), "unknown": ", ".join(unknown)})
+        raise ApiKeyError(_("Scopes must be some of %(scopes)s.") % {"scopes": ", ".join(ApiKey.SCOPES)})
 
 
 @transaction.atomic
@@ -29,12 +33,12 @@ def api_key_create(*, organisation, by, name, scopes, expires_days=None):
     if by is not None:
         membership = getattr(by, "membership", None)
         if membership is None or membership.organisation_id != organisation.pk or membership.role != Membership.Role.OWNER:
-            raise ApiKeyError("Only the organisation's owner can create API keys.")
+            raise ApiKeyError(_("Only the organisation's owner can create API keys."))
     if not (name or "").strip():
-        raise ApiKeyError("Give the key a name, e.g. the pipeline that will use it.")
+        raise ApiKeyError(_("Give the key a name, e.g. the pipeline that will use it."))
     _check_scopes(scopes)
     if expires_days is not None and expires_days < 1:
-        raise ApiKeyError("A key must live at least one day.")
+        raise ApiKeyError(_("A key must live at least one day."))
     prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         organisation=organisation, name=name.strip(), prefix=prefix, secret_hash=ApiKey.hash_secret(secret),
@@ -51,7 +55,7 @@ def api_key_revoke(*, key, by):
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     membership = getattr(by, "membership", None)
     if membership is None or membership.organisation_id != key.organisation_id or membership.role != Membership.Role.OWNER:
-        raise ApiKeyError("Only the organisation's owner can revoke API keys.")
+        raise ApiKeyError(_("Only the organisation's owner can revoke API keys."))
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])

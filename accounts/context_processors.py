@@ -1,3 +1,4 @@
+from accounts.forms import LanguageForm
 from accounts.roles import ROLE_LABELS, roles_of
 
 
@@ -11,3 +12,9 @@ def roles(request):
         "user_role_labels": [ROLE_LABELS[r] for r in sorted(user_roles)],
         "membership": getattr(user, "membership", None) if hasattr(user, "membership") else None,
     }
+
+
+def language(request):
+    """The form of the language switcher (header and account page): it posts to `set_language`."""
+    user = getattr(request, "user", None)
+    return {"language_form": LanguageForm.for_request(request, user)}

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from accounts.vat import normalised_vat_id
@@ -41,11 +42,13 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in with an e-mail address."""
 
-    email = models.EmailField("e-mail address", unique=True)
+    email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(max_length=200, blank=True)
-    is_staff = models.BooleanField("Django admin access", default=False)
+    is_staff = models.BooleanField(_("Django admin access"), default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The language pages and e-mails use for this person; empty: the browser's, and English in e-mails.
+    language = models.CharField(_("language"), max_length=10, blank=True, choices=settings.LANGUAGES)
 
     objects = UserManager()
 
@@ -68,16 +71,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
-        STARTUP = "startup", "Start-up"
-        STUDIO = "studio", "Studio"
-        RESEARCH = "research", "Research institution"
-        COMPANY = "company", "Company"
+        STARTUP = "startup", _("Start-up")
+        STUDIO = "studio", _("Studio")
+        RESEARCH = "research", _("Research institution")
+        COMPANY = "company", _("Company")
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     legal_name = models.CharField(max_length=200)
     country = CountryField(max_length=2)
-    vat_id = models.CharField("VAT id", max_length=32, blank=True)
+    vat_id = models.CharField(_("VAT id"), max_length=32, blank=True)
     billing_address = models.TextField()
     website = models.URLField(blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STARTUP)
@@ -102,8 +105,8 @@ class Membership(models.Model):
     """A user belongs to at most one organisation: it is who they act for everywhere."""
 
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MEMBER = "member", "Member"
+        OWNER = "owner", _("Owner")
+        MEMBER = "member", _("Member")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")

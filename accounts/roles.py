@@ -6,12 +6,13 @@ membership. Staff roles are groups so that an admin can grant them in Django adm
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
 
 REVIEWER = "reviewer"
 LICENSOR_ADMIN = "licensor_admin"
 FINANCE = "finance"
 
-ROLE_LABELS = {REVIEWER: "Reviewer", LICENSOR_ADMIN: "Licensor admin", FINANCE: "Finance"}
+ROLE_LABELS = {REVIEWER: _("Reviewer"), LICENSOR_ADMIN: _("Licensor admin"), FINANCE: _("Finance")}
 
 _REVIEW = [
     "licensing.view_licence",

@@ -1,8 +1,11 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from accounts import services
@@ -22,7 +25,8 @@ def organisation_create(request):
         except services.MembershipError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"{organisation} is set up. You can now apply for a research licence.")
+            messages.success(request, _("%(organisation)s is set up. You can now apply for a research licence.")
+                             % {"organisation": organisation})
             return redirect("home")
     return render(request, "accounts/organisation_form.html", {"form": form})
 
@@ -59,9 +63,9 @@ def invitation_create(request):
         except services.MembershipError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
     else:
-        messages.error(request, "Enter a valid e-mail address to invite.")
+        messages.error(request, _("Enter a valid e-mail address to invite."))
     return redirect("accounts:organisation_detail")
 
 
@@ -76,7 +80,7 @@ def invitation_accept(request, token):
         except services.MembershipError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"You have joined {organisation}.")
+            messages.success(request, _("You have joined %(organisation)s.") % {"organisation": organisation})
             return redirect("home")
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
 
@@ -84,7 +88,7 @@ def invitation_accept(request, token):
 def _owner_membership(request):
     membership = getattr(request.user, "membership", None)
     if membership is None or membership.role != Membership.Role.OWNER:
-        raise Http404("Only an organisation's owner manages its API keys.")
+        raise Http404(_("Only an organisation's owner manages its API keys."))
     return membership
 
 
@@ -122,5 +126,23 @@ def api_key_revoke_view(request, pk):
     if key is None:
         raise Http404
     api_key_revoke(key=key, by=request.user)
-    messages.success(request, f"Key “{key.name}” ({key.prefix}) is revoked: it stops working at once.")
+    messages.success(request, _("Key “%(name)s” (%(prefix)s) is revoked: it stops working at once.")
+                     % {"name": key.name, "prefix": key.prefix})
     return redirect("accounts:api_keys")
+
+
+def set_language(request):
+    """Django's language switch (a cookie, then back to `next`), which for a signed-in user also saves the
+    choice, so that it holds on every device and in e-mails. "No preference" (an empty choice) clears it and
+    leaves the language to the browser's Accept-Language."""
+    response = i18n.set_language(request)
+    if request.method == "POST":
+        language = request.POST.get("language", "")
+        if language not in dict(settings.LANGUAGES) and language != "":
+            return response
+        if request.user.is_authenticated:
+            services.user_language_set(user=request.user, language=language)
+        if language == "":
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH,
+                                   domain=settings.LANGUAGE_COOKIE_DOMAIN)
+    return response

@@ -70,9 +70,13 @@ MIDDLEWARE = [
     # carries the request id and is logged with it.
     "config.logging.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (it reads the language a visitor chose) and before CommonMiddleware.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Once the user is known: their saved language beats the browser's; the API always answers in English.
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -94,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "accounts.context_processors.language",
             ],
         },
     },
@@ -207,7 +212,17 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tessera <no-reply@tessera.example>")
 
 # --- Internationalisation -------------------------------------------------
-LANGUAGE_CODE = "en-gb"
+# A signed-in user's saved language, else the browser's Accept-Language, else English
+# (accounts/middleware.py). English keeps the British formats (config/formats/en).
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("it", "Italiano"),
+    ("ar", "العربية"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -299,7 +314,10 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 USAGE_REPORT_MAX_BYTES = env.int("USAGE_REPORT_MAX_BYTES", default=4 * 1024**3)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
-    "DESCRIPTION": "Research and commercial licences for AI training data: licences, slices, manifests, invoices.",
+    "DESCRIPTION": "Research and commercial licences for AI training data: licences, slices, manifests, invoices.\n\n"
+                   "The API answers in English whatever the request's Accept-Language: its messages and labels "
+                   "are the same for every client, and the web pages are where Tessera speaks German, Italian "
+                   "and Arabic.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

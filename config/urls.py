@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.views import set_language
 from licensing.views import home
 
 urlpatterns = [
@@ -12,6 +13,9 @@ urlpatterns = [
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # The same address and name as Django's own switch, which it wraps to save a signed-in user's choice.
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("organisation/", include("accounts.urls")),
     path("api/v1/", include("licensing.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
