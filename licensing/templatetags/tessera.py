@@ -2,6 +2,11 @@ from decimal import Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
+
+from licensing import formats
 
 register = template.Library()
 
@@ -14,19 +19,21 @@ def binary_size(value):
     except (TypeError, ValueError):
         return ""
     if size < 1024:
-        return f"{int(size)} bytes" if size != 1 else "1 byte"
+        return ngettext("%(count)s byte", "%(count)s bytes", int(size)) % {"count": int(size)}
     for unit in ("KiB", "MiB", "GiB", "TiB"):
         size /= 1024
         if size < 1024 or unit == "TiB":
-            return f"{size:,.1f} {unit}"
+            return f"{formats.number(size, places=1)} {unit}"
 
 
 @register.filter
 def usage_value(value, key):
     """Bytes as a size, counts with thousands separators."""
     if value is None:
-        return "unlimited data" if key == "bytes" else "unlimited"
-    return binary_size(value) if key == "bytes" else intcomma(value)
+        return _("unlimited data") if key == "bytes" else _("unlimited")
+    if key == "bytes":
+        return binary_size(value)
+    return intcomma(value) if formats.reader_locale() is None else formats.count(value)
 
 
 @register.filter
@@ -35,21 +42,21 @@ def state_badge(licence):
 
 
 EVENT_VERBS = {
-    "create": "started the application",
-    "submit": "submitted the application",
-    "request_changes": "asked for changes",
-    "approve": "approved the research licence",
-    "reject": "rejected the application",
-    "withdraw": "withdrew the application",
-    "request_upgrade": "asked for a commercial licence",
-    "make_offer": "made a commercial offer",
-    "decline_upgrade": "declined the upgrade",
-    "accept_offer": "accepted the offer",
-    "record_payment": "recorded the payment",
-    "expire": "expired the licence",
-    "suspend": "suspended the licence",
-    "reinstate": "reinstated the licence",
-    "revoke": "revoked the licence",
+    "create": gettext_lazy("started the application"),
+    "submit": gettext_lazy("submitted the application"),
+    "request_changes": gettext_lazy("asked for changes"),
+    "approve": gettext_lazy("approved the research licence"),
+    "reject": gettext_lazy("rejected the application"),
+    "withdraw": gettext_lazy("withdrew the application"),
+    "request_upgrade": gettext_lazy("asked for a commercial licence"),
+    "make_offer": gettext_lazy("made a commercial offer"),
+    "decline_upgrade": gettext_lazy("declined the upgrade"),
+    "accept_offer": gettext_lazy("accepted the offer"),
+    "record_payment": gettext_lazy("recorded the payment"),
+    "expire": gettext_lazy("expired the licence"),
+    "suspend": gettext_lazy("suspended the licence"),
+    "reinstate": gettext_lazy("reinstated the licence"),
+    "revoke": gettext_lazy("revoked the licence"),
 }
 
 
@@ -59,33 +66,38 @@ def event_verb(event):
 
 
 @register.filter
-def money(value):
-    """1234.5 -> 1,234.50"""
-    if value is None:
+def money(value, currency=""):
+    """1234.5 -> 1,234.50 in English, 1.234,50 in German; with a currency (`amount|money:invoice.currency`)
+    "1,234.50 EUR" in English, "1.234,50 €" in German: the reader's locale places the symbol."""
+    if value is None or value == "":
         return ""
-    return f"{value:,.2f}"
+    return formats.money(value, currency)
 
 
 @register.filter
 def percent(rate):
-    """Decimal("0.1250") -> 12.5 (a rate as the percent people write)"""
+    """Decimal("0.1250") -> 12.5 (a rate as the percent people write; 12,5 in German)"""
     if rate is None:
         return ""
-    return f"{Decimal(rate) * 100:.2f}".rstrip("0").rstrip(".")
+    return formats.decimal(Decimal(rate) * 100, max_places=2)
 
 
 @register.filter
-def cents(value):
-    """123456 (cents) -> 1,234.56"""
-    if value is None:
+def cents(value, currency=""):
+    """123456 (cents) -> 1,234.56 (1.234,56 in German; with a currency as `money` writes it)"""
+    if value is None or value == "":
         return ""
-    return f"{int(value) / 100:,.2f}"
+    if formats.reader_locale() is None and not currency:
+        return f"{int(value) / 100:,.2f}"
+    return formats.money(Decimal(int(value)) / 100, currency)
+
+
+MEDIA_KIND_LABELS = {"image": gettext_lazy("Images"), "video": gettext_lazy("Video")}
 
 
 @register.filter
 def media_kinds(kinds):
-    labels = {"image": "Images", "video": "Video"}
-    return ", ".join(labels.get(k, k) for k in kinds or [])
+    return ", ".join(str(MEDIA_KIND_LABELS.get(k, k)) for k in kinds or [])
 
 
 @register.filter
@@ -101,12 +113,17 @@ def seconds(value):
     except (TypeError, ValueError):
         return ""
     if total < 60:
-        return f"{total:.1f} s".replace(".0 s", " s")
+        shown = f"{total:.1f}".removesuffix(".0")
+        return _("%(seconds)s s") % {"seconds": formats.decimal(Decimal(shown), max_places=1)}
     minutes, secs = divmod(round(total), 60)
     if minutes < 60:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+        if secs:
+            return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": secs}
+        return _("%(minutes)s min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+    return _("%(hours)s h") % {"hours": hours}
 
 
 @register.filter
