@@ -18,6 +18,7 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from licensing.models import BillingPeriod, Disclosure, LicencePhase, LicenceState, ReportingPeriod
 
@@ -72,13 +73,13 @@ def licence_terms(licence, *, base_url=None):
         return _commercial_policy(licence, base, agreed=True)
     if licence.phase == LicencePhase.RESEARCH:
         return _research_agreement(licence, base)
-    raise TermsNotAvailable("The licence has no terms until it is approved.")
+    raise TermsNotAvailable(_("The licence has no terms until it is approved."))
 
 
 def licence_offer_terms(licence, *, base_url=None):
     """The commercial Offer made to the organisation, while it stands and after it became the licence."""
     if not offer_stands(licence):
-        raise TermsNotAvailable("This licence has no commercial offer.")
+        raise TermsNotAvailable(_("This licence has no commercial offer."))
     return _commercial_policy(licence, _base(base_url), agreed=False)
 
 
@@ -122,8 +123,9 @@ def territory_areas(territory):
         code = REGION_NAMES.get(name, name)
         if code not in ("EU", "EEA") and not re.fullmatch(r"[A-Z]{2}", code):
             raise UnknownTerritory(
-                f"The territory “{text}” cannot be written into the licence terms: use “Worldwide”, "
-                "two-letter ISO 3166 country codes (e.g. “DE, FR”), “EU” or “EEA”."
+                _("The territory “%(text)s” cannot be written into the licence terms: use “Worldwide”, "
+                  "two-letter ISO 3166 country codes (e.g. “DE, FR”), “EU” or “EEA”.")
+                % {"text": text}
             )
         areas.append(AREA + code)
     return list(dict.fromkeys(areas))
@@ -160,7 +162,7 @@ def _research_agreement(licence, base):
 
 def _commercial_policy(licence, base, *, agreed):
     if licence.offer_fee is None or not licence.offer_currency:
-        raise TermsNotAvailable("This licence has no commercial offer.")
+        raise TermsNotAvailable(_("This licence has no commercial offer."))
     parties = _rule_parties(licence, base)
     if agreed and licence.commercial_starts_at and licence.commercial_ends_at:
         term = _period(licence.commercial_starts_at, licence.commercial_ends_at)

@@ -3,6 +3,8 @@ it, and answer the provider's fields of the EU AI Act summary."""
 import json
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from licensing import eu_summary
 from licensing.models import AIModel, ModelVersion
@@ -11,14 +13,15 @@ MAX_LIST_BYTES = 20 * 1024 * 1024
 
 
 class AIModelForm(forms.ModelForm):
-    model_card_url = forms.URLField(required=False, assume_scheme="https", label="Model card",
-                                    help_text="Where the model card is published, if it is.")
+    model_card_url = forms.URLField(required=False, assume_scheme="https", label=_("Model card"),
+                                    help_text=_("Where the model card is published, if it is."))
 
     class Meta:
         model = AIModel
         fields = ["name", "slug", "modality", "purpose", "is_public", "model_card_url"]
         widgets = {"purpose": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {"slug": "Its address on the public model page. Empty: made from the name."}
+        help_texts = {"slug": _("Its address on the public model page. Empty: made from the name.")}
+        labels = {"name": _("Name"), "slug": _("Slug"), "modality": _("Modality"), "purpose": _("Purpose")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,6 +41,8 @@ class ModelVersionForm(forms.ModelForm):
         widgets = {"trained_from": forms.DateInput(attrs={"type": "date"}),
                    "trained_to": forms.DateInput(attrs={"type": "date"}),
                    "note": forms.Textarea(attrs={"rows": 2})}
+        labels = {"label": _("Label"), "trained_from": _("Trained from"), "trained_to": _("Trained to"),
+                  "note": _("Note")}
 
     def validate_unique(self):
         pass  # the service checks the label against the model's versions
@@ -53,7 +58,7 @@ def parse_asset_ids(text):
         try:
             values = json.loads(text)
         except ValueError:
-            raise forms.ValidationError("The file starts like a JSON list but is not valid JSON.") from None
+            raise forms.ValidationError(gettext("The file starts like a JSON list but is not valid JSON.")) from None
         lines = [(n, value) for n, value in enumerate(values, start=1)]
     else:
         lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
@@ -66,22 +71,25 @@ def parse_asset_ids(text):
         except (TypeError, ValueError):
             bad.append(number)
     if bad:
-        shown = ", ".join(str(n) for n in bad[:20]) + (f" and {len(bad) - 20} more" if len(bad) > 20 else "")
-        raise forms.ValidationError(f"Each line must be one asset id (a whole number); these lines are not: {shown}.")
+        shown = ", ".join(str(n) for n in bad[:20])
+        if len(bad) > 20:
+            shown = gettext("%(lines)s and %(count)s more") % {"lines": shown, "count": len(bad) - 20}
+        raise forms.ValidationError(gettext("Each line must be one asset id (a whole number); these lines are not: "
+                                            "%(lines)s.") % {"lines": shown})
     if not ids:
-        raise forms.ValidationError("The file lists no asset ids.")
+        raise forms.ValidationError(gettext("The file lists no asset ids."))
     return ids
 
 
 class DeclarationForm(forms.Form):
-    slice = forms.ChoiceField(label="Slice")
+    slice = forms.ChoiceField(label=_("Slice"))
     asset_file = forms.FileField(
-        required=False, label="Only these items (optional)",
-        help_text="A text file with one asset id per line, or a JSON list, when the version was trained on part "
-                  "of the slice. Empty: the whole slice.")
-    supersedes = forms.ChoiceField(required=False, label="Correcting an earlier declaration?",
-                                   help_text="The earlier declaration stays on the record but no longer counts.")
-    note = forms.CharField(required=False, max_length=300)
+        required=False, label=_("Only these items (optional)"),
+        help_text=_("A text file with one asset id per line, or a JSON list, when the version was trained on part "
+                    "of the slice. Empty: the whole slice."))
+    supersedes = forms.ChoiceField(required=False, label=_("Correcting an earlier declaration?"),
+                                   help_text=_("The earlier declaration stays on the record but no longer counts."))
+    note = forms.CharField(label=_("Note"), required=False, max_length=300)
 
     def __init__(self, *args, slices=(), declarations=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,11 +104,11 @@ class DeclarationForm(forms.Form):
         if not upload:
             return None
         if upload.size > MAX_LIST_BYTES:
-            raise forms.ValidationError("The file is larger than 20 MB.")
+            raise forms.ValidationError(gettext("The file is larger than 20 MB."))
         try:
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise forms.ValidationError("The file must be UTF-8 text.") from None
+            raise forms.ValidationError(gettext("The file must be UTF-8 text.")) from None
         return parse_asset_ids(text)
 
     def service_kwargs(self):
@@ -111,11 +119,11 @@ class DeclarationForm(forms.Form):
 
 class ReleaseForm(forms.Form):
     confirm = forms.BooleanField(
-        label="The declarations above are complete: release this version.",
-        error_messages={"required": "Tick the box to release: a released version's declarations cannot be removed."})
+        label=_("The declarations above are complete: release this version."),
+        error_messages={"required": _("Tick the box to release: a released version's declarations cannot be removed.")})
 
 
-YES_NO = [("", "Not answered"), ("yes", "Yes"), ("no", "No")]
+YES_NO = [("", _("Not answered")), ("yes", _("Yes")), ("no", _("No"))]
 
 
 class EuSummaryForm(forms.Form):
@@ -147,7 +155,7 @@ class EuSummaryForm(forms.Form):
         if kind == "boolean":
             return forms.ChoiceField(choices=YES_NO, required=False, label=label, help_text=help_text)
         if kind == "range":
-            return forms.ChoiceField(choices=[("", "Not answered")] + [(c, c) for c in choices], required=False,
+            return forms.ChoiceField(choices=[("", _("Not answered"))] + [(c, c) for c in choices], required=False,
                                      label=label, help_text=help_text)
         if kind == "list" and choices:
             return forms.MultipleChoiceField(choices=[(c, c) for c in choices], required=False, label=label,

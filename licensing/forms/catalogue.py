@@ -3,6 +3,8 @@
 The catalogue's filters, read from the query string: anything unexpected is dropped, never an error page.
 """
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
 from licensing.feeds import detect_format, parse_rightsholders
@@ -13,32 +15,32 @@ MAX_FEED_BYTES = 512 * 1024 * 1024
 
 
 class FeedUploadForm(forms.Form):
-    feed = forms.FileField(label="Catalogue feed (CSV or JSON Lines)",
-                           help_text="One row per work; a feed brought in again changes only what differs.")
+    feed = forms.FileField(label=_("Catalogue feed (CSV or JSON Lines)"),
+                           help_text=_("One row per work; a feed brought in again changes only what differs."))
 
     def clean_feed(self):
         feed = self.cleaned_data["feed"]
         if detect_format(feed.name) is None:
-            raise forms.ValidationError("Upload a .csv or a .jsonl file.")
+            raise forms.ValidationError(gettext("Upload a .csv or a .jsonl file."))
         if feed.size > MAX_FEED_BYTES:
-            raise forms.ValidationError("A feed holds at most 512 MiB; split it, or use manage.py ingest_catalog.")
+            raise forms.ValidationError(gettext("A feed holds at most 512 MiB; split it, or use manage.py ingest_catalog."))
         return feed
 
 
 class TakedownForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="Reason",
-                             help_text="Every licensee holding the work reads this when its download answers 410.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label=_("Reason"),
+                             help_text=_("Every licensee holding the work reads this when its download answers 410."))
 
 
 class ClearSignalForm(forms.Form):
-    note = forms.CharField(required=False, max_length=500, label="How the constraint was settled")
+    note = forms.CharField(required=False, max_length=500, label=_("How the constraint was settled"))
 
 
 class RightsholdersForm(forms.Form):
     rightsholders = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Rightsholders",
-        help_text="One a line: contributor:EXTERNAL-ID=60 or organisation:SLUG=40, adding to 100. "
-                  "Empty: the work belongs wholly to its contributor.")
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Rightsholders"),
+        help_text=_("One a line: contributor:EXTERNAL-ID=60 or organisation:SLUG=40, adding to 100. "
+                    "Empty: the work belongs wholly to its contributor."))
 
     def __init__(self, *args, work=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,19 +59,21 @@ class RightsholdersForm(forms.Form):
             else:
                 party = Organisation.objects.filter(slug=share.ref).first()
             if party is None:
-                raise forms.ValidationError(f"No {share.party} is called {share.ref}.")
+                if share.party == "contributor":
+                    raise forms.ValidationError(gettext("No contributor is called %(ref)s.") % {"ref": share.ref})
+                raise forms.ValidationError(gettext("No organisation is called %(ref)s.") % {"ref": share.ref})
             parties.append((party, share.share_bp))
         return parties
 
 
 class CatalogueFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, label="Search titles and tags")
-    kind = forms.ChoiceField(required=False, choices=[("", "Any"), *KINDS.items()])
-    resolution = forms.ChoiceField(required=False, choices=[("", "Any"), *((k, v[0]) for k, v in RESOLUTIONS.items())])
-    duration = forms.ChoiceField(required=False, choices=[("", "Any"), *((k, v[0]) for k, v in DURATIONS.items())])
-    tags = forms.CharField(required=False)
-    after = forms.IntegerField(required=False, min_value=1)
-    before = forms.IntegerField(required=False, min_value=1)
+    q = forms.CharField(required=False, max_length=100, label=_("Search titles and tags"))
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("Any")), *KINDS.items()])
+    resolution = forms.ChoiceField(label=_("Resolution"), required=False, choices=[("", _("Any")), *((k, v[0]) for k, v in RESOLUTIONS.items())])
+    duration = forms.ChoiceField(label=_("Duration"), required=False, choices=[("", _("Any")), *((k, v[0]) for k, v in DURATIONS.items())])
+    tags = forms.CharField(label=_("Tags"), required=False)
+    after = forms.IntegerField(label=_("After"), required=False, min_value=1)
+    before = forms.IntegerField(label=_("Before"), required=False, min_value=1)
 
     def filters(self):
         """The valid filters; an invalid value counts as not given."""

@@ -1,5 +1,7 @@
 """Collection forms: they parse and show; services/collections.py judges."""
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
 from licensing.models import Contributor
@@ -10,13 +12,13 @@ def _external_ids(text):
 
 
 class CollectionForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(label=_("Name"), max_length=200)
     owner_organisation = forms.ModelChoiceField(queryset=Organisation.objects.order_by("name"), required=False,
-                                                label="Owner: an organisation (a studio)")
-    owner_contributor = forms.CharField(required=False, max_length=100, label="…or a contributor's external id")
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+                                                label=_("Owner: an organisation (a studio)"))
+    owner_contributor = forms.CharField(required=False, max_length=100, label=_("…or a contributor's external id"))
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     works = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
-                            label="Works (external ids, one a line)")
+                            label=_("Works (external ids, one a line)"))
 
     def clean_owner_contributor(self):
         ref = self.cleaned_data["owner_contributor"].strip()
@@ -24,13 +26,13 @@ class CollectionForm(forms.Form):
             return None
         contributor = Contributor.objects.filter(external_id=ref).first()
         if contributor is None:
-            raise forms.ValidationError(f"No contributor has the external id {ref}.")
+            raise forms.ValidationError(gettext("No contributor has the external id %(ref)s.") % {"ref": ref})
         return contributor
 
     def clean(self):
         data = super().clean()
         if bool(data.get("owner_organisation")) == bool(data.get("owner_contributor")):
-            raise forms.ValidationError("Choose one owner: an organisation or a contributor.")
+            raise forms.ValidationError(gettext("Choose one owner: an organisation or a contributor."))
         return data
 
     def service_kwargs(self):
@@ -41,7 +43,7 @@ class CollectionForm(forms.Form):
 
 
 class AddWorksForm(forms.Form):
-    works = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Works (external ids, one a line)")
+    works = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label=_("Works (external ids, one a line)"))
 
     def external_ids(self):
         return _external_ids(self.cleaned_data["works"])

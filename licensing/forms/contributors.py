@@ -1,29 +1,30 @@
 """Forms of the contributor portal."""
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from licensing.models import Asset
 
 
 class WorksFilterForm(forms.Form):
-    kind = forms.ChoiceField(choices=[("", "Images and videos"), *Asset.Kind.choices], required=False, label="Kind")
-    title = forms.CharField(required=False, max_length=100, label="Title contains")
+    kind = forms.ChoiceField(choices=[("", _("Images and videos")), *Asset.Kind.choices], required=False, label=_("Kind"))
+    title = forms.CharField(required=False, max_length=100, label=_("Title contains"))
 
 
 class OptOutConfirmForm(forms.Form):
     confirm = forms.BooleanField(
-        required=True, label="I have read what this changes and want to opt out of AI training",
+        required=True, label=_("I have read what this changes and want to opt out of AI training"),
     )
     note = forms.CharField(
-        required=False, max_length=300, label="Why (optional)",
-        help_text="Kept in your history; only you and Tessera staff see it.",
+        required=False, max_length=300, label=_("Why (optional)"),
+        help_text=_("Kept in your history; only you and Tessera staff see it."),
     )
 
 
 class OptInConfirmForm(forms.Form):
     confirm = forms.BooleanField(
-        required=True, label="I want my works to be offered for AI training again",
+        required=True, label=_("I want my works to be offered for AI training again"),
     )
     note = forms.CharField(
-        required=False, max_length=300, label="Why (optional)",
-        help_text="Kept in your history; only you and Tessera staff see it.",
+        required=False, max_length=300, label=_("Why (optional)"),
+        help_text=_("Kept in your history; only you and Tessera staff see it."),
     )

@@ -5,7 +5,11 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.core import validators
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from licensing import formats
 from licensing.models import (
     BillingPeriod,
     Collection,
@@ -30,19 +34,34 @@ LONG_TEXT = 5000
 SHORT_TEXT = 2000
 
 
+AT_MOST = {
+    "assets": _("At most %(limit)s assets."),
+    "people": _("At most %(limit)s people."),
+    "slices": _("At most %(limit)s slices."),
+    "GiB": _("At most %(limit)s GiB."),
+}
+AT_MOST_OR_NO_CAP = {
+    "assets": _("At most %(limit)s assets. Leave it empty for no cap."),
+    "slices": _("At most %(limit)s slices. Leave it empty for no cap."),
+    "GiB": _("At most %(limit)s GiB. Leave it empty for no cap."),
+}
+
+
 def _at_most(limit, what, unlimited=False):
-    """The message of a cap above what the licence can count, saying what to do instead."""
-    return {"max_value": f"At most {limit:,} {what}." + (" Leave it empty for no cap." if unlimited else "")}
+    """The message of a cap above what the licence can count, saying what to do instead (written when it is
+    shown, in the reader's language)."""
+    message = (AT_MOST_OR_NO_CAP if unlimited else AT_MOST)[what]
+    return {"max_value": lazy(lambda: str(message) % {"limit": formats.count(limit)}, str)()}
 
 
 class ApplicationForm(forms.ModelForm):
     media_kinds = forms.MultipleChoiceField(
-        choices=MediaKind.plural_choices(), widget=forms.CheckboxSelectMultiple, label="Media kinds needed"
+        choices=MediaKind.plural_choices(), widget=forms.CheckboxSelectMultiple, label=_("Media kinds needed")
     )
     accept_terms = forms.BooleanField(
         required=True,
-        label="I accept the research licence terms on behalf of my organisation",
-        help_text="Needed to submit. You can save a draft without it.",
+        label=_("I accept the research licence terms on behalf of my organisation"),
+        help_text=_("Needed to submit. You can save a draft without it."),
     )
 
     class Meta:
@@ -53,9 +72,11 @@ class ApplicationForm(forms.ModelForm):
             "intended_use": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {
-            "description": "What the project is and what you want to learn from the data.",
-            "estimated_volume": "How many images and videos you expect to need for research.",
+            "description": _("What the project is and what you want to learn from the data."),
+            "estimated_volume": _("How many images and videos you expect to need for research."),
         }
+        labels = {"project_title": _("Project title"), "description": _("Description"), "model_type": _("Model type"),
+                  "team_size": _("Team size"), "funding_stage": _("Funding stage")}
 
     def __init__(self, *args, terms_already_accepted=False, draft=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,8 +113,8 @@ class ConfirmForm(VersionedForm):
 
 class AcceptOfferForm(VersionedForm):
     agree = forms.BooleanField(
-        label="I accept the commercial offer above on behalf of my organisation, and its invoice.",
-        error_messages={"required": "Tick the box to accept the offer: accepting issues the invoice."},
+        label=_("I accept the commercial offer above on behalf of my organisation, and its invoice."),
+        error_messages={"required": _("Tick the box to accept the offer: accepting issues the invoice.")},
     )
 
     def service_kwargs(self):
@@ -101,24 +122,24 @@ class AcceptOfferForm(VersionedForm):
 
 
 class ReasonForm(VersionedForm):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason", max_length=SHORT_TEXT,
-                             help_text="The applicant sees this on the licence page and in the e-mail.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"), max_length=SHORT_TEXT,
+                             help_text=_("The applicant sees this on the licence page and in the e-mail."))
 
 
 class MessageForm(VersionedForm):
-    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What should the applicant change?",
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("What should the applicant change?"),
                               max_length=LONG_TEXT)
 
 
 class ApproveForm(VersionedForm):
-    max_assets = forms.IntegerField(min_value=1, max_value=MAX_COUNT, label="Most assets",
+    max_assets = forms.IntegerField(min_value=1, max_value=MAX_COUNT, label=_("Most assets"),
                                     error_messages=_at_most(MAX_COUNT, "assets"))
     max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), max_value=MAX_GIB, decimal_places=3,
-                                       label="Most data (GiB)", error_messages=_at_most(MAX_GIB, "GiB"))
-    max_slices = forms.IntegerField(min_value=1, max_value=MAX_COUNT, label="Most slices",
+                                       label=_("Most data (GiB)"), error_messages=_at_most(MAX_GIB, "GiB"))
+    max_slices = forms.IntegerField(min_value=1, max_value=MAX_COUNT, label=_("Most slices"),
                                     error_messages=_at_most(MAX_COUNT, "slices"))
-    duration_days = forms.IntegerField(min_value=1, max_value=730, label="Duration (days)")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant",
+    duration_days = forms.IntegerField(min_value=1, max_value=730, label=_("Duration (days)"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note to the applicant"),
                            max_length=SHORT_TEXT)
 
     @classmethod
@@ -145,59 +166,61 @@ class ApproveForm(VersionedForm):
 
 
 class UpgradeRequestForm(VersionedForm):
-    intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Intended commercial use",
+    intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("Intended commercial use"),
                                    max_length=LONG_TEXT)
-    expected_scale = forms.CharField(max_length=300, label="Expected scale",
-                                     help_text="For example: 200,000 images a year for a product model.")
+    expected_scale = forms.CharField(max_length=300, label=_("Expected scale"),
+                                     help_text=_("For example: 200,000 images a year for a product model."))
 
 
 class OfferForm(VersionedForm):
-    fee = forms.DecimalField(min_value=0, max_value=MAX_FEE, decimal_places=2, label="Fee, excluding VAT",
-                             help_text=f"The invoice adds VAT at {settings.INVOICE_TAX_RATE:g}%; the licensee sees "
-                                       "both amounts before accepting.",
-                             error_messages={"max_value": f"At most {MAX_FEE:,}: with its tax, a larger fee does "
-                                                          "not fit an invoice."})
-    currency = forms.ChoiceField(choices=[(c, c) for c in CURRENCIES])
-    billing_period = forms.ChoiceField(choices=BillingPeriod.choices)
-    term_months = forms.IntegerField(min_value=1, max_value=120, initial=12, label="Term (months)")
-    scope = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Licensed purpose", max_length=SHORT_TEXT)
-    territory = forms.CharField(max_length=200, initial="Worldwide")
-    max_assets = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label="Most assets",
-                                    help_text="Empty: unlimited.", error_messages=_at_most(MAX_COUNT, "assets", True))
+    fee = forms.DecimalField(min_value=0, max_value=MAX_FEE, decimal_places=2, label=_("Fee, excluding VAT"),
+                             help_text=lazy(lambda: gettext(
+                                 "The invoice adds VAT at %(rate)s%%; the licensee sees both amounts before "
+                                 "accepting.") % {"rate": formats.decimal(settings.INVOICE_TAX_RATE)}, str)(),
+                             error_messages={"max_value": lazy(lambda: gettext(
+                                 "At most %(fee)s: with its tax, a larger fee does not fit an invoice.")
+                                 % {"fee": formats.money(MAX_FEE)}, str)()})
+    currency = forms.ChoiceField(label=_("Currency"), choices=[(c, c) for c in CURRENCIES])
+    billing_period = forms.ChoiceField(label=_("Billing period"), choices=BillingPeriod.choices)
+    term_months = forms.IntegerField(min_value=1, max_value=120, initial=12, label=_("Term (months)"))
+    scope = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Licensed purpose"), max_length=SHORT_TEXT)
+    territory = forms.CharField(label=_("Territory"), max_length=200, initial="Worldwide")
+    max_assets = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label=_("Most assets"),
+                                    help_text=_("Empty: unlimited."), error_messages=_at_most(MAX_COUNT, "assets", True))
     max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), max_value=MAX_GIB, decimal_places=3, required=False,
-                                       label="Most data (GiB)", help_text="Empty: unlimited.",
+                                       label=_("Most data (GiB)"), help_text=_("Empty: unlimited."),
                                        error_messages=_at_most(MAX_GIB, "GiB", True))
-    max_slices = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label="Most slices",
-                                    help_text="Empty: unlimited.", error_messages=_at_most(MAX_COUNT, "slices", True))
+    max_slices = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label=_("Most slices"),
+                                    help_text=_("Empty: unlimited."), error_messages=_at_most(MAX_COUNT, "slices", True))
     disclosure = forms.ChoiceField(
-        choices=Disclosure.choices, initial=Disclosure.NONE, required=False, label="Disclosure of trained models",
-        help_text="Whether the licensee must say which of its AI models were trained on the licensed works: on a "
-                  "public model page (a private model cannot then be released), to the licensor only, or not at all.")
-    coverage = forms.ChoiceField(choices=OfferCoverage.choices, initial=OfferCoverage.SLICES, label="Covers",
-                                 required=False, help_text="Empty: the licence's slices.")
+        choices=Disclosure.choices, initial=Disclosure.NONE, required=False, label=_("Disclosure of trained models"),
+        help_text=_("Whether the licensee must say which of its AI models were trained on the licensed works: on a "
+                    "public model page (a private model cannot then be released), to the licensor only, or not at all."))
+    coverage = forms.ChoiceField(choices=OfferCoverage.choices, initial=OfferCoverage.SLICES, label=_("Covers"),
+                                 required=False, help_text=_("Empty: the licence's slices."))
     collections = forms.ModelMultipleChoiceField(
         queryset=Collection.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple,
-        label="Collections", help_text="When it covers listed collections: granted whole, in one slice, once paid.")
-    exclusive = forms.BooleanField(required=False, label="Exclusive for the term",
-                                   help_text="No other licence may be granted these works while it runs.")
-    custom_model = forms.CharField(required=False, max_length=200, label="Only for a custom model",
-                                   help_text="The model's name: the works may train only this model.")
+        label=_("Collections"), help_text=_("When it covers listed collections: granted whole, in one slice, once paid."))
+    exclusive = forms.BooleanField(required=False, label=_("Exclusive for the term"),
+                                   help_text=_("No other licence may be granted these works while it runs."))
+    custom_model = forms.CharField(required=False, max_length=200, label=_("Only for a custom model"),
+                                   help_text=_("The model's name: the works may train only this model."))
     attribution_rate = forms.DecimalField(
-        min_value=0, max_value=100, decimal_places=2, required=False, label="Attribution rate (%)",
-        help_text="The share of the revenue each usage report declares that the licensee pays, split between the "
-                  "contributors by attribution. Empty: the royalty share.")
+        min_value=0, max_value=100, decimal_places=2, required=False, label=_("Attribution rate (%)"),
+        help_text=_("The share of the revenue each usage report declares that the licensee pays, split between the "
+                    "contributors by attribution. Empty: the royalty share."))
     reporting_period = forms.ChoiceField(choices=ReportingPeriod.choices, initial=ReportingPeriod.QUARTERLY,
-                                         required=False, label="Usage reported")
+                                         required=False, label=_("Usage reported"))
     reporting_days = forms.IntegerField(min_value=1, max_value=366, initial=30, required=False,
-                                        label="Usage report due (days after each period)")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note to the applicant",
+                                        label=_("Usage report due (days after each period)"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note to the applicant"),
                            max_length=SHORT_TEXT)
 
     def clean(self):
         data = super().clean()
         data["coverage"] = data.get("coverage") or OfferCoverage.SLICES
         if data["coverage"] == OfferCoverage.COLLECTIONS and not data.get("collections"):
-            self.add_error("collections", "Choose the collections the offer covers.")
+            self.add_error("collections", gettext("Choose the collections the offer covers."))
         return data
 
     def service_kwargs(self):
@@ -230,26 +253,26 @@ class ActionPage:
 
 
 ACTION_PAGES = {
-    "submit": ActionPage(ConfirmForm, "Submit for review", primary=True, done=(
+    "submit": ActionPage(ConfirmForm, _("Submit for review"), primary=True, done=_(
         "Application submitted: the reviewers have been told, and you will get an e-mail when they decide.")),
-    "withdraw": ActionPage(ConfirmForm, "Withdraw the application", danger=True, done="Application withdrawn."),
-    "request_changes": ActionPage(MessageForm, "Request changes", done=(
+    "withdraw": ActionPage(ConfirmForm, _("Withdraw the application"), danger=True, done=_("Application withdrawn.")),
+    "request_changes": ActionPage(MessageForm, _("Request changes"), done=_(
         "Changes requested: the applicant has been e-mailed your message.")),
-    "approve": ActionPage(ApproveForm, "Approve", primary=True, done=(
+    "approve": ActionPage(ApproveForm, _("Approve"), primary=True, done=_(
         "Research licence approved: the applicant can now request data slices.")),
-    "reject": ActionPage(ReasonForm, "Reject", danger=True, done=(
+    "reject": ActionPage(ReasonForm, _("Reject"), danger=True, done=_(
         "Application rejected: the applicant has been e-mailed the reason.")),
-    "request_upgrade": ActionPage(UpgradeRequestForm, "Ask for a commercial licence", done=(
+    "request_upgrade": ActionPage(UpgradeRequestForm, _("Ask for a commercial licence"), done=_(
         "Upgrade requested: the licensor will answer with a commercial offer.")),
-    "make_offer": ActionPage(OfferForm, "Send the offer", primary=True, done=(
+    "make_offer": ActionPage(OfferForm, _("Send the offer"), primary=True, done=_(
         "Offer sent: the licensee has been e-mailed and can accept it on this page.")),
-    "decline_upgrade": ActionPage(ReasonForm, "Decline the upgrade", danger=True, done=(
+    "decline_upgrade": ActionPage(ReasonForm, _("Decline the upgrade"), danger=True, done=_(
         "Upgrade declined: the licensee has been e-mailed the reason.")),
-    "accept_offer": ActionPage(AcceptOfferForm, "Accept the offer", primary=True, done=(
+    "accept_offer": ActionPage(AcceptOfferForm, _("Accept the offer"), primary=True, done=_(
         "Offer accepted: the invoice is on its way, and the licence becomes commercial once it is paid.")),
-    "suspend": ActionPage(ReasonForm, "Suspend", danger=True, done=(
+    "suspend": ActionPage(ReasonForm, _("Suspend"), danger=True, done=_(
         "Licence suspended: its downloads and new slices are stopped until it is reinstated.")),
-    "reinstate": ActionPage(ConfirmForm, "Reinstate", primary=True, done="Licence reinstated."),
-    "revoke": ActionPage(ReasonForm, "Revoke", danger=True, done=(
+    "reinstate": ActionPage(ConfirmForm, _("Reinstate"), primary=True, done=_("Licence reinstated.")),
+    "revoke": ActionPage(ReasonForm, _("Revoke"), danger=True, done=_(
         "Licence revoked: the licensee has been e-mailed the reason.")),
 }

@@ -1,13 +1,18 @@
 """Finance's royalty forms: closing a month, marking payouts as made."""
 from django import forms
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from licensing import formats
 
 
 class PeriodCloseForm(forms.Form):
-    month = forms.ChoiceField(label="Month to close")
+    month = forms.ChoiceField(label=_("Month to close"))
 
     def __init__(self, *args, months=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["month"].choices = [(f"{m:%Y-%m}", f"{m:%B %Y}") for m in months]
+        self.fields["month"].choices = [(f"{m:%Y-%m}", date_format(m, "F Y")) for m in months]
 
 
 # As the payout's column holds them, and a bank report's worth of them.
@@ -17,8 +22,8 @@ MAX_REFERENCES = 10_000
 
 class PayoutsPaidForm(forms.Form):
     references = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Payout references (optional)",
-        help_text="One per line, as on the bank's report. Leave empty to mark every payout of the month as made.",
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Payout references (optional)"),
+        help_text=_("One per line, as on the bank's report. Leave empty to mark every payout of the month as made."),
         max_length=MAX_REFERENCES * (REFERENCE_LENGTH + 2),
     )
 
@@ -26,11 +31,13 @@ class PayoutsPaidForm(forms.Form):
         text = self.cleaned_data["references"]
         references = [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
         if len(references) > MAX_REFERENCES:
-            raise forms.ValidationError(f"Give at most {MAX_REFERENCES:,} references at a time.")
+            raise forms.ValidationError(gettext("Give at most %(count)s references at a time.")
+                                        % {"count": formats.count(MAX_REFERENCES)})
         for reference in references:
             if len(reference) > REFERENCE_LENGTH:
-                raise forms.ValidationError(f"“{reference[:20]}…” is not a payout reference: they have at most "
-                                            f"{REFERENCE_LENGTH} characters.")
+                raise forms.ValidationError(gettext("“%(reference)s…” is not a payout reference: they have at most "
+                                                    "%(length)s characters.")
+                                            % {"reference": reference[:20], "length": REFERENCE_LENGTH})
         return text
 
     def reference_list(self):

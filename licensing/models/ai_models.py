@@ -10,32 +10,33 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Modality(models.TextChoices):
-    IMAGE = "image", "Images"
-    VIDEO = "video", "Video"
-    BOTH = "both", "Images and video"
+    IMAGE = "image", _("Images")
+    VIDEO = "video", _("Video")
+    BOTH = "both", _("Images and video")
 
 
 class Disclosure(models.TextChoices):
     """What a commercial offer asks the licensee to disclose about the models its slices trained."""
 
-    PUBLIC = "public", "A public model page"
-    LICENSOR = "licensor", "To the licensor only"
-    NONE = "none", "No disclosure"
+    PUBLIC = "public", _("A public model page")
+    LICENSOR = "licensor", _("To the licensor only")
+    NONE = "none", _("No disclosure")
 
 
 class AIModel(models.Model):
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="ai_models")
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=80, help_text="Its address on the public model page; unique in your organisation.")
+    slug = models.SlugField(max_length=80, help_text=_("Its address on the public model page; unique in your organisation."))
     modality = models.CharField(max_length=5, choices=Modality.choices)
-    purpose = models.TextField(help_text="What the model does and what it is for.")
+    purpose = models.TextField(help_text=_("What the model does and what it is for."))
     is_public = models.BooleanField(
-        "public model", default=False,
-        help_text="A public model has a page anyone can read, saying which licensed works trained it.")
-    model_card_url = models.URLField("model card", blank=True)
+        _("public model"), default=False,
+        help_text=_("A public model has a page anyone can read, saying which licensed works trained it."))
+    model_card_url = models.URLField(_("model card"), blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -50,7 +51,7 @@ class AIModel(models.Model):
 
 class ModelVersion(models.Model):
     model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="versions")
-    label = models.CharField(max_length=60, help_text="For example 1.0 or 2026-03.")
+    label = models.CharField(max_length=60, help_text=_("For example 1.0 or 2026-03."))
     trained_from = models.DateField(null=True, blank=True)
     trained_to = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
@@ -93,9 +94,9 @@ class TrainingDeclaration(models.Model):
     whole_slice = models.BooleanField(default=True)
     supersedes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="superseded_by")
-    item_count = models.PositiveIntegerField(help_text="Items the declaration covered when it was made.")
+    item_count = models.PositiveIntegerField(help_text=_("Items the declaration covered when it was made."))
     left_out_count = models.PositiveIntegerField(
-        default=0, help_text="Items of a whole slice left out: withdrawn before the declaration.")
+        default=0, help_text=_("Items of a whole slice left out: withdrawn before the declaration."))
     note = models.CharField(max_length=300, blank=True)
     declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")

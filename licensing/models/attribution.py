@@ -8,18 +8,19 @@ and the part the scores do not explain falls back to the licence's pro-rata spli
 """
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UsageReportStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PROCESSING = "processing", "Processing"
-    PROCESSED = "processed", "Processed"
-    REJECTED = "rejected", "Rejected"
+    RECEIVED = "received", _("Received")
+    PROCESSING = "processing", _("Processing")
+    PROCESSED = "processed", _("Processed")
+    REJECTED = "rejected", _("Rejected")
 
 
 class UsageReportFormat(models.TextChoices):
-    JSONL = "jsonl", "JSON Lines"
-    CSV = "csv", "CSV"
+    JSONL = "jsonl", _("JSON Lines")
+    CSV = "csv", _("CSV")
 
 
 class UsageReport(models.Model):
@@ -29,29 +30,29 @@ class UsageReport(models.Model):
     reference = models.CharField(max_length=100)
     period_start = models.DateField()
     period_end = models.DateField()
-    file = models.CharField(max_length=300, help_text="Storage key of the report as uploaded.")
+    file = models.CharField(max_length=300, help_text=_("Storage key of the report as uploaded."))
     format = models.CharField(max_length=5, choices=UsageReportFormat.choices)
     bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
     currency = models.CharField(max_length=3)
     attribution_rate = models.DecimalField(max_digits=5, decimal_places=4)
     status = models.CharField(max_length=10, choices=UsageReportStatus.choices, default=UsageReportStatus.RECEIVED)
-    lines_read = models.PositiveIntegerField(default=0, help_text="Lines read so far.")
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the file read.")
+    lines_read = models.PositiveIntegerField(default=0, help_text=_("Lines read so far."))
+    progress = models.PositiveSmallIntegerField(default=0, help_text=_("Percent of the file read."))
     outputs = models.PositiveIntegerField(default=0)
-    scores = models.BigIntegerField(default=0, help_text="Scores read, over every output.")
+    scores = models.BigIntegerField(default=0, help_text=_("Scores read, over every output."))
     zeroed_scores = models.BigIntegerField(
-        default=0, help_text="Scores of contributors whose works did not train the version: counted as 0.")
+        default=0, help_text=_("Scores of contributors whose works did not train the version: counted as 0."))
     rejected_count = models.PositiveIntegerField(default=0)
     # [{"line": n, "reason": "…"}, …], the first REJECTIONS_KEPT of them; rejected_count counts all.
     rejected_lines = models.JSONField(default=list, blank=True)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     pool = models.DecimalField(max_digits=14, decimal_places=2, default=0,
-                               help_text="The attribution rate times the revenue.")
+                               help_text=_("The attribution rate times the revenue."))
     attributed = models.DecimalField(max_digits=14, decimal_places=2, default=0,
-                                     help_text="The part of the pool the scores explain, split by Shapley values.")
+                                     help_text=_("The part of the pool the scores explain, split by Shapley values."))
     unexplained = models.DecimalField(max_digits=14, decimal_places=2, default=0,
-                                      help_text="The rest of the pool, split pro rata over the licence's grants.")
+                                      help_text=_("The rest of the pool, split pro rata over the licence's grants."))
     contributor_count = models.PositiveIntegerField(default=0)
     invoice = models.OneToOneField("licensing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="usage_report")
@@ -84,8 +85,8 @@ class UsageShare(models.Model):
     contributor = models.ForeignKey("licensing.Contributor", on_delete=models.PROTECT, related_name="usage_shares")
     outputs = models.PositiveIntegerField()
     score_sum = models.FloatField()
-    shapley_sum = models.FloatField(help_text="Σ φ over the contributor's outputs.")
-    cents = models.BigIntegerField(help_text="Their cents of the report's whole pool.")
+    shapley_sum = models.FloatField(help_text=_("Σ φ over the contributor's outputs."))
+    cents = models.BigIntegerField(help_text=_("Their cents of the report's whole pool."))
     # The output that earned them most, by its line in the file: the one their page explains.
     top_line = models.PositiveIntegerField()
     top_output = models.CharField(max_length=200)

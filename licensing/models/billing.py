@@ -3,6 +3,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 CENT = Decimal("0.01")
 
@@ -12,23 +13,23 @@ def round_money(value):
 
 
 class InvoiceStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ISSUED = "issued", "Issued"
-    PAID = "paid", "Paid"
-    VOID = "void", "Void"
+    DRAFT = "draft", _("Draft")
+    ISSUED = "issued", _("Issued")
+    PAID = "paid", _("Paid")
+    VOID = "void", _("Void")
 
 
 class InvoiceKind(models.TextChoices):
-    INVOICE = "invoice", "Invoice"
-    CREDIT_NOTE = "credit_note", "Credit note"
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
 
 
 class InvoiceReason(models.TextChoices):
-    COMMERCIAL = "commercial", "Commercial licence"
-    RENEWAL = "renewal", "Commercial licence renewal"
-    RESEARCH_FEE = "research_fee", "Research licence fee"
-    CREDIT = "credit", "Credit"
-    USAGE = "usage", "Usage by attribution"
+    COMMERCIAL = "commercial", _("Commercial licence")
+    RENEWAL = "renewal", _("Commercial licence renewal")
+    RESEARCH_FEE = "research_fee", _("Research licence fee")
+    CREDIT = "credit", _("Credit")
+    USAGE = "usage", _("Usage by attribution")
 
 
 class Invoice(models.Model):
@@ -54,7 +55,7 @@ class Invoice(models.Model):
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3)
-    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="Percent.")
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, help_text=_("Percent."))
     status = models.CharField(max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     issued_at = models.DateTimeField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
@@ -66,8 +67,8 @@ class Invoice(models.Model):
     gross_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     corrects = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes")
     dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True,
-                                  help_text="What this invoice is for, so that a job run twice makes one.")
-    pdf = models.CharField(max_length=300, blank=True, help_text="Storage key of the rendered PDF.")
+                                  help_text=_("What this invoice is for, so that a job run twice makes one."))
+    pdf = models.CharField(max_length=300, blank=True, help_text=_("Storage key of the rendered PDF."))
     pdf_rendered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -155,9 +156,9 @@ class InvoiceLine(models.Model):
 
 
 class PaymentMethod(models.TextChoices):
-    BANK_TRANSFER = "bank_transfer", "Bank transfer"
-    CARD = "card", "Card"
-    OTHER = "other", "Other"
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    CARD = "card", _("Card")
+    OTHER = "other", _("Other")
 
 
 class Payment(models.Model):

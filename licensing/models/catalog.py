@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class MediaKind(models.TextChoices):
     """The kinds of work the catalogue holds: the one definition every layer uses."""
 
-    IMAGE = "image", "Image"
-    VIDEO = "video", "Video"
+    IMAGE = "image", _("Image")
+    VIDEO = "video", _("Video")
 
     @classmethod
     def plural_choices(cls):
@@ -22,7 +23,7 @@ class Contributor(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="contributor"
     )
-    opted_out = models.BooleanField("opted out of AI training", default=False)
+    opted_out = models.BooleanField(_("opted out of AI training"), default=False)
     opt_out_changed_at = models.DateTimeField(null=True, blank=True)
     public_profile = models.BooleanField(
         default=False, help_text="May Tessera name this contributor on public transparency pages?"
@@ -64,10 +65,10 @@ class ContributorConsentChange(models.Model):
 class TrainingSignal(models.TextChoices):
     """What a file's own C2PA/CAWG training-and-mining assertion says about AI training."""
 
-    NONE = "", "None in the file"
-    ALLOWED = "allowed", "Allowed"
-    NOT_ALLOWED = "notAllowed", "Not allowed"
-    CONSTRAINED = "constrained", "Constrained"
+    NONE = "", _("None in the file")
+    ALLOWED = "allowed", _("Allowed")
+    NOT_ALLOWED = "notAllowed", _("Not allowed")
+    CONSTRAINED = "constrained", _("Constrained")
 
 
 class Asset(models.Model):
@@ -86,7 +87,7 @@ class Asset(models.Model):
     tags = models.JSONField(default=list, blank=True)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
-    duration_seconds = models.FloatField(null=True, blank=True, help_text="Videos only.")
+    duration_seconds = models.FloatField(null=True, blank=True, help_text=_("Videos only."))
     bytes = models.BigIntegerField()
     mime_type = models.CharField(max_length=100)
     sha256 = models.CharField(max_length=64)
@@ -94,7 +95,7 @@ class Asset(models.Model):
         max_length=500, blank=True, help_text="Path in the media storage; empty for metadata-only rows."
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(null=True, blank=True, help_text="When a feed last changed the row.")
+    updated_at = models.DateTimeField(null=True, blank=True, help_text=_("When a feed last changed the row."))
 
     # Taken down for legal reasons: withdrawn from every slice, research and commercial.
     taken_down_at = models.DateTimeField(null=True, blank=True)
@@ -104,7 +105,7 @@ class Asset(models.Model):
     training_signal = models.CharField(max_length=12, choices=TrainingSignal.choices, blank=True,
                                        default="", db_default="")
     training_signal_text = models.TextField(blank=True, default="", db_default="",
-                                            help_text="The assertion's constraint text, or why.")
+                                            help_text=_("The assertion's constraint text, or why."))
     # No index: almost always empty, and every feed row would pay for it.
     training_signal_cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                                    on_delete=models.SET_NULL, related_name="+", db_index=False)
@@ -113,7 +114,7 @@ class Asset(models.Model):
     training_reserved = models.BooleanField(default=False, db_default=False)
     verified_at = models.DateTimeField(null=True, blank=True)
     verification_problems = models.TextField(blank=True, default="", db_default="",
-                                             help_text="What the file says that the row does not.")
+                                             help_text=_("What the file says that the row does not."))
 
     class Meta:
         ordering = ["id"]
@@ -137,19 +138,19 @@ class Asset(models.Model):
         return bool(self.training_reserved or self.taken_down_at or self.contributor.opted_out)
 
 class IngestStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    VERIFYING = "verifying", "Verifying files"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    VERIFYING = "verifying", _("Verifying files")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class IngestRun(models.Model):
     """One catalogue feed brought in: its counts, its progress, and the rows it refused."""
 
     class Format(models.TextChoices):
-        CSV = "csv", "CSV"
-        JSONL = "jsonl", "JSON Lines"
+        CSV = "csv", _("CSV")
+        JSONL = "jsonl", _("JSON Lines")
 
     file_name = models.CharField(max_length=300)
     storage_key = models.CharField(max_length=500)

@@ -7,11 +7,12 @@ deleted, since it holds works that may no longer be delivered.
 """
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class ShardSetState(models.TextChoices):
-    PENDING = "pending", "Pending"  # the job that writes the shards has not run yet
-    READY = "ready", "Ready"
+    PENDING = "pending", _("Pending")  # the job that writes the shards has not run yet
+    READY = "ready", _("Ready")
 
 
 class ShardSet(models.Model):
@@ -20,14 +21,14 @@ class ShardSet(models.Model):
 
     slice = models.OneToOneField("licensing.Slice", on_delete=models.CASCADE, related_name="shard_set")
     state = models.CharField(max_length=10, choices=ShardSetState.choices, default=ShardSetState.PENDING)
-    builds = models.PositiveIntegerField(default=0, help_text="How many times shards were written for this slice.")
-    items = models.PositiveIntegerField(default=0, help_text="Items in the current shards.")
-    bytes = models.BigIntegerField(default=0, help_text="Bytes of the current shards' tar files.")
+    builds = models.PositiveIntegerField(default=0, help_text=_("How many times shards were written for this slice."))
+    items = models.PositiveIntegerField(default=0, help_text=_("Items in the current shards."))
+    bytes = models.BigIntegerField(default=0, help_text=_("Bytes of the current shards' tar files."))
     left_out_without_file = models.PositiveIntegerField(
-        default=0, help_text="Metadata-only catalogue rows: listed in the manifest, no file to put in a shard.")
+        default=0, help_text=_("Metadata-only catalogue rows: listed in the manifest, no file to put in a shard."))
     left_out_missing_file = models.PositiveIntegerField(
-        default=0, help_text="Items whose file was not found in storage when the shards were written.")
-    left_out_withdrawn = models.PositiveIntegerField(default=0, help_text="Withdrawn items, left out of every shard.")
+        default=0, help_text=_("Items whose file was not found in storage when the shards were written."))
+    left_out_withdrawn = models.PositiveIntegerField(default=0, help_text=_("Withdrawn items, left out of every shard."))
     built_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
@@ -38,8 +39,8 @@ class Shard(models.Model):
     """One tar file of a slice: members `<asset_id>.<ext>` and `<asset_id>.json`, in position order."""
 
     slice = models.ForeignKey("licensing.Slice", on_delete=models.CASCADE, related_name="shards")
-    number = models.PositiveIntegerField(help_text="0, 1, 2… in item-position order.")
-    version = models.PositiveIntegerField(default=1, help_text="Raised each time the shard is written again.")
+    number = models.PositiveIntegerField(help_text=_("0, 1, 2… in item-position order."))
+    version = models.PositiveIntegerField(default=1, help_text=_("Raised each time the shard is written again."))
     first_position = models.PositiveIntegerField()
     last_position = models.PositiveIntegerField()
     storage_key = models.CharField(max_length=500)
@@ -50,7 +51,7 @@ class Shard(models.Model):
         default=0, help_text="Withdrawn items in the position range when it was written: a later withdrawal "
                              "in the range raises the count and makes the shard stale.")
     missing_files = models.PositiveIntegerField(
-        default=0, help_text="Items in the range whose file was not found in storage when it was written.")
+        default=0, help_text=_("Items in the range whose file was not found in storage when it was written."))
     created_at = models.DateTimeField(auto_now_add=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
 

@@ -2,63 +2,64 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from licensing.models.ai_models import Disclosure
 
 
 class LicenceState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    RESEARCH_ACTIVE = "research_active", "Research active"
-    REJECTED = "rejected", "Rejected"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    UPGRADE_REQUESTED = "upgrade_requested", "Upgrade requested"
-    UPGRADE_OFFERED = "upgrade_offered", "Upgrade offered"
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    COMMERCIAL_ACTIVE = "commercial_active", "Commercial active"
-    SUSPENDED = "suspended", "Suspended"
-    EXPIRED = "expired", "Expired"
-    REVOKED = "revoked", "Revoked"
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    RESEARCH_ACTIVE = "research_active", _("Research active")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    UPGRADE_REQUESTED = "upgrade_requested", _("Upgrade requested")
+    UPGRADE_OFFERED = "upgrade_offered", _("Upgrade offered")
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    COMMERCIAL_ACTIVE = "commercial_active", _("Commercial active")
+    SUSPENDED = "suspended", _("Suspended")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
 
 
 class LicencePhase(models.TextChoices):
-    APPLICATION = "application", "Application"
-    RESEARCH = "research", "Research"
-    COMMERCIAL = "commercial", "Commercial"
+    APPLICATION = "application", _("Application")
+    RESEARCH = "research", _("Research")
+    COMMERCIAL = "commercial", _("Commercial")
 
 
 class ModelType(models.TextChoices):
-    CLASSIFIER = "classifier", "Classification or detection"
-    IMAGE_GENERATION = "image_generation", "Image generation"
-    VIDEO_GENERATION = "video_generation", "Video generation"
-    MULTIMODAL = "multimodal", "Multimodal (vision-language)"
-    OTHER = "other", "Other"
+    CLASSIFIER = "classifier", _("Classification or detection")
+    IMAGE_GENERATION = "image_generation", _("Image generation")
+    VIDEO_GENERATION = "video_generation", _("Video generation")
+    MULTIMODAL = "multimodal", _("Multimodal (vision-language)")
+    OTHER = "other", _("Other")
 
 
 class FundingStage(models.TextChoices):
-    BOOTSTRAPPED = "bootstrapped", "Bootstrapped"
-    PRE_SEED = "pre_seed", "Pre-seed"
-    SEED = "seed", "Seed"
-    SERIES_A = "series_a", "Series A"
-    LATER = "later", "Series B or later"
-    ACADEMIC = "academic", "Academic or grant-funded"
+    BOOTSTRAPPED = "bootstrapped", _("Bootstrapped")
+    PRE_SEED = "pre_seed", _("Pre-seed")
+    SEED = "seed", _("Seed")
+    SERIES_A = "series_a", _("Series A")
+    LATER = "later", _("Series B or later")
+    ACADEMIC = "academic", _("Academic or grant-funded")
 
 
 class BillingPeriod(models.TextChoices):
-    ONE_OFF = "one_off", "One-off fee for the term"
-    ANNUAL = "annual", "Annual fee"
+    ONE_OFF = "one_off", _("One-off fee for the term")
+    ANNUAL = "annual", _("Annual fee")
 
 
 class OfferCoverage(models.TextChoices):
-    SLICES = "slices", "The licence's slices"
-    CATALOGUE = "catalogue", "The whole catalogue"
-    COLLECTIONS = "collections", "Listed collections"
+    SLICES = "slices", _("The licence's slices")
+    CATALOGUE = "catalogue", _("The whole catalogue")
+    COLLECTIONS = "collections", _("Listed collections")
 
 
 class ReportingPeriod(models.TextChoices):
-    MONTHLY = "monthly", "Monthly"
-    QUARTERLY = "quarterly", "Quarterly"
+    MONTHLY = "monthly", _("Monthly")
+    QUARTERLY = "quarterly", _("Quarterly")
 
 
 class Licence(models.Model):
@@ -81,10 +82,10 @@ class Licence(models.Model):
     # The application.
     project_title = models.CharField(max_length=200)
     description = models.TextField()
-    intended_use = models.TextField("intended research use")
+    intended_use = models.TextField(_("intended research use"))
     model_type = models.CharField(max_length=20, choices=ModelType.choices)
     media_kinds = models.JSONField(default=list)
-    estimated_volume = models.PositiveIntegerField("estimated number of assets needed")
+    estimated_volume = models.PositiveIntegerField(_("estimated number of assets needed"))
     team_size = models.PositiveIntegerField()
     funding_stage = models.CharField(max_length=20, choices=FundingStage.choices)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
@@ -103,23 +104,23 @@ class Licence(models.Model):
     used_slices = models.PositiveIntegerField(default=0)
 
     # The upgrade request.
-    upgrade_intended_use = models.TextField("intended commercial use", blank=True)
-    upgrade_expected_scale = models.CharField("expected scale", max_length=300, blank=True)
+    upgrade_intended_use = models.TextField(_("intended commercial use"), blank=True)
+    upgrade_expected_scale = models.CharField(_("expected scale"), max_length=300, blank=True)
 
     # The commercial offer and, once paid, the commercial term.
-    offer_fee = models.DecimalField("fee (excluding VAT)", max_digits=12, decimal_places=2, null=True, blank=True,
-                                    help_text="Excluding VAT: the invoice adds VAT at the licensor's rate.")
+    offer_fee = models.DecimalField(_("fee (excluding VAT)"), max_digits=12, decimal_places=2, null=True, blank=True,
+                                    help_text=_("Excluding VAT: the invoice adds VAT at the licensor's rate."))
     offer_currency = models.CharField(max_length=3, blank=True)
     offer_billing_period = models.CharField(max_length=10, choices=BillingPeriod.choices, blank=True)
     offer_term_months = models.PositiveIntegerField(null=True, blank=True)
-    offer_scope = models.TextField("licensed purpose", blank=True)
+    offer_scope = models.TextField(_("licensed purpose"), blank=True)
     offer_territory = models.CharField(max_length=200, blank=True)
     offer_max_assets = models.PositiveIntegerField(null=True, blank=True)
     offer_max_bytes = models.BigIntegerField(null=True, blank=True)
     offer_max_slices = models.PositiveIntegerField(null=True, blank=True)
     # Whether the licensee must say which models the licensed works trained: on a public model
     # page, to the licensor only, or not at all.
-    offer_disclosure = models.CharField("disclosure of trained models", max_length=10, choices=Disclosure.choices,
+    offer_disclosure = models.CharField(_("disclosure of trained models"), max_length=10, choices=Disclosure.choices,
                                         default=Disclosure.NONE)
     offer_coverage = models.CharField(max_length=12, choices=OfferCoverage.choices, default=OfferCoverage.SLICES,
                                       db_default=OfferCoverage.SLICES)
@@ -128,14 +129,14 @@ class Licence(models.Model):
     offer_exclusive = models.BooleanField(default=False, db_default=False)
     offer_custom_model = models.CharField(
         "custom model", max_length=200, blank=True, default="", db_default="",
-        help_text="When set, the works may train only this model, made for the licensor.")
+        help_text=_("When set, the works may train only this model, made for the licensor."))
     # The share of the revenue a usage report declares that the licensee pays, and that goes to the
     # contributors by attribution; and how often, and how soon after each period, it reports usage.
-    offer_attribution_rate = models.DecimalField("attribution rate", max_digits=5, decimal_places=4,
+    offer_attribution_rate = models.DecimalField(_("attribution rate"), max_digits=5, decimal_places=4,
                                                  default=settings.ROYALTY_SHARE)
-    offer_reporting_period = models.CharField("usage reporting period", max_length=10,
+    offer_reporting_period = models.CharField(_("usage reporting period"), max_length=10,
                                               choices=ReportingPeriod.choices, default=ReportingPeriod.QUARTERLY)
-    offer_reporting_days = models.PositiveSmallIntegerField("usage report deadline (days after the period)",
+    offer_reporting_days = models.PositiveSmallIntegerField(_("usage report deadline (days after the period)"),
                                                             default=30)
     offer_made_at = models.DateTimeField(null=True, blank=True)
     offer_accepted_at = models.DateTimeField(null=True, blank=True)
@@ -192,7 +193,7 @@ class Licence(models.Model):
         from licensing.models.billing import InvoiceLine
 
         rate = settings.INVOICE_TAX_RATE
-        _, _, gross = InvoiceLine.amounts(1, self.offer_fee, rate)
+        _net, _tax, gross = InvoiceLine.amounts(1, self.offer_fee, rate)
         return {"rate": rate, "gross": gross}
 
     def usage_rows(self):
@@ -215,7 +216,7 @@ class LicenceEvent(models.Model):
 
     licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor_label = models.CharField(max_length=100, help_text="Who acted, as shown on the timeline.")
+    actor_label = models.CharField(max_length=100, help_text=_("Who acted, as shown on the timeline."))
     action = models.CharField(max_length=30)
     from_state = models.CharField(max_length=20, choices=LicenceState.choices)
     to_state = models.CharField(max_length=20, choices=LicenceState.choices)

@@ -1,10 +1,11 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class PreviewStatus(models.TextChoices):
-    READY = "ready", "Ready"
-    PLACEHOLDER = "placeholder", "No file: placeholder"
-    FAILED = "failed", "Failed"
+    READY = "ready", _("Ready")
+    PLACEHOLDER = "placeholder", _("No file: placeholder")
+    FAILED = "failed", _("Failed")
 
 
 class AssetPreview(models.Model):
@@ -17,14 +18,14 @@ class AssetPreview(models.Model):
                                  related_name="preview")
     status = models.CharField(max_length=12, choices=PreviewStatus.choices)
     colour = models.CharField(max_length=7, default="#d1d5db",
-                              help_text="The original's dominant colour, shown while the thumbnail loads.")
+                              help_text=_("The original's dominant colour, shown while the thumbnail loads."))
     thumbnail_key = models.CharField(max_length=300, blank=True)
     thumbnail_width = models.PositiveIntegerField(default=0)
     thumbnail_height = models.PositiveIntegerField(default=0)
     preview_key = models.CharField(max_length=300, blank=True)
     preview_mime = models.CharField(max_length=40, blank=True)
-    poster_key = models.CharField(max_length=300, blank=True, help_text="Videos only: the frame shown before play.")
-    source_sha256 = models.CharField(max_length=64, blank=True, help_text="The original the previews were made from.")
+    poster_key = models.CharField(max_length=300, blank=True, help_text=_("Videos only: the frame shown before play."))
+    source_sha256 = models.CharField(max_length=64, blank=True, help_text=_("The original the previews were made from."))
     failure = models.TextField(blank=True)
     made_at = models.DateTimeField()
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RoyaltyPool(models.Model):
@@ -8,7 +9,7 @@ class RoyaltyPool(models.Model):
     payment = models.OneToOneField("licensing.Payment", on_delete=models.PROTECT, related_name="royalty_pool")
     licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="royalty_pools")
     currency = models.CharField(max_length=3)
-    net_amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="The payment's amount before tax.")
+    net_amount = models.DecimalField(max_digits=12, decimal_places=2, help_text=_("The payment's amount before tax."))
     share = models.DecimalField(max_digits=5, decimal_places=4)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     contributor_count = models.PositiveIntegerField(default=0)
@@ -25,9 +26,9 @@ class RoyaltyEntry(models.Model):
     """The royalty ledger: append-only. A credit note writes negative entries; nothing is edited."""
 
     class Reason(models.TextChoices):
-        PAYMENT = "payment", "Share of a payment"
-        CREDIT_NOTE = "credit_note", "Reversal by a credit note"
-        ATTRIBUTION = "attribution", "Share of a usage report by attribution"
+        PAYMENT = "payment", _("Share of a payment")
+        CREDIT_NOTE = "credit_note", _("Reversal by a credit note")
+        ATTRIBUTION = "attribution", _("Share of a usage report by attribution")
 
     # A split writes one row per contributor (100,000 in one statement), so no index is kept that
     # another already covers: contributor leads royalty_contributor_idx, pool and credit note lead
@@ -81,7 +82,7 @@ class RoyaltyEntry(models.Model):
 class RoyaltyPeriod(models.Model):
     """A month that finance has closed: its statements are final and its payouts can be made."""
 
-    month = models.DateField(unique=True, help_text="The first day of the month.")
+    month = models.DateField(unique=True, help_text=_("The first day of the month."))
     closed_at = models.DateTimeField(auto_now_add=True)
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 

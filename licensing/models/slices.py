@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SliceStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    BUILDING = "building", "Building"
-    READY = "ready", "Ready"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    BUILDING = "building", _("Building")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
 
 
 class Slice(models.Model):
@@ -18,8 +19,8 @@ class Slice(models.Model):
     """
 
     licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="slices")
-    number = models.PositiveIntegerField(help_text="1, 2, 3… within the licence.")
-    phase = models.CharField(max_length=12, help_text="The licence's phase when the slice was granted.")
+    number = models.PositiveIntegerField(help_text=_("1, 2, 3… within the licence."))
+    phase = models.CharField(max_length=12, help_text=_("The licence's phase when the slice was granted."))
     filters = models.JSONField(default=dict)
     seed = models.BigIntegerField()
     size_requested = models.PositiveIntegerField()

@@ -6,6 +6,7 @@ is an attempt row, which is the delivery log the owner reads.
 """
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 EVENT_TYPES = (
     ("slice.ready", "A slice is built and can be downloaded"),
@@ -21,7 +22,7 @@ class WebhookEndpoint(models.Model):
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
-    events = models.JSONField(default=list, help_text="Event types sent to this endpoint.")
+    events = models.JSONField(default=list, help_text=_("Event types sent to this endpoint."))
     # The signing key must be read to sign, so it is kept as is (unlike API keys, which are hashed).
     secret = models.CharField(max_length=100)
     previous_secret = models.CharField(max_length=100, blank=True)
@@ -50,9 +51,9 @@ class WebhookMessage(models.Model):
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
     msg_id = models.CharField(max_length=40, unique=True)
     event_type = models.CharField(max_length=40)
-    body = models.TextField(help_text="The JSON body exactly as signed and sent, on every attempt.")
+    body = models.TextField(help_text=_("The JSON body exactly as signed and sent, on every attempt."))
     dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True,
-                                  help_text="An event said once however often its cause is seen (invoice.overdue).")
+                                  help_text=_("An event said once however often its cause is seen (invoice.overdue)."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -63,9 +64,9 @@ class WebhookMessage(models.Model):
 
 
 class DeliveryState(models.TextChoices):
-    PENDING = "pending", "Pending"  # not delivered yet: waiting for its first try or a retry
-    SUCCEEDED = "succeeded", "Delivered"
-    FAILED = "failed", "Failed"  # gave up: retries spent, or the endpoint refused for good
+    PENDING = "pending", _("Pending")  # not delivered yet: waiting for its first try or a retry
+    SUCCEEDED = "succeeded", _("Delivered")
+    FAILED = "failed", _("Failed")  # gave up: retries spent, or the endpoint refused for good
 
 
 class WebhookDelivery(models.Model):
@@ -91,7 +92,7 @@ class WebhookAttempt(models.Model):
     attempted_at = models.DateTimeField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
-    response_excerpt = models.TextField(blank=True, help_text="The first kilobyte of the answer.")
+    response_excerpt = models.TextField(blank=True, help_text=_("The first kilobyte of the answer."))
     error = models.CharField(max_length=500, blank=True)
 
     class Meta:

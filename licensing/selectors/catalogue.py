@@ -26,6 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.http import Http404
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.roles import is_staff_member
 from licensing import workflow
@@ -77,17 +78,17 @@ TOP_TAGS = 16
 TOP_TAGS_CACHE_SECONDS = 600
 
 RESOLUTIONS = {
-    "vga": ("At least 640×480", 640, 480),
-    "hd": ("At least 1280×720 (HD)", 1280, 720),
-    "fhd": ("At least 1920×1080 (Full HD)", 1920, 1080),
-    "uhd": ("At least 3840×2160 (4K)", 3840, 2160),
+    "vga": (gettext_lazy("At least 640×480"), 640, 480),
+    "hd": (gettext_lazy("At least 1280×720 (HD)"), 1280, 720),
+    "fhd": (gettext_lazy("At least 1920×1080 (Full HD)"), 1920, 1080),
+    "uhd": (gettext_lazy("At least 3840×2160 (4K)"), 3840, 2160),
 }
 DURATIONS = {
-    "short": ("Under 10 seconds", None, 10),
-    "medium": ("10 seconds to 1 minute", 10, 60),
-    "long": ("Over 1 minute", 60, None),
+    "short": (gettext_lazy("Under 10 seconds"), None, 10),
+    "medium": (gettext_lazy("10 seconds to 1 minute"), 10, 60),
+    "long": (gettext_lazy("Over 1 minute"), 60, None),
 }
-KINDS = {"image": "Images", "video": "Videos"}
+KINDS = {"image": gettext_lazy("Images"), "video": gettext_lazy("Videos")}
 
 
 # --- Who may browse ---------------------------------------------------------------
@@ -101,7 +102,7 @@ def catalogue_viewer(*, user):
         Licence.objects.filter(organisation_id=membership.organisation_id, state__in=workflow.ACTIVE)
         .order_by("-created_at"))
     if not licences:
-        raise PermissionDenied("The catalogue opens to your organisation once a research licence is approved.")
+        raise PermissionDenied(gettext("The catalogue opens to your organisation once a research licence is approved."))
     return {"staff": False, "licences": licences}
 
 
@@ -217,15 +218,15 @@ def facets(filters):
 
 def _facets(filters):
     definitions = [
-        ("kind", "Kind", False, [(value, label, Q(kind=value)) for value, label in KINDS.items()]),
-        ("resolution", "Resolution", False, [(value, label, Q(width__gte=w, height__gte=h))
+        ("kind", gettext_lazy("Kind"), False, [(value, label, Q(kind=value)) for value, label in KINDS.items()]),
+        ("resolution", gettext_lazy("Resolution"), False, [(value, label, Q(width__gte=w, height__gte=h))
                                               for value, (label, w, h) in RESOLUTIONS.items()]),
     ]
     if filters.get("kind") != "image":
-        definitions.append(("duration", "Video duration", False, [
+        definitions.append(("duration", gettext_lazy("Video duration"), False, [
             (value, label, filter_q({"duration": value})) for value, (label, _, _) in DURATIONS.items()]))
     tags = sorted(set(top_tags()) | set(filters.get("tags") or []))
-    definitions.append(("tags", "Tags", True, [(tag, tag, _tag_any([tag])) for tag in tags]))
+    definitions.append(("tags", gettext_lazy("Tags"), True, [(tag, tag, _tag_any([tag])) for tag in tags]))
     groups = []
     for name, label, multiple, options in definitions:
         counts = _option_counts(filters, name, options)

@@ -3,15 +3,19 @@ slices, invoices and payments (AuditEvent), in one list, newest last, filterable
 from datetime import date
 
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from licensing import formats
 from licensing.models import AuditEvent, Invoice, Job, JobState, Payment, SliceStatus
 
 KINDS = {
-    "all": "Everything",
-    "state": "Licence",
-    "slices": "Slices",
-    "withdrawals": "Withdrawals",
-    "billing": "Invoices and payments",
+    "all": _("Everything"),
+    "state": _("Licence"),
+    "slices": _("Slices"),
+    "withdrawals": _("Withdrawals"),
+    "billing": _("Invoices and payments"),
 }
 AUDIT_KINDS = {
     "slice.request": "slices", "slice.ready": "slices", "slice.failed": "slices",
@@ -22,7 +26,7 @@ AUDIT_KINDS = {
 
 def _money(value, currency):
     try:
-        return f"{float(value):,.2f} {currency}"
+        return formats.money(float(value), currency)
     except (TypeError, ValueError):
         return f"{value} {currency}"
 
@@ -33,11 +37,13 @@ def _date(value):
         day = date.fromisoformat(str(value)[:10])
     except ValueError:
         return str(value)
-    return f"{day.day} {day:%b %Y}"
+    if formats.reader_locale() is None:
+        return f"{day.day} {day:%b %Y}"
+    return formats.short_day(day)
 
 
-def _plural(n, word):
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def _works(n):
+    return ngettext("%(count)s work", "%(count)s works", n) % {"count": formats.count(n)}
 
 
 def describe(event):
@@ -45,22 +51,28 @@ def describe(event):
     p = event.payload or {}
     action = event.action
     if action == "slice.request":
-        return f"requested a slice of {_plural(int(p.get('size', 0)), 'work')}"
+        return gettext("requested a slice of %(works)s") % {"works": _works(int(p.get("size", 0)))}
     if action == "slice.ready":
-        return f"Slice {p.get('number')} is ready: {_plural(int(p.get('assets', 0)), 'work')} granted"
+        return gettext("Slice %(number)s is ready: %(works)s granted") % {
+            "number": p.get("number"), "works": _works(int(p.get("assets", 0)))}
     if action == "slice.failed":
-        return f"Slice {p.get('number')} could not be built: {p.get('reason', '')}"
+        return gettext("Slice %(number)s could not be built: %(reason)s") % {
+            "number": p.get("number"), "reason": p.get("reason", "")}
     if action == "slice.withdraw":
-        return (f"{_plural(int(p.get('items', 0)), 'work')} withdrawn from slice {p.get('number')}: "
-                "a contributor opted out of AI training")
+        return gettext("%(works)s withdrawn from slice %(number)s: a contributor opted out of AI training") % {
+            "works": _works(int(p.get("items", 0))), "number": p.get("number")}
     if action == "invoice.issue":
-        return f"Invoice {p.get('number')} issued: {_money(p.get('gross'), p.get('currency', ''))}, due {_date(p.get('due'))}"
+        return gettext("Invoice %(number)s issued: %(amount)s, due %(due)s") % {
+            "number": p.get("number"), "amount": _money(p.get("gross"), p.get("currency", "")),
+            "due": _date(p.get("due"))}
     if action == "invoice.pdf":
-        return f"The PDF of {p.get('number')} is ready"
+        return gettext("The PDF of %(number)s is ready") % {"number": p.get("number")}
     if action == "payment.record":
-        return f"recorded a payment of {p.get('amount')} for {p.get('invoice')}"
+        return gettext("recorded a payment of %(amount)s for %(invoice)s") % {
+            "amount": p.get("amount"), "invoice": p.get("invoice")}
     if action == "credit_note.issue":
-        return f"issued a credit note for {p.get('corrects')}: {p.get('reason', '')}"
+        return gettext("issued a credit note for %(invoice)s: %(reason)s") % {
+            "invoice": p.get("corrects"), "reason": p.get("reason", "")}
     return action.replace(".", " ").replace("_", " ")
 
 
@@ -86,7 +98,7 @@ def licence_timeline(*, licence, kind="all"):
             if event.action == "invoice.issue" and (event.payload or {}).get("kind") == "credit_note":
                 continue  # the credit note's own event says it, with its reason
             actor = (event.actor.get_full_name() or event.actor.email) if event.actor else (
-                f"API key {event.api_key.name}" if event.api_key else "")
+                gettext("API key %(name)s") % {"name": event.api_key.name} if event.api_key else "")
             link = None
             if event.target_type == "slice":
                 link = ("slice_detail", int(event.target_id))

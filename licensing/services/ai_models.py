@@ -11,8 +11,9 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from licensing import eu_summary
+from licensing import eu_summary, formats
 from licensing.models import (
     AIModel,
     DeclaredItem,
@@ -54,17 +55,18 @@ def ai_model_register(*, organisation, by, name, modality, purpose, slug="", is_
                       api_key=None):
     name = (name or "").strip()
     if not name:
-        raise ModelRefused("Give the model a name.", fields={"name": ["Give the model a name."]})
+        raise ModelRefused(_("Give the model a name."), fields={"name": [_("Give the model a name.")]})
     if modality not in Modality.values:
-        raise ModelRefused(f"The modality must be one of {', '.join(Modality.values)}.",
-                           fields={"modality": ["Unknown modality."]})
+        raise ModelRefused(_("The modality must be one of %(items)s.") % {"items": ', '.join(Modality.values)},
+                           fields={"modality": [_("Unknown modality.")]})
     slug = slugify(slug or name)[:80]
     if not slug:
-        raise ModelRefused("The model's address needs letters or digits.", fields={"slug": ["Choose another slug."]})
+        raise ModelRefused(_("The model's address needs letters or digits."), fields={"slug": [_("Choose another slug.")]})
     with transaction.atomic():
         if AIModel.objects.select_for_update().filter(organisation=organisation, slug=slug).exists():
-            raise ModelRefused(f"Your organisation already has a model at “{slug}”: choose another name or slug.",
-                               fields={"slug": ["Already used by another of your models."]})
+            raise ModelRefused(_("Your organisation already has a model at “%(slug)s”: choose another name or slug.")
+                               % {"slug": slug},
+                               fields={"slug": [_("Already used by another of your models.")]})
         model = AIModel.objects.create(organisation=organisation, name=name, slug=slug, modality=modality,
                                        purpose=purpose or "", is_public=bool(is_public),
                                        model_card_url=model_card_url or "", created_by=by)
@@ -91,15 +93,15 @@ def ai_model_publish(*, model, by, api_key=None):
 def model_version_add(*, model, by, label, trained_from=None, trained_to=None, note="", api_key=None):
     label = (label or "").strip()
     if not label:
-        raise ModelRefused("Give the version a label, for example 1.0.", fields={"label": ["Required."]})
+        raise ModelRefused(_("Give the version a label, for example 1.0."), fields={"label": [_("Required.")]})
     if trained_from and trained_to and trained_from > trained_to:
-        raise ModelRefused("Training cannot end before it starts: check the dates.",
-                           fields={"trained_to": ["Must be on or after trained_from."]})
+        raise ModelRefused(_("Training cannot end before it starts: check the dates."),
+                           fields={"trained_to": [_("Must be on or after trained_from.")]})
     with transaction.atomic():
         AIModel.objects.select_for_update().get(pk=model.pk)
         if ModelVersion.objects.filter(model=model, label=label).exists():
-            raise ModelRefused(f"{model.name} already has a version {label}.",
-                               fields={"label": ["Already used by another version of this model."]})
+            raise ModelRefused(_("%(name)s already has a version %(label)s.") % {"name": model.name, "label": label},
+                               fields={"label": [_("Already used by another version of this model.")]})
         version = ModelVersion.objects.create(model=model, label=label, trained_from=trained_from,
                                               trained_to=trained_to, note=note or "", created_by=by)
         audit(actor=by, api_key=api_key, organisation=model.organisation, action="model_version.add",
@@ -121,33 +123,36 @@ def training_declare(*, version, by, slice_id, asset_ids=None, supersedes_id=Non
         try:
             ids = sorted({int(i) for i in asset_ids})
         except (TypeError, ValueError):
-            raise ModelRefused("Asset ids must be whole numbers, one per line.",
-                               fields={"asset_ids": ["Asset ids must be whole numbers."]}) from None
+            raise ModelRefused(_("Asset ids must be whole numbers, one per line."),
+                               fields={"asset_ids": [_("Asset ids must be whole numbers.")]}) from None
         if not ids:
-            raise ModelRefused("The list of asset ids is empty: list at least one, or declare the whole slice.",
-                               fields={"asset_ids": ["Empty."]})
+            raise ModelRefused(_("The list of asset ids is empty: list at least one, or declare the whole slice."),
+                               fields={"asset_ids": [_("Empty.")]})
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().select_related("model__organisation").get(pk=version.pk)
         slice_ = Slice.objects.select_related("licence").filter(
             pk=slice_id, licence__organisation_id=locked.model.organisation_id).first()
         if slice_ is None:
-            raise ModelRefused(f"Your organisation has no slice {slice_id}.", fields={"slice": ["No such slice."]})
+            raise ModelRefused(_("Your organisation has no slice %(slice_id)s.") % {"slice_id": slice_id}, fields={"slice": [_("No such slice.")]})
         if slice_.status != SliceStatus.READY:
-            raise ModelRefused(f"Slice {slice_.number} of licence {slice_.licence_id} is {slice_.status}: only a "
-                               "ready slice can have trained a model.", fields={"slice": ["Not ready."]})
+            raise ModelRefused(_("Slice %(number)s of licence %(licence_id)s is %(status)s: only a ready slice can have "
+                                 "trained a model.")
+                               % {"number": slice_.number, "licence_id": slice_.licence_id, "status": slice_.status}, fields={"slice": [_("Not ready.")]})
         superseded = None
         if supersedes_id is not None:
             superseded = TrainingDeclaration.objects.filter(pk=supersedes_id, version=locked).first()
             if superseded is None:
-                raise ModelRefused(f"Version {locked.label} has no declaration {supersedes_id} to supersede.",
-                                   fields={"supersedes": ["No such declaration of this version."]})
+                raise ModelRefused(_("Version %(label)s has no declaration %(supersedes_id)s to supersede.")
+                                   % {"label": locked.label, "supersedes_id": supersedes_id},
+                                   fields={"supersedes": [_("No such declaration of this version.")]})
             if TrainingDeclaration.objects.filter(supersedes=superseded).exists():
-                raise ModelRefused(f"Declaration {superseded.pk} was already superseded: supersede its "
-                                   "replacement instead.", fields={"supersedes": ["Already superseded."]})
+                raise ModelRefused(_("Declaration %(pk)s was already superseded: supersede its replacement instead.")
+                                   % {"pk": superseded.pk}, fields={"supersedes": [_("Already superseded.")]})
         elif TrainingDeclaration.objects.filter(version=locked, slice=slice_, superseded_by__isnull=True).exists():
-            raise ModelRefused(f"Version {locked.label} already declares slice {slice_.number} of licence "
-                               f"{slice_.licence_id}: to change it, supersede that declaration.",
-                               fields={"slice": ["Already declared."]})
+            raise ModelRefused(_("Version %(label)s already declares slice %(number)s of licence %(licence_id)s: to change "
+                                 "it, supersede that declaration.")
+                               % {"label": locked.label, "number": slice_.number, "licence_id": slice_.licence_id},
+                               fields={"slice": [_("Already declared.")]})
         now = timezone.now()
         if whole:
             items = SliceItem.objects.filter(slice=slice_)
@@ -213,10 +218,10 @@ def training_declaration_remove(*, declaration, by, api_key=None):
         version = ModelVersion.objects.select_for_update().select_related("model__organisation").get(
             pk=declaration.version_id)
         if version.released:
-            raise ModelRefused(f"Version {version.label} is released: its declarations are kept. To correct one, "
-                               "declare again, superseding it.")
+            raise ModelRefused(_("Version %(label)s is released: its declarations are kept. To correct one, declare again, "
+                                 "superseding it.") % {"label": version.label})
         if TrainingDeclaration.objects.filter(supersedes_id=declaration.pk).exists():
-            raise ModelRefused("This declaration was superseded: remove its replacement first.")
+            raise ModelRefused(_("This declaration was superseded: remove its replacement first."))
         audit(actor=by, api_key=api_key, organisation=version.model.organisation, action="training.remove",
               target=declaration, payload={"version": version.pk, "slice": declaration.slice_id})
         declaration.delete()
@@ -253,18 +258,21 @@ def model_version_release(*, version, by, api_key=None):
         locked = ModelVersion.objects.select_for_update().select_related("model__organisation").get(pk=version.pk)
         model = AIModel.objects.select_for_update().get(pk=locked.model_id)
         if locked.released:
-            raise ModelRefused(f"Version {locked.label} was already released on {locked.released_at:%d %B %Y}.")
+            raise ModelRefused(_("Version %(label)s was already released on %(released_at)s.")
+                               % {"label": locked.label, "released_at": formats.day(locked.released_at)})
         active = TrainingDeclaration.objects.filter(version=locked, superseded_by__isnull=True)
         if not active.exists():
-            raise ModelRefused(f"Version {locked.label} declares no slice yet: declare what trained it first.")
+            raise ModelRefused(_("Version %(label)s declares no slice yet: declare what trained it first.")
+                               % {"label": locked.label})
         public_duty = list(Licence.objects.filter(
             Exists(active.filter(slice__licence_id=OuterRef("pk"))), offer_disclosure=Disclosure.PUBLIC,
         ).order_by("pk"))
         if public_duty and not model.is_public:
             named = ", ".join(f"licence {licence.pk} (“{licence.project_title}”)" for licence in public_duty)
             raise ModelRefused(
-                f"Version {locked.label} cannot be released while {model.name} is private: {named} requires a "
-                "public model page for every model trained on its works. Make the model public, then release.")
+                _("Version %(label)s cannot be released while %(name)s is private: %(named)s requires a "
+                  "public model page for every model trained on its works. Make the model public, then "
+                  "release.") % {"label": locked.label, "name": model.name, "named": named})
         locked.released, locked.released_at = True, timezone.now()
         locked.save(update_fields=["released", "released_at"])
         audit(actor=by, api_key=api_key, organisation=model.organisation, action="model_version.release",

@@ -35,8 +35,9 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from licensing import jobs, shapley
+from licensing import formats, jobs, shapley
 from licensing.models import (
     Asset,
     Contributor,
@@ -88,20 +89,23 @@ def report_licence(*, version, licence_id=None):
     if licence_id is not None:
         licence = commercial.get(int(licence_id))
         if licence is None:
-            raise UsageReportRefused(f"Licence {licence_id} is not a commercial licence of your organisation.",
-                                     fields={"licence": ["Not a commercial licence of yours."]})
+            raise UsageReportRefused(gettext("Licence %(licence_id)s is not a commercial licence of your organisation.")
+                                     % {"licence_id": licence_id},
+                                     fields={"licence": [gettext("Not a commercial licence of yours.")]})
         return licence
     candidates = [commercial[pk] for pk in sorted(from_declarations) if pk in commercial]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
         raise UsageReportRefused(
-            f"{version.versioned_name} was not declared trained on a slice of a commercial licence of organisation "
-            f"{organisation_id}: usage is reported under a commercial licence.",
-            fields={"licence": ["No commercial licence trained this version."]})
+            gettext("%(versioned_name)s was not declared trained on a slice of a commercial licence of "
+                    "organisation %(organisation_id)s: usage is reported under a commercial licence.")
+            % {"versioned_name": version.versioned_name, "organisation_id": organisation_id},
+            fields={"licence": [gettext("No commercial licence trained this version.")]})
     raise UsageReportRefused(
-        f"{version.versioned_name} was trained under licences {', '.join(str(c.pk) for c in candidates)}: "
-        "say which one this report is for (licence).", fields={"licence": ["Say which licence."]})
+        gettext("%(versioned_name)s was trained under licences %(items)s: say which one this report is for "
+                "(licence).")
+        % {"versioned_name": version.versioned_name, "items": ', '.join((str(c.pk) for c in candidates))}, fields={"licence": [gettext("Say which licence.")]})
 
 
 def _declared_licence_ids(version):
@@ -128,23 +132,24 @@ def usage_report_upload(*, version, upload, reference, period_start, period_end,
     answers with that report and changes nothing."""
     reference = (reference or "").strip()
     if not reference or len(reference) > 100:
-        raise UsageReportRefused("Give the report a reference of 1 to 100 characters: your own id for it.",
-                                 fields={"reference": ["1 to 100 characters."]})
+        raise UsageReportRefused(gettext("Give the report a reference of 1 to 100 characters: your own id for it."),
+                                 fields={"reference": [gettext("1 to 100 characters.")]})
     if period_start is None or period_end is None or period_start > period_end:
-        raise UsageReportRefused("The period must start on or before its end.",
-                                 fields={"period_end": ["Before the start."]})
+        raise UsageReportRefused(gettext("The period must start on or before its end."),
+                                 fields={"period_end": [gettext("Before the start.")]})
     licence = report_licence(version=version, licence_id=licence_id)
     existing = UsageReport.objects.filter(licence=licence, reference=reference).first()
     if existing is not None:
         return existing, False
     if upload is None or not upload.size:
-        raise UsageReportRefused("The report is empty: send one line per output.", fields={"file": ["Empty."]})
+        raise UsageReportRefused(gettext("The report is empty: send one line per output."), fields={"file": [gettext("Empty.")]})
     if upload.size > MAX_REPORT_BYTES:
-        raise UsageReportRefused(f"The report is larger than {MAX_REPORT_BYTES:,} bytes: split it by period.",
-                                 fields={"file": ["Too large."]})
+        raise UsageReportRefused(gettext("The report is larger than %(bytes)s bytes: split it by period.")
+                                 % {"bytes": formats.count(MAX_REPORT_BYTES)},
+                                 fields={"file": [gettext("Too large.")]})
     file_format = file_format or report_format(getattr(upload, "name", ""), getattr(upload, "content_type", ""))
     if file_format not in UsageReportFormat.values:
-        raise UsageReportRefused("The format must be jsonl or csv.", fields={"format": ["jsonl or csv."]})
+        raise UsageReportRefused(gettext("The format must be jsonl or csv."), fields={"format": [gettext("jsonl or csv.")]})
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)

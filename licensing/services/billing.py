@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from licensing import jobs, notifications
 from licensing.documents.billing import render_invoice_pdf
@@ -110,7 +111,8 @@ def invoice_issue(*, invoice, now=None):
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status != InvoiceStatus.DRAFT:
-            raise BillingRefused(f"{invoice.display_number} is already {invoice.get_status_display().lower()}.")
+            raise BillingRefused(_("%(number)s is already %(status)s.")
+                                 % {"number": invoice.display_number, "status": invoice.get_status_display().lower()})
         invoice.year = now.year
         invoice.number = _next_number(invoice.series, invoice.year)
         invoice.issued_at = now
@@ -289,18 +291,21 @@ def payment_record(*, invoice, by, amount, received_on, reference, method="bank_
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.is_credit_note:
-            raise BillingRefused("Payments are recorded against invoices, not credit notes.")
+            raise BillingRefused(_("Payments are recorded against invoices, not credit notes."))
         if invoice.status == InvoiceStatus.VOID:
-            raise BillingRefused(f"{invoice.display_number} is void (fully credited): no payment can be recorded.")
+            raise BillingRefused(_("%(display_number)s is void (fully credited): no payment can be recorded.")
+                                 % {"display_number": invoice.display_number})
         if invoice.status == InvoiceStatus.DRAFT:
-            raise BillingRefused(f"{invoice.display_number} is a draft: issue it before recording payments.")
+            raise BillingRefused(_("%(display_number)s is a draft: issue it before recording payments.")
+                                 % {"display_number": invoice.display_number})
         if amount <= 0:
-            raise BillingRefused("The amount must be more than zero.")
+            raise BillingRefused(_("The amount must be more than zero."))
         balance = invoice.balance
         if amount > balance:
             raise BillingRefused(
-                f"{amount} {invoice.currency} is more than the {balance} {invoice.currency} still owed on "
-                f"{invoice.display_number}: record the payment in part or refund the difference."
+                _("%(amount)s %(currency)s is more than the %(balance)s %(currency)s still owed on "
+                  "%(display_number)s: record the payment in part or refund the difference.")
+                % {"amount": amount, "currency": invoice.currency, "balance": balance, "display_number": invoice.display_number}
             )
         payment = Payment.objects.create(invoice=invoice, amount=amount, currency=invoice.currency,
                                          received_on=received_on, reference=reference, method=method, recorded_by=by)
@@ -338,21 +343,23 @@ def credit_note_issue(*, invoice, by, reason, amount=None):
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.is_credit_note or invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
-            raise BillingRefused(f"Only issued or paid invoices can be credited; {invoice.display_number} is "
-                                 f"{invoice.get_status_display().lower()}.")
+            raise BillingRefused(_("Only issued or paid invoices can be credited; %(number)s is %(status)s.")
+                                 % {"number": invoice.display_number, "status": invoice.get_status_display().lower()})
         if not (reason or "").strip():
-            raise BillingRefused("Say why the invoice is credited: the reason is printed on the credit note.")
+            raise BillingRefused(_("Say why the invoice is credited: the reason is printed on the credit note."))
         creditable = invoice.gross_total - invoice.credited_amount
         if amount is None:
             if creditable != invoice.gross_total:
-                raise BillingRefused(f"{invoice.display_number} is already partly credited; credit the remaining "
-                                     f"{creditable} {invoice.currency} as a partial credit.")
+                raise BillingRefused(_("%(display_number)s is already partly credited; credit the remaining %(creditable)s "
+                                       "%(currency)s as a partial credit.")
+                                     % {"display_number": invoice.display_number, "creditable": creditable, "currency": invoice.currency})
             lines = [(f"Credit: {line.description}", line.quantity, -line.unit_price, -line.net_amount,
                       -line.tax_amount, -line.gross_amount) for line in invoice.lines.all()]
         else:
             amount = round_money(amount)
             if amount <= 0 or amount > creditable:
-                raise BillingRefused(f"A partial credit must be more than 0 and at most {creditable} {invoice.currency}.")
+                raise BillingRefused(_("A partial credit must be more than 0 and at most %(creditable)s %(currency)s.")
+                                     % {"creditable": creditable, "currency": invoice.currency})
             # The amount is tax included: the tax is taken out of it, so that the note credits exactly
             # that amount. Working forward from a rounded net misses about one amount in six by a cent.
             tax = round_money(amount * invoice.tax_rate / (100 + invoice.tax_rate))

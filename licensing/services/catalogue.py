@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from PIL import Image
 from psycopg.copy import QueuedLibpqWriter
 
@@ -62,7 +63,8 @@ def ingest_run_create(*, upload, by, file_name=None, schedule=True):
     name = file_name or getattr(upload, "name", "") or "feed"
     fmt = feeds.detect_format(name)
     if fmt is None:
-        raise IngestRefused(f"“{name}” is neither a CSV (.csv) nor a JSON Lines (.jsonl) feed.")
+        raise IngestRefused(gettext("“%(name)s” is neither a CSV (.csv) nor a JSON Lines (.jsonl) feed.")
+                            % {"name": name})
     key = default_storage.save(f"ingest/{timezone.now():%Y/%m}/{name.rsplit('/', 1)[-1]}", File(upload))
     with transaction.atomic():
         run = IngestRun.objects.create(file_name=name[:300], storage_key=key, format=fmt, started_by=by)
@@ -640,7 +642,7 @@ def catalogue_take_down(*, asset, by, reason):
     the licensees read; new slices leave it out. Taking down twice changes nothing."""
     reason = (reason or "").strip()
     if not reason:
-        raise IngestRefused("Give the reason for the takedown: the licensees holding the work are told it.")
+        raise IngestRefused(gettext("Give the reason for the takedown: the licensees holding the work are told it."))
     locked = Asset.objects.select_for_update().get(pk=asset.pk)
     if locked.taken_down_at is not None:
         return 0
@@ -660,8 +662,8 @@ def catalogue_clear_training_signal(*, asset, by, note=""):
     """Staff have settled a `constrained` assertion with the rightsholder: the work may be granted again."""
     locked = Asset.objects.select_for_update().get(pk=asset.pk)
     if locked.training_signal != TrainingSignal.CONSTRAINED:
-        raise IngestRefused("Only a constrained training signal can be cleared; a file that says notAllowed stays "
-                            "out of every slice.")
+        raise IngestRefused(gettext("Only a constrained training signal can be cleared; a file that says notAllowed stays "
+                                    "out of every slice."))
     if locked.training_signal_cleared_at is not None:
         return False
     locked.training_signal_cleared_at, locked.training_signal_cleared_by = timezone.now(), by

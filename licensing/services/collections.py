@@ -10,6 +10,7 @@ import zlib
 
 import structlog
 from django.db import connection, transaction
+from django.utils.translation import gettext
 
 from licensing.models import (
     Asset,
@@ -68,8 +69,9 @@ def check_offer_conflicts(*, licence, exclusive, coverage, collection_ids):
         if overlaps:
             until = (f" until {deal.commercial_ends_at:%d %B %Y}" if deal.commercial_ends_at
                      else " (offered, not yet paid)")
-            raise OfferConflict(f"Cannot make the offer: it conflicts with {_describe(deal)}, which holds some of "
-                                f"these works exclusively{until}.")
+            raise OfferConflict(gettext("Cannot make the offer: it conflicts with %(deal)s, which holds some of these works "
+                                        "exclusively%(until)s.")
+                                % {"deal": _describe(deal), "until": until})
     if not exclusive:
         return
     states = ", ".join(f"'{state}'" for state in HOLDING)
@@ -83,15 +85,16 @@ def check_offer_conflicts(*, licence, exclusive, coverage, collection_ids):
         row = cursor.fetchone()
     if row:
         holder = Licence.objects.select_related("organisation").get(pk=row[0])
-        raise OfferConflict(f"Cannot make the offer exclusive: it conflicts with {_describe(holder)}, which was "
-                            "already granted some of these works.")
+        raise OfferConflict(gettext("Cannot make the offer exclusive: it conflicts with %(deal)s, which was already "
+                                    "granted some of these works.")
+                            % {"deal": _describe(holder)})
 
 
 # --- Collections -----------------------------------------------------------------------
 
 def _owner_fields(owner_contributor, owner_organisation):
     if (owner_contributor is None) == (owner_organisation is None):
-        raise CollectionRefused("A collection has one owner: a contributor or an organisation.")
+        raise CollectionRefused(gettext("A collection has one owner: a contributor or an organisation."))
     return {"owner_contributor": owner_contributor, "owner_organisation": owner_organisation}
 
 
@@ -100,8 +103,8 @@ def _works_by_external_id(external_ids):
     found = dict(Asset.objects.filter(external_id__in=wanted).values_list("external_id", "pk"))
     missing = [e for e in wanted if e not in found]
     if missing:
-        raise CollectionRefused(f"No works with the external ids {', '.join(missing[:10])}"
-                                f"{' …' if len(missing) > 10 else ''}: nothing was changed.")
+        raise CollectionRefused(gettext("No works with the external ids %(ids)s%(more)s: nothing was changed.")
+                                % {"ids": ", ".join(missing[:10]), "more": " …" if len(missing) > 10 else ""})
     return [found[e] for e in wanted]
 
 
@@ -110,9 +113,9 @@ def collection_create(*, name, by, owner_contributor=None, owner_organisation=No
                       work_external_ids=()):
     name = (name or "").strip()
     if not name:
-        raise CollectionRefused("Give the collection a name.")
+        raise CollectionRefused(gettext("Give the collection a name."))
     if Collection.objects.filter(name=name).exists():
-        raise CollectionRefused(f"There is already a collection called “{name}”.")
+        raise CollectionRefused(gettext("There is already a collection called “%(name)s”.") % {"name": name})
     owner = _owner_fields(owner_contributor, owner_organisation)
     work_ids = _works_by_external_id(work_external_ids)
     collection = Collection.objects.create(name=name, description=description, **owner)
@@ -143,16 +146,18 @@ def rightsholders_set(*, asset, by, shares):
     total = sum(bp for _, bp in shares)
     if shares and total != WHOLE:
         percent = f"{total / 100:g}"
-        raise CollectionRefused(f"The rightsholders' shares of work {label} add to {percent}%, not 100%.")
+        raise CollectionRefused(gettext("The rightsholders' shares of work %(label)s add to %(percent)s%%, not 100%%.")
+                                % {"label": label, "percent": percent})
     if any(bp <= 0 for _, bp in shares):
-        raise CollectionRefused(f"Every rightsholder of work {label} needs a share above 0%.")
+        raise CollectionRefused(gettext("Every rightsholder of work %(label)s needs a share above 0%%.")
+                                % {"label": label})
     rows = []
     for party, bp in shares:
         is_contributor = party._meta.model_name == "contributor"
         rows.append(Rightsholder(asset=locked, share_bp=bp, contributor=party if is_contributor else None,
                                  organisation=None if is_contributor else party))
     if len({(r.contributor_id, r.organisation_id) for r in rows}) != len(rows):
-        raise CollectionRefused(f"A rightsholder of work {label} is listed twice.")
+        raise CollectionRefused(gettext("A rightsholder of work %(label)s is listed twice.") % {"label": label})
     Rightsholder.objects.filter(asset=locked).delete()
     Rightsholder.objects.bulk_create(rows)
     audit(actor=by, organisation=None, action="asset.rightsholders", target=locked,

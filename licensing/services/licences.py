@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.roles import ROLE_LABELS, roles_of
 from licensing import jobs, notifications, workflow
@@ -36,7 +37,7 @@ from licensing.services.collections import (
     lock_exclusivity,
 )
 from licensing.services.webhooks import webhook_emit
-from licensing.workflow import LicenceActionRefused, StaleLicence
+from licensing.workflow import LicenceActionRefused, StaleLicence, state_in_sentence
 
 log = structlog.get_logger(__name__)
 
@@ -69,8 +70,8 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
         locked = Licence.objects.select_for_update().get(pk=licence.pk)
         if expected_version is not None and locked.version != int(expected_version):
             raise StaleLicence(
-                "This licence changed while you were looking at it: it is now "
-                f"{locked.get_state_display().lower()}. Nothing was done; see the timeline and try again."
+                _("This licence changed while you were looking at it: it is now %(state)s. Nothing was done; "
+                  "see the timeline and try again.") % {"state": state_in_sentence(locked.state)}
             )
         now = timezone.now()
         transition = workflow.check(locked, action, by, payload, now=now)
@@ -139,13 +140,14 @@ def licence_update_application(*, licence, by, expected_version=None, accept_ter
     with transaction.atomic():
         locked = Licence.objects.select_for_update().get(pk=licence.pk)
         if expected_version is not None and locked.version != int(expected_version):
-            raise StaleLicence("This application changed while you were editing it. Nothing was saved; reload and try again.")
+            raise StaleLicence(_("This application changed while you were editing it. Nothing was saved; reload and try again."))
         if locked.state not in (LicenceState.DRAFT, LicenceState.CHANGES_REQUESTED):
             raise LicenceActionRefused(
-                f"The application can be edited only as a draft or when changes are requested; it is {locked.get_state_display().lower()}."
+                _("The application can be edited only as a draft or when changes are requested; it is "
+                  "%(state)s.") % {"state": state_in_sentence(locked.state)}
             )
         if "applicant" not in workflow.actor_kinds(by, locked):
-            raise LicenceActionRefused("Only the applicant's organisation can edit the application.")
+            raise LicenceActionRefused(_("Only the applicant's organisation can edit the application."))
         changed = sorted(key for key in APPLICATION_FIELDS if key in application and getattr(locked, key) != application[key])
         for key in APPLICATION_FIELDS:
             if key in application:
@@ -191,7 +193,8 @@ def licence_approve(*, licence, by, max_assets=None, max_bytes=None, max_slices=
     }
     for key, value in caps.items():
         if int(value) < 1:
-            raise LicenceActionRefused(f"Cannot approve: {key.replace('_', ' ')} must be at least 1.")
+            raise LicenceActionRefused(_("Cannot approve: %(cap)s must be at least 1.")
+                                       % {"cap": key.replace("_", " ")})
 
     def apply(locked, now):
         locked.max_assets, locked.max_bytes, locked.max_slices = caps["max_assets"], caps["max_bytes"], caps["max_slices"]
@@ -229,31 +232,34 @@ def licence_make_offer(*, licence, by, fee, currency, billing_period, term_month
     fee = Decimal(fee)
     attribution_rate = settings.ROYALTY_SHARE if attribution_rate is None else Decimal(attribution_rate)
     if not attribution_rate.is_finite() or not (0 <= attribution_rate <= 1) or attribution_rate != attribution_rate.quantize(Decimal("0.0001")):
-        raise LicenceActionRefused("Cannot make the offer: the attribution rate must be from 0 to 1 (100%), "
-                                   "in steps of 0.01%.")
+        raise LicenceActionRefused(_("Cannot make the offer: the attribution rate must be from 0 to 1 (100%), "
+                                     "in steps of 0.01%."))
     if reporting_period not in ReportingPeriod.values:
         raise LicenceActionRefused(
-            f"Cannot make the offer: usage is reported {' or '.join(ReportingPeriod.values)}.")
+            _("Cannot make the offer: usage is reported %(items)s.") % {"items": ' or '.join(ReportingPeriod.values)})
     if not 1 <= int(reporting_days) <= 366:
-        raise LicenceActionRefused("Cannot make the offer: the usage report deadline is 1 to 366 days after "
-                                   "the period.")
+        raise LicenceActionRefused(_("Cannot make the offer: the usage report deadline is 1 to 366 days after "
+                                     "the period."))
     if fee < 0:
-        raise LicenceActionRefused("Cannot make the offer: the fee cannot be negative.")
+        raise LicenceActionRefused(_("Cannot make the offer: the fee cannot be negative."))
     if currency not in CURRENCIES:
-        raise LicenceActionRefused(f"Cannot make the offer: the currency must be one of {', '.join(CURRENCIES)}.")
+        raise LicenceActionRefused(_("Cannot make the offer: the currency must be one of %(items)s.")
+                                   % {"items": ', '.join(CURRENCIES)})
     if int(term_months) < 1:
-        raise LicenceActionRefused("Cannot make the offer: the term must be at least one month.")
+        raise LicenceActionRefused(_("Cannot make the offer: the term must be at least one month."))
     if disclosure not in Disclosure.values:
         raise LicenceActionRefused(
-            f"Cannot make the offer: disclosure of trained models must be one of {', '.join(Disclosure.values)}.")
+            _("Cannot make the offer: disclosure of trained models must be one of %(items)s.")
+            % {"items": ', '.join(Disclosure.values)})
     if coverage not in OfferCoverage.values:
-        raise LicenceActionRefused(f"Cannot make the offer: it covers {', '.join(OfferCoverage.values)}.")
+        raise LicenceActionRefused(_("Cannot make the offer: it covers %(items)s.")
+                                   % {"items": ', '.join(OfferCoverage.values)})
     collection_ids = sorted({getattr(c, "pk", c) for c in collections})
     if coverage == OfferCoverage.COLLECTIONS:
         if not collection_ids:
-            raise LicenceActionRefused("Cannot make the offer: choose the collections it covers.")
+            raise LicenceActionRefused(_("Cannot make the offer: choose the collections it covers."))
         if Collection.objects.filter(pk__in=collection_ids).count() != len(collection_ids):
-            raise LicenceActionRefused("Cannot make the offer: one of its collections does not exist.")
+            raise LicenceActionRefused(_("Cannot make the offer: one of its collections does not exist."))
     else:
         collection_ids = []
     custom_model = (custom_model or "").strip()

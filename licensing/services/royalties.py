@@ -11,7 +11,10 @@ import structlog
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
+from licensing import formats
 from licensing.models import (
     Asset,
     Invoice,
@@ -210,7 +213,8 @@ def royalty_period_close(*, month, by, now=None):
     now = now or timezone.now()
     _, end = month_bounds(month)
     if end > now:
-        raise StatementRefused(f"{month:%B %Y} is not over yet: it can be closed from {end:%d %B %Y}.")
+        raise StatementRefused(gettext("%(month)s is not over yet: it can be closed from %(end)s.")
+                               % {"month": date_format(month, "F Y"), "end": formats.day(end)})
     with transaction.atomic():
         _lock_periods()
         existing = RoyaltyPeriod.objects.filter(month=month).first()
@@ -219,8 +223,9 @@ def royalty_period_close(*, month, by, now=None):
         later = RoyaltyPeriod.objects.filter(month__gt=month).order_by("month").first()
         if later is not None:
             raise StatementRefused(
-                f"{later} is already closed and months are closed in order: the royalties of {month:%B %Y} "
-                f"were paid with {later}'s payouts."
+                gettext("%(later)s is already closed and months are closed in order: the royalties of %(month)s "
+                        "were paid with %(later)s's payouts.")
+                % {"later": later, "month": date_format(month, "F Y")}
             )
         period = RoyaltyPeriod.objects.create(month=month, closed_by=by)
         created = royalty_payouts_prepare(period=period)
@@ -277,12 +282,13 @@ def royalty_payouts_mark_paid(*, period, by, references=None, now=None):
         if references is not None:
             references = sorted({ref.strip() for ref in references if ref.strip()})
             if not references:
-                raise StatementRefused("Give at least one payout reference, or mark every payout as made.")
+                raise StatementRefused(gettext("Give at least one payout reference, or mark every payout as made."))
             known = set(payouts.filter(reference__in=references).values_list("reference", flat=True))
             unknown = [ref for ref in references if ref not in known]
             if unknown:
-                raise StatementRefused(f"Not payouts of {period}: {', '.join(unknown[:10])}"
-                                       f"{' …' if len(unknown) > 10 else ''}. Nothing was marked.")
+                raise StatementRefused(gettext("Not payouts of %(period)s: %(references)s%(more)s. Nothing was marked.")
+                                       % {"period": period, "references": ", ".join(unknown[:10]),
+                                          "more": " …" if len(unknown) > 10 else ""})
             payouts = payouts.filter(reference__in=references)
         marked = payouts.filter(paid_at__isnull=True).update(paid_at=now)
         audit(actor=by, organisation=None, action="royalty_payouts.mark_paid", target=period,

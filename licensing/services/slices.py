@@ -14,8 +14,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from licensing import jobs, workflow
+from licensing import formats, jobs, workflow
 from licensing.models import (
     Asset,
     Contributor,
@@ -69,40 +70,43 @@ def _filter_problems(*, kind, min_width, min_height, min_duration, max_duration,
     value no slice can be built from."""
     problems = []
     if kind not in (None, "", *KINDS):
-        problems.append(("kind", f"kind must be one of {', '.join(KINDS)}", f"Must be one of {', '.join(KINDS)}."))
+        problems.append(("kind", f"kind must be one of {', '.join(KINDS)}", gettext("Must be one of %(kinds)s.") % {"kinds": ", ".join(KINDS)}))
     for name, value in (("min_width", min_width), ("min_height", min_height)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             problems.append((name, f"{name} must be a whole number of pixels, 0 or more",
-                             "Must be a whole number of pixels, 0 or more."))
+                             gettext("Must be a whole number of pixels, 0 or more.")))
         elif value is not None and value > MAX_PIXELS:
-            problems.append((name, f"{name} can be at most {MAX_PIXELS:,} pixels", f"At most {MAX_PIXELS:,} pixels."))
+            problems.append((name, f"{name} can be at most {MAX_PIXELS:,} pixels", gettext("At most %(pixels)s pixels.") % {"pixels": formats.count(MAX_PIXELS)}))
     for name, value in (("min_duration", min_duration), ("max_duration", max_duration)):
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
                                   or not math.isfinite(value) or value < 0):
             problems.append((name, f"{name} must be a number of seconds, 0 or more",
-                             "Must be a number of seconds, 0 or more."))
+                             gettext("Must be a number of seconds, 0 or more.")))
         elif value is not None and value > MAX_DURATION_SECONDS:
             problems.append((name, f"{name} can be at most {MAX_DURATION_SECONDS:,} seconds (7 days)",
-                             f"At most {MAX_DURATION_SECONDS:,} seconds (7 days)."))
+                             gettext("At most %(seconds)s seconds (7 days).")
+                             % {"seconds": formats.count(MAX_DURATION_SECONDS)}))
     if min_duration is not None and max_duration is not None and not problems and min_duration > max_duration:
         problems.append(("max_duration", "min_duration must not be greater than max_duration",
-                         "Must be at least min_duration."))
+                         gettext("Must be at least min_duration.")))
     if (min_duration is not None or max_duration is not None) and kind == "image":
         problems.append(("kind", "durations apply to videos only: drop them or ask for kind video",
-                         "Durations apply to videos only."))
+                         gettext("Durations apply to videos only.")))
     if tags is not None:
         if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
-            problems.append(("tags", "tags must be a list of words", "Must be a list of words."))
+            problems.append(("tags", "tags must be a list of words", gettext("Must be a list of words.")))
         elif len(tags) > MAX_TAGS:
             problems.append(("tags", f"give at most {MAX_TAGS} tags, not {len(tags)}",
-                             f"At most {MAX_TAGS} tags, not {len(tags)}."))
+                             gettext("At most %(most)s tags, not %(count)s.") % {"most": MAX_TAGS, "count": len(tags)}))
         elif any(len(t) > MAX_TAG_LENGTH for t in tags):
             long = next(t for t in tags if len(t) > MAX_TAG_LENGTH)
             said = f"a tag can be at most {MAX_TAG_LENGTH} characters; “{long[:20]}…” has {len(long):,}"
-            problems.append(("tags", said, said[0].upper() + said[1:] + "."))
+            problems.append(("tags", said, gettext("A tag can be at most %(length)s characters; “%(tag)s…” has %(count)s.")
+                             % {"length": MAX_TAG_LENGTH, "tag": long[:20], "count": formats.count(len(long))}))
         elif any(unicodedata.category(c) in ("Cc", "Cs") for t in tags for c in t):
             # The filters are stored as JSON, which PostgreSQL refuses to hold a NUL or a lone surrogate in.
-            problems.append(("tags", "tags cannot contain control characters", "Cannot contain control characters."))
+            problems.append(("tags", "tags cannot contain control characters",
+                             gettext("Cannot contain control characters.")))
     return problems
 
 
@@ -114,7 +118,8 @@ def clean_filters(*, kind=None, min_width=None, min_height=None, min_duration=No
         fields = {}
         for name, _, beside in problems:
             fields.setdefault(name, []).append(beside)
-        raise SliceRefused("Cannot request this slice: " + "; ".join(said for _, said, _ in problems) + ".", fields)
+        raise SliceRefused(gettext("Cannot request this slice: %(problems)s.")
+                           % {"problems": "; ".join(said for _, said, _ in problems)}, fields)
     filters = {"kind": kind or None, "min_width": min_width, "min_height": min_height,
                "min_duration": min_duration, "max_duration": max_duration, "tags": sorted(set(tags)) if tags else None}
     if filters["kind"] is None and (min_duration is not None or max_duration is not None):
@@ -124,14 +129,15 @@ def clean_filters(*, kind=None, min_width=None, min_height=None, min_duration=No
 
 def slice_request(*, licence, by, size, seed=None, api_key=None, **filter_values):
     if not isinstance(size, int) or size < 1:
-        raise SliceRefused("Cannot request this slice: size must be a whole number of assets, 1 or more.")
+        raise SliceRefused(gettext("Cannot request this slice: size must be a whole number of assets, 1 or more."))
     if size > settings.SLICE_MAX_SIZE:
-        raise SliceRefused(f"Cannot request this slice: one slice holds at most {settings.SLICE_MAX_SIZE:,} assets.")
+        raise SliceRefused(gettext("Cannot request this slice: one slice holds at most %(size)s assets.")
+                           % {"size": formats.count(settings.SLICE_MAX_SIZE)})
     filters = clean_filters(**filter_values)
     if seed is None:
         seed = random.SystemRandom().randrange(1, 2**31)
     elif not isinstance(seed, int) or not 0 <= seed < 2**31:
-        raise SliceRefused("Cannot request this slice: seed must be a whole number from 0 to 2147483647.")
+        raise SliceRefused(gettext("Cannot request this slice: seed must be a whole number from 0 to 2147483647."))
     with transaction.atomic():
         locked = Licence.objects.select_for_update().get(pk=licence.pk)
         _check_can_grant(locked, size)
@@ -153,20 +159,26 @@ def slice_request(*, licence, by, size, seed=None, api_key=None, **filter_values
 def _check_can_grant(licence, size):
     if licence.state not in workflow.ACTIVE:
         raise SliceRefused(
-            f"Slices can be requested only while the licence is active; it is {licence.get_state_display().lower()}."
+            gettext("Slices can be requested only while the licence is active; it is %(state)s.")
+            % {"state": state_in_sentence(licence.state)}
         )
     ends_at = licence.ends_at
     if ends_at is not None and ends_at <= timezone.now():
-        raise SliceRefused(f"The licence ended on {ends_at:%d %B %Y}: no more slices can be requested.")
+        raise SliceRefused(gettext("The licence ended on %(ends_at)s: no more slices can be requested.")
+                           % {"ends_at": formats.day(ends_at)})
     caps, remaining = licence.caps, licence.remaining
     if remaining["slices"] == 0:
-        raise SliceRefused(f"No slices remain: this licence allows {caps['slices']} and all have been requested.")
+        raise SliceRefused(gettext("No slices remain: this licence allows %(slices)s and all have been requested.")
+                           % {"slices": caps["slices"]})
     if remaining["bytes"] == 0:
-        raise SliceRefused(f"No data volume remains: this licence's cap of {caps['bytes']:,} bytes is used up.")
+        raise SliceRefused(gettext("No data volume remains: this licence's cap of %(bytes)s bytes is used up.")
+                           % {"bytes": formats.count(caps["bytes"])})
     if remaining["assets"] is not None and size > remaining["assets"]:
         raise SliceRefused(
-            f"You asked for {size:,} assets but only {remaining['assets']:,} remain under this licence's cap "
-            f"of {caps['assets']:,}."
+            gettext("You asked for %(size)s assets but only %(remaining)s remain under this licence's cap of "
+                    "%(cap)s.")
+            % {"size": formats.count(size), "remaining": formats.count(remaining["assets"]),
+               "cap": formats.count(caps["assets"])}
         )
 
 
@@ -191,7 +203,8 @@ def slice_build(*, slice_id):
             licence = Licence.objects.select_for_update().get(pk=slice_.licence_id)
             if licence.state not in workflow.ACTIVE:
                 raise SliceBuildFailed(
-                    f"The licence became {licence.get_state_display().lower()} before the slice was built."
+                    gettext("The licence became %(state)s before the slice was built.")
+                    % {"state": state_in_sentence(licence.state)}
                 )
             # Exclusive deals are decided one at a time against all builds (services/collections.py).
             lock_exclusivity(shared=True)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Membership
 from licensing import jobs
@@ -63,15 +64,16 @@ def _check_owner(by, organisation_id):
         return  # an API key of the organisation: its scope was checked by the API
     membership = getattr(by, "membership", None)
     if membership is None or membership.organisation_id != organisation_id or membership.role != Membership.Role.OWNER:
-        raise WebhookRefused("Only the organisation's owner manages its webhooks.")
+        raise WebhookRefused(gettext("Only the organisation's owner manages its webhooks."))
 
 
 def _clean_events(events):
     if not isinstance(events, (list, tuple)) or not events or not all(isinstance(e, str) for e in events):
-        raise WebhookRefused(f"Choose the events to send, some of: {', '.join(EVENTS)}.")
+        raise WebhookRefused(gettext("Choose the events to send, some of: %(items)s.") % {"items": ', '.join(EVENTS)})
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
-        raise WebhookRefused(f"Unknown events {', '.join(unknown)}; the events are {', '.join(EVENTS)}.")
+        raise WebhookRefused(gettext("Unknown events %(items)s; the events are %(items2)s.")
+                             % {"items": ', '.join(unknown), "items2": ', '.join(EVENTS)})
     return [event for event in EVENTS if event in events]
 
 
@@ -143,20 +145,21 @@ def check_destination(url):
     """The URL as stored, or WebhookRefused: not http(s), or a host that resolves to an address that
     is not public (private, loopback, link-local, unique-local, multicast, reserved …)."""
     if not isinstance(url, str) or not url.strip():
-        raise WebhookRefused("Give the endpoint's URL, e.g. https://pipeline.example/hooks/tessera.")
+        raise WebhookRefused(gettext("Give the endpoint's URL, e.g. https://pipeline.example/hooks/tessera."))
     url = url.strip()
     parts = urlsplit(url)
     schemes = ("https",) if settings.WEBHOOKS_REQUIRE_HTTPS else ("https", "http")
     if parts.scheme not in schemes or not parts.hostname:
-        raise WebhookRefused(f"The endpoint must be an {' or '.join(schemes)} URL with a host name.")
+        raise WebhookRefused(gettext("The endpoint must be an %(items)s URL with a host name.")
+                             % {"items": ' or '.join(schemes)})
     if parts.username or parts.password:
-        raise WebhookRefused("The endpoint URL must not carry a user name or password: verify the signature instead.")
+        raise WebhookRefused(gettext("The endpoint URL must not carry a user name or password: verify the signature instead."))
     if len(url) > 500:
-        raise WebhookRefused("The endpoint URL is longer than 500 characters.")
+        raise WebhookRefused(gettext("The endpoint URL is longer than 500 characters."))
     try:
         _ = parts.port
     except ValueError:
-        raise WebhookRefused("The endpoint URL's port is not a number from 0 to 65535.") from None
+        raise WebhookRefused(gettext("The endpoint URL's port is not a number from 0 to 65535.")) from None
     _allowed_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     return url
 
@@ -165,15 +168,16 @@ def _allowed_addresses(host, port):
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise WebhookRefused(f"The endpoint's host {host} does not resolve.") from None
+        raise WebhookRefused(gettext("The endpoint's host %(host)s does not resolve.") % {"host": host}) from None
     addresses = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
         if not address.is_global and not settings.WEBHOOKS_ALLOW_PRIVATE:
-            raise WebhookRefused(f"The endpoint's host {host} resolves to {address}, a private, loopback or "
-                                 "link-local address: webhooks go only to public addresses.")
+            raise WebhookRefused(gettext("The endpoint's host %(host)s resolves to %(address)s, a private, loopback or link-local "
+                                         "address: webhooks go only to public addresses.")
+                                 % {"host": host, "address": address})
         if str(address) not in addresses:
             addresses.append(str(address))
     return addresses
@@ -220,7 +224,7 @@ def webhook_delivery_replay(*, delivery, by, api_key=None):
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         if not endpoint.active:
-            raise WebhookRefused("This endpoint is disabled: enable it before replaying deliveries to it.")
+            raise WebhookRefused(gettext("This endpoint is disabled: enable it before replaying deliveries to it."))
         replay = WebhookDelivery.objects.create(message_id=delivery.message_id, endpoint=endpoint, replay_of=delivery)
         audit(actor=by, api_key=api_key, organisation=endpoint.organisation, action="webhook.replay", target=replay,
               payload={"replay_of": delivery.pk, "msg_id": delivery.message.msg_id})

@@ -4,6 +4,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.roles import has_role
 
@@ -15,7 +16,7 @@ def staff_only(*roles):
         @login_required
         def wrapper(request, *args, **kwargs):
             if not has_role(request.user, *roles):
-                raise PermissionDenied("This page is for licensor staff.")
+                raise PermissionDenied(_("This page is for licensor staff."))
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import is_staff_member
@@ -58,7 +59,7 @@ def _licensee_model(request, pk):
     membership = getattr(request.user, "membership", None)
     if membership is None or membership.organisation_id != model.organisation_id:
         if request.method != "GET":
-            raise PermissionDenied("Only the model's organisation can change it.")
+            raise PermissionDenied(gettext("Only the model's organisation can change it."))
     return model
 
 
@@ -88,7 +89,8 @@ def model_register(request):
             for field, errors in refusal.fields.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"{model.name} registered: add a version and declare which slices trained it.")
+            messages.success(request, gettext("%(name)s registered: add a version and declare which slices trained it.")
+                                      % {"name": model.name})
             return redirect("model_detail", pk=model.pk)
     return render(request, "models/register.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -105,7 +107,8 @@ def model_detail(request, pk):
             for field, errors in refusal.fields.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Version {version.label} added: declare the slices that trained it.")
+            messages.success(request, gettext("Version %(label)s added: declare the slices that trained it.")
+                                      % {"label": version.label})
             return redirect("model_version", pk=model.pk, version_pk=version.pk)
     versions = model.versions.order_by("-created_at", "-id")
     return render(request, "models/detail.html", {
@@ -119,7 +122,8 @@ def model_detail(request, pk):
 def model_publish(request, pk):
     model = _licensee_model(request, pk)
     ai_model_publish(model=model, by=request.user)
-    messages.success(request, f"{model.name} is public: its page lists what trained each released version.")
+    messages.success(request, gettext("%(name)s is public: its page lists what trained each released version.")
+                              % {"name": model.name})
     return redirect("model_detail", pk=model.pk)
 
 
@@ -165,7 +169,7 @@ def version_declare(request, pk, version_pk):
     form = DeclarationForm(request.POST, request.FILES, slices=declarable_slices(model=model),
                            declarations=declarations)
     if not form.is_valid():
-        messages.error(request, "The declaration has errors: see below.")
+        messages.error(request, gettext("The declaration has errors: see below."))
         return _version_page(request, model, version, declaration_form=form, status=400)
     try:
         declaration = training_declare(version=version, by=request.user, **form.service_kwargs())
@@ -174,8 +178,9 @@ def version_declare(request, pk, version_pk):
         form.add_error(None, str(refusal))
         return _version_page(request, model, version, declaration_form=form, status=400)
     what = "the whole slice" if declaration.whole_slice else f"{declaration.item_count:,} items of the slice"
-    messages.success(request, f"Declared: version {version.label} was trained on {what} "
-                              f"(slice {declaration.slice.number} of licence {declaration.slice.licence_id}).")
+    messages.success(request, gettext("Declared: version %(label)s was trained on %(what)s (slice %(number)s of licence "
+                                      "%(licence_id)s).")
+                              % {"label": version.label, "what": what, "number": declaration.slice.number, "licence_id": declaration.slice.licence_id})
     return redirect("model_version", pk=model.pk, version_pk=version.pk)
 
 
@@ -192,7 +197,7 @@ def declaration_remove(request, pk, version_pk, declaration_pk):
     except ModelRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, "Declaration removed.")
+        messages.success(request, gettext("Declaration removed."))
     return redirect("model_version", pk=model.pk, version_pk=version.pk)
 
 
@@ -232,7 +237,7 @@ def version_eu_summary(request, pk, version_pk):
                 for field, errors in refusal.fields.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.success(request, "Your answers are saved: the summary below includes them.")
+                messages.success(request, gettext("Your answers are saved: the summary below includes them."))
                 return redirect("model_version_eu_summary", pk=model.pk, version_pk=version.pk)
         status = 400
     summary = eu_summary(version=version, training=training)

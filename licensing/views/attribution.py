@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import FINANCE
@@ -27,7 +28,7 @@ def _own_version(request, pk, version_pk):
     model = model_visible_to(user=request.user, pk=pk)
     membership = getattr(request.user, "membership", None)
     if membership is None or membership.organisation_id != model.organisation_id:
-        raise PermissionDenied("Only the model's organisation sends its usage reports.")
+        raise PermissionDenied(_("Only the model's organisation sends its usage reports."))
     return model, version_of(model=model, pk=version_pk)
 
 
@@ -38,17 +39,19 @@ def usage_report_create(request, pk, version_pk):
     form = UsageReportForm(request.POST, request.FILES)
     if not form.is_valid():
         errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
-        messages.error(request, f"The usage report was not sent. {errors}")
+        messages.error(request, _("The usage report was not sent. %(errors)s") % {"errors": errors})
         return redirect("model_version", pk=model.pk, version_pk=version.pk)
     try:
         report, created = usage_report_upload(version=version, by=request.user, **form.service_kwargs())
     except UsageReportRefused as refusal:
-        messages.error(request, f"The usage report was not sent: {refusal}")
+        messages.error(request, _("The usage report was not sent: %(refusal)s") % {"refusal": refusal})
         return redirect("model_version", pk=model.pk, version_pk=version.pk)
     if created:
-        messages.success(request, f"Usage report {report.reference} received: it is being processed.")
+        messages.success(request, _("Usage report %(reference)s received: it is being processed.")
+                                  % {"reference": report.reference})
     else:
-        messages.info(request, f"Usage report {report.reference} was sent before: nothing changed.")
+        messages.info(request, _("Usage report %(reference)s was sent before: nothing changed.")
+                               % {"reference": report.reference})
     return redirect("usage_report", pk=model.pk, version_pk=version.pk, report_pk=report.pk)
 
 

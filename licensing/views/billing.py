@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN
@@ -92,8 +93,9 @@ def payment_create(request, pk):
         form.add_error("amount", str(refusal))
         return invoice_detail(request, pk, payment_form=form, status=400)
     invoice.refresh_from_db()
-    messages.success(request, f"Payment recorded. {invoice.display_number} is {invoice.get_status_display().lower()}; "
-                              f"{invoice.balance} {invoice.currency} still owed.")
+    messages.success(request, _("Payment recorded. %(number)s is %(status)s; %(balance)s %(currency)s still owed.")
+                              % {"number": invoice.display_number, "status": invoice.get_status_display().lower(),
+                                 "balance": invoice.balance, "currency": invoice.currency})
     return redirect("finance_invoice_detail", pk=pk)
 
 
@@ -110,7 +112,8 @@ def credit_note_create(request, pk):
     except billing.BillingRefused as refusal:
         form.add_error(None, str(refusal))
         return invoice_detail(request, pk, credit_form=form, status=400)
-    messages.success(request, f"Credit note {note.display_number} issued for {note.gross_total} {note.currency}.")
+    messages.success(request, _("Credit note %(display_number)s issued for %(gross_total)s %(currency)s.")
+                              % {"display_number": note.display_number, "gross_total": note.gross_total, "currency": note.currency})
     return redirect("finance_invoice_detail", pk=pk)
 
 

@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.roles import LICENSOR_ADMIN, REVIEWER
@@ -54,7 +56,8 @@ def ingest(request):
         except IngestRefused as refusal:
             form.add_error("feed", str(refusal))
         else:
-            messages.success(request, f"{run.file_name} is being brought in: this page follows its progress.")
+            messages.success(request, _("%(file_name)s is being brought in: this page follows its progress.")
+                                      % {"file_name": run.file_name})
             return redirect("catalogue_ingest_run", pk=run.pk)
     return render(request, "catalogue/ingest.html", {"form": form, "runs": ingest_runs()[:50]},
                   status=400 if request.method == "POST" else 200)
@@ -107,7 +110,7 @@ def set_rightsholders(request, pk):
     except CollectionRefused as refusal:
         form.add_error("rightsholders", str(refusal))
         return work_rights(request, pk, rights_form=form, status=400)
-    messages.success(request, "Rightsholders saved: the work's next royalties are split between them.")
+    messages.success(request, _("Rightsholders saved: the work's next royalties are split between them."))
     return redirect("catalogue_work_rights", pk=pk)
 
 
@@ -123,7 +126,9 @@ def take_down(request, pk):
     except IngestRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, f"Taken down: withdrawn from {withdrawn} slice item{'s' if withdrawn != 1 else ''}.")
+        messages.success(request, ngettext("Taken down: withdrawn from %(count)s slice item.",
+                                           "Taken down: withdrawn from %(count)s slice items.", withdrawn)
+                                  % {"count": withdrawn})
     return redirect("catalogue_work_rights", pk=pk)
 
 
@@ -139,7 +144,7 @@ def clear_signal(request, pk):
     except IngestRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, "Cleared: new slices may include the work.")
+        messages.success(request, _("Cleared: new slices may include the work."))
     return redirect("catalogue_work_rights", pk=pk)
 
 

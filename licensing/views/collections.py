@@ -2,6 +2,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
@@ -33,7 +35,7 @@ def collections(request):
         except CollectionRefused as refusal:
             form.add_error(None, str(refusal))
         else:
-            messages.success(request, f"Collection “{collection.name}” created.")
+            messages.success(request, _("Collection “%(name)s” created.") % {"name": collection.name})
             return redirect("catalogue_collection", pk=collection.pk)
     return render(request, "catalogue/collections.html", {"form": form, "collections": collections_list()},
                   status=400 if request.method == "POST" else 200)
@@ -60,7 +62,7 @@ def collection_add(request, pk):
     except CollectionRefused as refusal:
         form.add_error("works", str(refusal))
         return collection(request, pk, form=form, status=400)
-    messages.success(request, f"{moved} work{'s' if moved != 1 else ''} added.")
+    messages.success(request, ngettext("%(count)s work added.", "%(count)s works added.", moved) % {"count": moved})
     return redirect("catalogue_collection", pk=pk)
 
 

@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER
 from licensing.forms.contributors import (
@@ -147,10 +149,10 @@ def ai_training(request):
 
 CHOICES = {
     "opt-out": {"opted_out": True, "form": OptOutConfirmForm,
-                "done": "You have opted out of AI training. New slices leave your works out, and your works in "
-                        "research slices are withdrawn."},
+                "done": gettext_lazy("You have opted out of AI training. New slices leave your works out, and your "
+                                     "works in research slices are withdrawn.")},
     "opt-in": {"opted_out": False, "form": OptInConfirmForm,
-               "done": "You have opted back in: new slices may include your works again."},
+               "done": gettext_lazy("You have opted back in: new slices may include your works again.")},
 }
 
 
@@ -162,7 +164,7 @@ def ai_training_change(request, choice):
         raise Http404
     wanted = CHOICES[choice]
     if contributor.opted_out == wanted["opted_out"]:
-        messages.info(request, "That is already your choice: nothing was changed.")
+        messages.info(request, _("That is already your choice: nothing was changed."))
         return redirect("contributor_ai_training")
     form = wanted["form"](request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -1,5 +1,6 @@
 """Licensor staff's dashboard: the year at a glance, drawn on the server."""
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER
 from licensing.charts import bar_chart
@@ -18,26 +19,26 @@ def staff_dashboard(request):
 
     currency = figures["currency"]
     charts = [
-        {"id": "applications", "title": "Applications and approvals",
-         "svg": bar_chart(title="Applications and approvals by month", labels=labels,
+        {"id": "applications", "title": gettext("Applications and approvals"),
+         "svg": bar_chart(title=gettext("Applications and approvals by month"), labels=labels,
                           bars=[("applications", series("applied")), ("approvals", series("approved"))]),
-         "legend": [("", "Applications submitted"), ("second", "Research licences approved")],
-         "columns": [("applied", "Applications"), ("approved", "Approvals"), ("rejected", "Rejections")]},
-        {"id": "grants", "title": "Works granted",
-         "svg": bar_chart(title="Works granted in slices by month", labels=labels, bars=[("works", series("granted"))]),
-         "legend": [("", "Works granted in ready slices")],
-         "columns": [("granted", "Works granted"), ("slices", "Slices built")]},
-        {"id": "revenue", "title": f"Revenue and royalties ({currency})",
-         "svg": bar_chart(title=f"Payments received and royalties credited by month, {currency}", labels=labels,
+         "legend": [("", gettext("Applications submitted")), ("second", gettext("Research licences approved"))],
+         "columns": [("applied", gettext("Applications")), ("approved", gettext("Approvals")), ("rejected", gettext("Rejections"))]},
+        {"id": "grants", "title": gettext("Works granted"),
+         "svg": bar_chart(title=gettext("Works granted in slices by month"), labels=labels, bars=[("works", series("granted"))]),
+         "legend": [("", gettext("Works granted in ready slices"))],
+         "columns": [("granted", gettext("Works granted")), ("slices", gettext("Slices built"))]},
+        {"id": "revenue", "title": gettext("Revenue and royalties (%(currency)s)") % {"currency": currency},
+         "svg": bar_chart(title=gettext("Payments received and royalties credited by month, %(currency)s") % {"currency": currency}, labels=labels,
                           bars=[("payments", series("revenue")), ("royalties", series("royalties"))]),
-         "legend": [("", f"Payments received ({currency}, including VAT)"),
-                    ("second", f"Royalties credited to contributors ({currency})")],
-         "columns": [("revenue", f"Payments ({currency})"), ("royalties", f"Royalties ({currency})")], "money": True},
-        {"id": "opt-outs", "title": "Opt-out rate",
-         "svg": bar_chart(title="Opt-outs by month and the share of contributors opted out", labels=labels,
+         "legend": [("", gettext("Payments received (%(currency)s, including VAT)") % {"currency": currency}),
+                    ("second", gettext("Royalties credited to contributors (%(currency)s)") % {"currency": currency})],
+         "columns": [("revenue", gettext("Payments (%(currency)s)") % {"currency": currency}), ("royalties", gettext("Royalties (%(currency)s)") % {"currency": currency})], "money": True},
+        {"id": "opt-outs", "title": gettext("Opt-out rate"),
+         "svg": bar_chart(title=gettext("Opt-outs by month and the share of contributors opted out"), labels=labels,
                           bars=[("opt-outs", series("opt_outs"))], line=("rate", series("rate"))),
-         "legend": [("", "Opt-outs in the month"), ("line", "Contributors opted out at month end (%)")],
-         "columns": [("opt_outs", "Opt-outs"), ("opted_out", "Opted out at month end"), ("rate", "Rate (%)")]},
+         "legend": [("", gettext("Opt-outs in the month")), ("line", gettext("Contributors opted out at month end (%)"))],
+         "columns": [("opt_outs", gettext("Opt-outs")), ("opted_out", gettext("Opted out at month end")), ("rate", gettext("Rate (%)"))]},
     ]
     for chart in charts:
         chart["empty"] = not any(row[key] for row in rows for key, _ in chart["columns"])

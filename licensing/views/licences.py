@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role, roles_of
@@ -25,15 +27,15 @@ from licensing.terms import TermsNotAvailable, licence_offer_terms, licence_term
 from licensing.workflow import LicenceActionRefused
 
 NEXT_STEPS = {
-    LicenceState.DRAFT: "Finish the application and submit it for review.",
-    LicenceState.SUBMITTED: "Waiting for a reviewer.",
-    LicenceState.CHANGES_REQUESTED: "A reviewer asked for changes: edit the application and submit it again.",
-    LicenceState.RESEARCH_ACTIVE: "Request data slices. When your product is ready, ask for a commercial licence.",
-    LicenceState.UPGRADE_REQUESTED: "Waiting for the licensor's commercial offer.",
-    LicenceState.UPGRADE_OFFERED: "Read the commercial offer and accept it.",
-    LicenceState.AWAITING_PAYMENT: "Pay the invoice: the licence becomes commercial when it is paid.",
-    LicenceState.COMMERCIAL_ACTIVE: "Commercial licence active.",
-    LicenceState.SUSPENDED: "Suspended: contact the licensor.",
+    LicenceState.DRAFT: gettext_lazy("Finish the application and submit it for review."),
+    LicenceState.SUBMITTED: gettext_lazy("Waiting for a reviewer."),
+    LicenceState.CHANGES_REQUESTED: gettext_lazy("A reviewer asked for changes: edit the application and submit it again."),
+    LicenceState.RESEARCH_ACTIVE: gettext_lazy("Request data slices. When your product is ready, ask for a commercial licence."),
+    LicenceState.UPGRADE_REQUESTED: gettext_lazy("Waiting for the licensor's commercial offer."),
+    LicenceState.UPGRADE_OFFERED: gettext_lazy("Read the commercial offer and accept it."),
+    LicenceState.AWAITING_PAYMENT: gettext_lazy("Pay the invoice: the licence becomes commercial when it is paid."),
+    LicenceState.COMMERCIAL_ACTIVE: gettext_lazy("Commercial licence active."),
+    LicenceState.SUSPENDED: gettext_lazy("Suspended: contact the licensor."),
 }
 
 
@@ -100,14 +102,14 @@ def _posted_version(request):
 
 def _after_save(request, licence, submitting):
     if not submitting:
-        messages.success(request, "Draft saved.")
+        messages.success(request, _("Draft saved."))
         return redirect("licence_detail", pk=licence.pk)
     try:
         services.licence_submit(licence=licence, by=request.user)
     except LicenceActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, "Application submitted. A reviewer will look at it shortly.")
+        messages.success(request, _("Application submitted. A reviewer will look at it shortly."))
     return redirect("licence_detail", pk=licence.pk)
 
 
@@ -188,7 +190,7 @@ def act(request, pk, action):
         raise Http404
     form = page.form(request.POST, prefix=action)
     if not form.is_valid():
-        messages.error(request, "Please correct the errors below.")
+        messages.error(request, _("Please correct the errors below."))
         return detail(request, pk, bound=(action, form), status=400)
     kwargs = form.service_kwargs() if hasattr(form, "service_kwargs") else {
         key: value for key, value in form.cleaned_data.items() if key != "version"

@@ -2,6 +2,7 @@
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER
 from licensing.forms.review import QueueFilterForm
@@ -14,16 +15,16 @@ S = LicenceState
 
 QUEUES = {
     "applications": {
-        "title": "Applications",
+        "title": _("Applications"),
         "states": [S.SUBMITTED, S.CHANGES_REQUESTED, S.DRAFT],
         "default": [S.SUBMITTED],
     },
     "upgrades": {
-        "title": "Commercial upgrades",
+        "title": _("Commercial upgrades"),
         "states": [S.UPGRADE_REQUESTED, S.UPGRADE_OFFERED, S.AWAITING_PAYMENT],
         "default": [S.UPGRADE_REQUESTED, S.UPGRADE_OFFERED, S.AWAITING_PAYMENT],
     },
-    "all": {"title": "All licences", "states": list(S), "default": list(S)},
+    "all": {"title": _("All licences"), "states": list(S), "default": list(S)},
 }
 
 

@@ -2,6 +2,8 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.roles import FINANCE
@@ -51,9 +53,10 @@ def royalty_period_close(request):
         form.add_error("month", str(refusal))
         return royalty_months(request, close_form=form, status=400)
     if created:
-        messages.success(request, f"{period} is closed: {period.payouts.count()} payouts are ready to export.")
+        messages.success(request, _("%(period)s is closed: %(count)s payouts are ready to export.")
+                                  % {"period": period, "count": period.payouts.count()})
     else:
-        messages.info(request, f"{period} was already closed: nothing was changed.")
+        messages.info(request, _("%(period)s was already closed: nothing was changed.") % {"period": period})
     return redirect("finance_royalty_period", month=f"{period.month:%Y-%m}")
 
 
@@ -89,5 +92,7 @@ def royalty_payouts_paid(request, month):
     except StatementRefused as refusal:
         form.add_error("references", str(refusal))
         return royalty_period_detail(request, month, paid_form=form, status=400)
-    messages.success(request, f"{marked} payout{'s' if marked != 1 else ''} of {period} marked as made.")
+    messages.success(request, ngettext("%(count)s payout of %(period)s marked as made.",
+                                       "%(count)s payouts of %(period)s marked as made.", marked)
+                              % {"count": marked, "period": period})
     return redirect("finance_royalty_period", month=f"{period.month:%Y-%m}")

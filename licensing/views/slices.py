@@ -5,9 +5,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from licensing import downloads, rights, workflow
+from licensing import downloads, formats, rights, workflow
 from licensing.forms.slices import SliceRequestForm
 from licensing.manifests.http import MANIFEST_FORMATS, stream_manifest
 from licensing.manifests.shards import extension
@@ -46,8 +47,8 @@ def request_slice(request, pk):
         raise Http404
     form = SliceRequestForm(request.POST, prefix="slice")
     if not form.is_valid():
-        messages.error(request, "The slice request has errors: " + "; ".join(
-            f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}" for f, e in form.errors.items()))
+        messages.error(request, _("The slice request has errors: %(errors)s") % {"errors": "; ".join(
+            f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}" for f, e in form.errors.items())})
         return _licence_page_with(request, licence, form)
     try:
         slice_ = slice_request(licence=licence, by=request.user, **form.service_kwargs())
@@ -57,11 +58,14 @@ def request_slice(request, pk):
         return _licence_page_with(request, licence, form)
     slice_.refresh_from_db()  # built already where jobs run in-process
     if slice_.status == SliceStatus.READY:
-        messages.success(request, f"Slice {slice_.number} is ready: {slice_.asset_count:,} assets.")
+        messages.success(request, _("Slice %(number)s is ready: %(asset_count)s assets.")
+                                  % {"number": slice_.number, "asset_count": formats.count(slice_.asset_count)})
     elif slice_.status == SliceStatus.FAILED:
-        messages.error(request, f"Slice {slice_.number} could not be built: {slice_.failure_reason}")
+        messages.error(request, _("Slice %(number)s could not be built: %(failure_reason)s")
+                                % {"number": slice_.number, "failure_reason": slice_.failure_reason})
     else:
-        messages.success(request, f"Slice {slice_.number} requested: it is being built, and this page follows its progress.")
+        messages.success(request, _("Slice %(number)s requested: it is being built, and this page follows its progress.")
+                                  % {"number": slice_.number})
     return redirect("slice_detail", pk=slice_.pk)
 
 

@@ -3,6 +3,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
@@ -48,7 +50,8 @@ def endpoints(request):
             form.add_error("url", str(refusal))
         else:
             request.session[NEW_SECRET_SESSION] = [endpoint.pk, secret]
-            messages.success(request, f"Endpoint {endpoint.url} registered: copy its signing secret now.")
+            messages.success(request, _("Endpoint %(url)s registered: copy its signing secret now.")
+                                      % {"url": endpoint.url})
             return redirect("webhook_detail", pk=endpoint.pk)
     return _no_store(render(request, "webhooks/list.html", {
         "organisation": organisation, "endpoints": endpoints_of(organisation_id=organisation.pk), "form": form,
@@ -74,8 +77,8 @@ def rotate_secret(request, pk):
     endpoint, secret = webhook_secret_rotate(endpoint=endpoint_of(organisation_id=organisation.pk, pk=pk),
                                              by=request.user)
     request.session[NEW_SECRET_SESSION] = [endpoint.pk, secret]
-    messages.success(request, f"New secret made. The old one also signs until "
-                              f"{endpoint.previous_secret_expires_at:%d %B %Y %H:%M} UTC.")
+    messages.success(request, _("New secret made. The old one also signs until %(previous_secret_expires_at)s UTC.")
+                              % {"previous_secret_expires_at": date_format(endpoint.previous_secret_expires_at, "d F Y H:i")})
     return redirect("webhook_detail", pk=endpoint.pk)
 
 
@@ -85,7 +88,8 @@ def toggle(request, pk):
     organisation = _owner_organisation(request)
     endpoint = endpoint_of(organisation_id=organisation.pk, pk=pk)
     endpoint = webhook_endpoint_update(endpoint=endpoint, by=request.user, active=not endpoint.active)
-    messages.success(request, f"Endpoint {endpoint.url} is {'enabled' if endpoint.active else 'disabled'}.")
+    messages.success(request, (_("Endpoint %(url)s is enabled.") if endpoint.active else _("Endpoint %(url)s is disabled."))
+                     % {"url": endpoint.url})
     return redirect("webhook_detail", pk=endpoint.pk)
 
 
@@ -95,7 +99,7 @@ def delete(request, pk):
     organisation = _owner_organisation(request)
     endpoint = endpoint_of(organisation_id=organisation.pk, pk=pk)
     webhook_endpoint_delete(endpoint=endpoint, by=request.user)
-    messages.success(request, f"Endpoint {endpoint.url} deleted: nothing more is sent to it.")
+    messages.success(request, _("Endpoint %(url)s deleted: nothing more is sent to it.") % {"url": endpoint.url})
     return redirect("webhooks")
 
 
@@ -109,5 +113,5 @@ def replay(request, pk, delivery_id):
     except WebhookRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, "Replay scheduled: it appears in the log below once sent.")
+        messages.success(request, _("Replay scheduled: it appears in the log below once sent."))
     return redirect("webhook_detail", pk=endpoint.pk)
