@@ -40,7 +40,8 @@ install-dev: $(VENV)/.installed-dev compilemessages
 # The catalogues translators fill: every string the code and templates mark, without source locations
 # (so that a moved line does not rewrite the catalogue). Needs GNU gettext (xgettext, msgmerge).
 messages: install
-	$(PY) manage.py makemessages -l de -l it -l ar --no-obsolete --no-location
+	$(PY) manage.py makemessages -l de -l it -l ar --no-obsolete --no-location \
+		--ignore "var/*" --ignore "tests/*" --ignore "clients/*" --ignore "bench/*" --ignore "docs/*" --ignore "static/*"
 
 demo: install
 	mkdir -p var

@@ -9,6 +9,8 @@ import csv
 from decimal import Decimal, InvalidOperation
 
 from django.http import StreamingHttpResponse
+from django.utils import translation
+from django.utils.translation import pgettext
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,11 +38,22 @@ class _Echo:
         return value
 
 
+def header(*columns):
+    """A CSV's first row in the reader's language; English keeps the column names as they always were."""
+    return [pgettext("CSV column", column) for column in columns]
+
+
 def csv_response(rows, filename):
-    """Stream rows as a CSV attachment, every cell made safe for a spreadsheet."""
+    """Stream rows as a CSV attachment, every cell made safe for a spreadsheet. The rows are written in the
+    language of the request (streaming goes on after the view has returned)."""
     writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow([safe_cell(cell) for cell in row]) for row in rows), content_type="text/csv; charset=utf-8"
-    )
+    language = translation.get_language()
+
+    def lines():
+        with translation.override(language):
+            for row in rows:
+                yield writer.writerow([safe_cell(cell) for cell in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -51,31 +51,7 @@ REQUIRED_IN_SENTENCE = {
 }
 
 TERMINAL = frozenset({S.REJECTED, S.WITHDRAWN, S.EXPIRED, S.REVOKED})
-NON_# A state as a sentence names it: "the licence is research active".
-STATE_IN_SENTENCE = {
-    S.DRAFT: _("draft"),
-    S.SUBMITTED: _("submitted"),
-    S.CHANGES_REQUESTED: _("changes requested"),
-    S.RESEARCH_ACTIVE: _("research active"),
-    S.REJECTED: _("rejected"),
-    S.WITHDRAWN: _("withdrawn"),
-    S.UPGRADE_REQUESTED: _("upgrade requested"),
-    S.UPGRADE_OFFERED: _("upgrade offered"),
-    S.AWAITING_PAYMENT: _("awaiting payment"),
-    S.COMMERCIAL_ACTIVE: _("commercial active"),
-    S.SUSPENDED: _("suspended"),
-    S.EXPIRED: _("expired"),
-    S.REVOKED: _("revoked"),
-}
-# What an action asks for, as "Cannot … without a …" names it.
-REQUIRED_IN_SENTENCE = {
-    "message": _("message"),
-    "reason": _("reason"),
-    "intended_use": _("intended use"),
-    "expected_scale": _("expected scale"),
-}
-
-TERMINAL = frozenset(set(S) - TERMINAL)
+NON_TERMINAL = frozenset(set(S) - TERMINAL)
 # States in which the licence grants data: slices may be requested.
 ACTIVE = frozenset({S.RESEARCH_ACTIVE, S.UPGRADE_REQUESTED, S.UPGRADE_OFFERED, S.AWAITING_PAYMENT, S.COMMERCIAL_ACTIVE})
 

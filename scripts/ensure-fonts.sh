@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# PDFs embed Debian's fonts: Noto Sans (Latin, Arabic, Hebrew), DejaVu Sans as the fallback that covers
+# PDFs embed Debian's fonts: Noto Sans (Latin, Hebrew), Noto Naskh Arabic, DejaVu Sans as the fallback that covers
 # all three, and Symbola for emoji. Without them the PDFs still render, with fewer scripts drawn.
 set -eu
 FONTS="fonts-noto-core fonts-dejavu-core fonts-symbola"
 missing=""
-[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || missing="yes"
+[ -f /usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf ] || missing="yes"
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="yes"
 [ -f /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf ] || missing="yes"
 [ -z "$missing" ] && exit 0

@@ -4,8 +4,8 @@ order (python-bidi's Unicode bidi algorithm) with every word shaped by HarfBuzz 
 and a ToUnicode map that gives back the characters as written, so a reader copying or extracting the
 text gets "شركة النور" in logical order, not presentation forms.
 
-The fonts are Debian's (scripts/ensure-fonts.sh): Noto Sans, Noto Sans Arabic and Hebrew, DejaVu Sans,
-Symbola for emoji. Whichever are missing are skipped; with none at all the PDF is drawn in Helvetica,
+The fonts are Debian's (scripts/ensure-fonts.sh): Noto Sans, Noto Naskh Arabic, Noto Sans Hebrew,
+DejaVu Sans, Symbola for emoji. Whichever are missing are skipped; with none at all the PDF is drawn in Helvetica,
 which shows Latin text only, so the demo on a bare machine still serves its PDFs."""
 import unicodedata
 from functools import cache
@@ -30,7 +30,9 @@ FONT_DIRS = [Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype"
 # Tried in this order for every character; (regular file, bold file).
 FACES = [
     ("TesseraNotoSans", "noto/NotoSans-Regular.ttf", "noto/NotoSans-Bold.ttf"),
-    ("TesseraNotoArabic", "noto/NotoSansArabic-Regular.ttf", "noto/NotoSansArabic-Bold.ttf"),
+    # Naskh, the style Arabic documents are set in; it also shapes letter by letter (its only ligature is the
+    # obligatory lam-alef), so each glyph maps back to one character.
+    ("TesseraNotoArabic", "noto/NotoNaskhArabic-Regular.ttf", "noto/NotoNaskhArabic-Bold.ttf"),
     ("TesseraNotoHebrew", "noto/NotoSansHebrew-Regular.ttf", "noto/NotoSansHebrew-Bold.ttf"),
     ("TesseraDejaVu", "dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf"),
     ("TesseraSymbola", "ancient-scripts/Symbola_hint.ttf", None),
@@ -208,15 +210,29 @@ def visual_words(line, rtl):
             current = []
             continue
         current.append(index)
-    result = []
-    for indices in words:
-        if len(indices) > 1 and indices[0] > indices[-1]:  # drawn right to left: give HarfBuzz logical order
-            indices = indices[::-1]
-        word = "".join(chars[k] for k in indices)
-        if len(indices) == 1 and levels[indices[0]] % 2:
-            word = MIRRORED.get(word, word)
-        result.append(word)
-    return result
+    return [_visual_word(indices, chars, levels) for indices in words]
+
+
+def _visual_word(indices, chars, levels):
+    """One space-free stretch of the visual line, as ReportLab should be given it: its runs of one level in
+    visual order; a right-to-left run with letters turned back to logical order (HarfBuzz shapes it right to
+    left), a right-to-left run of neutrals only kept as drawn, its brackets mirrored."""
+    runs = []
+    for index in indices:
+        if runs and levels[runs[-1][-1]] == levels[index]:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    word = ""
+    for run in runs:
+        text = "".join(chars[k] for k in run)
+        if levels[run[0]] % 2:
+            if has_rtl(text):
+                text = text[::-1]
+            else:
+                text = "".join(MIRRORED.get(c, c) for c in text)
+        word += text
+    return word
 
 
 def _runs(word):
@@ -234,7 +250,7 @@ def _runs(word):
     return runs
 
 
-def _line_markup(words):
+def _line_markup(words, bold=False):
     """A line of words as Paragraph markup. Neighbouring words in the same font share one <font> element,
     spaces included, so that the line is written without font changes (a text extractor then reads a
     right-to-left run as one). A word needing several fonts (text and an emoji) is drawn as several
@@ -255,7 +271,10 @@ def _line_markup(words):
                 if pieces:
                     pieces[-1] = (pieces[-1][0], pieces[-1][1] + separator)
                 pieces.append((face, run))
-    return "".join(escape(text) if face in (None, base_font()) else f'<font name="{face}">{escape(text)}</font>'
+    def font_name(face):  # a <font> inside <b> is not made bold by ReportLab: name the bold face itself
+        return faces()[face][1].fontName if bold else face
+
+    return "".join(escape(text) if face in (None, base_font()) else f'<font name="{font_name(face)}">{escape(text)}</font>'
                    for face, text in pieces)
 
 
@@ -268,7 +287,7 @@ def markup(text, *, rtl=False, bold=False):
         line = steered.translate(BIDI_CONTROLS)
         words = visual_words(steered, rtl) if (rtl or has_rtl(line)) else line.split(" ")
         words = [w.translate(BIDI_CONTROLS) for w in words]
-        lines.append(_line_markup([w for w in words if w]))
+        lines.append(_line_markup([w for w in words if w], bold=bold))
     joined = "<br/>".join(lines)
     return f"<b>{joined}</b>" if bold else joined
 

@@ -12,7 +12,7 @@ class MediaKind(models.TextChoices):
     @classmethod
     def plural_choices(cls):
         """For asking which kinds someone wants: "Images", "Videos"."""
-        return [(cls.IMAGE, "Images"), (cls.VIDEO, "Videos")]
+        return [(cls.IMAGE, _("Images")), (cls.VIDEO, _("Videos"))]
 
 class Contributor(models.Model):
     """A photographer or film maker whose works are in the catalogue."""

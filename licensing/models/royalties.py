@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.formats import date_format
 
 
 class RoyaltyPool(models.Model):
@@ -87,7 +88,7 @@ class RoyaltyPeriod(models.Model):
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
     def __str__(self):
-        return f"{self.month:%B %Y}"
+        return date_format(self.month, "F Y")
 
 
 class RoyaltyPayout(models.Model):

@@ -276,7 +276,7 @@ def model_jsonld(*, model, report, page_url):
             "name": f"Licensed works that trained {version.versioned_name}",
             "description": (
                 f"{total['images']} images and {total['videos']} videos by {total['contributors']} contributors, "
-                f"licensed from {settings.LICENSOR_NAME} ({', '.join(total['phase_labels']).lower()} licence). "
+                f"licensed from {settings.LICENSOR_NAME} ({', '.join(map(str, total['phase_labels'])).lower()} licence). "
                 f"{total['left_out']} works were left out because their contributors opted out before training; "
                 f"{total['withdrawn_after']} were withdrawn after training."
             ),

@@ -5,6 +5,7 @@ from django.db.models import Sum
 from django.http import Http404
 
 from licensing.models import UsageReport, UsageShare
+from licensing.spreadsheets import header
 
 
 def reports_of_version(*, version):
@@ -38,7 +39,7 @@ def top_shares(*, report, limit=20):
 
 def share_rows(*, report):
     """Every contributor's share of the report, for finance's CSV: streamed, biggest first."""
-    yield ["contributor_id", "contributor", "outputs", "mean_score", "shapley_sum", "cents", "amount", "currency"]
+    yield header("contributor_id", "contributor", "outputs", "mean_score", "shapley_sum", "cents", "amount", "currency")
     shares = UsageShare.objects.filter(report=report).select_related("contributor").order_by("-cents",
                                                                                              "contributor_id")
     for share in shares.iterator(chunk_size=2000):

@@ -5,6 +5,7 @@ from accounts.roles import FINANCE, LICENSOR_ADMIN, has_role
 from licensing.models import Invoice, Payment
 from licensing.months import add_months
 from licensing.selectors.organisations import organisation_scoped
+from licensing.spreadsheets import header
 
 
 def issued_invoices():
@@ -27,8 +28,8 @@ def invoices_visible_to(*, user):
 def books_rows(*, month):
     """Finance's export for the books: the month's issued invoices and received payments."""
     start, end = month, add_months(month)
-    yield ["record", "number", "kind", "issued_or_received", "organisation", "vat_id", "currency", "net", "tax",
-           "gross", "status", "reference", "corrects"]
+    yield header("record", "number", "kind", "issued_or_received", "organisation", "vat_id", "currency", "net", "tax",
+           "gross", "status", "reference", "corrects")
     invoices = Invoice.objects.select_related("corrects").filter(issued_at__date__gte=start, issued_at__date__lt=end)
     for inv in invoices.order_by("issued_at").iterator(chunk_size=2000):
         yield ["invoice", inv.display_number, inv.kind, inv.issued_at.date().isoformat(), inv.buyer.get("name"),

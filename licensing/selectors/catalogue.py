@@ -31,6 +31,7 @@ from django.utils.translation import gettext, gettext_lazy
 from accounts.roles import is_staff_member
 from licensing import workflow
 from licensing.models import Asset, IngestRun, Licence, SliceItem
+from licensing.spreadsheets import header
 
 
 def ingest_runs():
@@ -39,7 +40,7 @@ def ingest_runs():
 
 def rejection_rows(*, run):
     """Every row the run refused, for the spreadsheet staff fix the feed in."""
-    yield ["line", "external_id", "reason"]
+    yield header("line", "external_id", "reason")
     for line, external_id, reason in run.rejections.order_by("line", "id").values_list(
             "line", "external_id", "reason").iterator(chunk_size=5000):
         yield [line, external_id, reason]

@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from licensing.models import (
     Asset,
@@ -170,7 +171,7 @@ def staff_overview(*, now=None):
     months = [row["month"] for row in rate]
     by_key = {(row["month"], row["currency"]): row for row in from_royalties}
     chart = {
-        "months": [f"{m:%b %Y}" for m in months],
+        "months": [date_format(m, "M Y") for m in months],
         "rate": [float(row["rate"]) for row in rate],
         "opt_outs": [row["opt_outs"] for row in rate],
         "opt_ins": [row["opt_ins"] for row in rate],

@@ -2,6 +2,7 @@
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from licensing.models import LicenceEvent, Payment, Slice, SliceStatus
 from licensing.months import month_starts
@@ -38,7 +39,7 @@ def dashboard(*, months=12, now=None):
     rows = []
     for n, month in enumerate(starts):
         rows.append({
-            "month": month, "label": f"{month:%b %Y}", "applied": applied.get(month, 0),
+            "month": month, "label": date_format(month, "M Y"), "applied": applied.get(month, 0),
             "approved": approved.get(month, 0), "rejected": rejected.get(month, 0),
             "granted": grants.get(month, 0), "slices": slices.get(month, 0),
             "revenue": revenue.get(month, 0), "royalties": royalties.get(month, 0),

@@ -7,11 +7,13 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from licensing.models import Licence, RoyaltyEntry, RoyaltyPayout, RoyaltyPeriod
 from licensing.models.billing import round_money
 from licensing.months import add_months, current_month, month_bounds, parse_month
 from licensing.selectors.attribution import contributor_report_lines
+from licensing.spreadsheets import header
 
 
 def earnings_by_month(*, contributor):
@@ -197,21 +199,21 @@ def statement_months(*, contributor, now=None):
 
 
 def statement_csv_rows(statement):
-    yield ["month", "currency", "line", "licence", "licensee", "phase", "earned", "reversed", "amount", "reference"]
+    yield header("month", "currency", "line", "licence", "licensee", "phase", "earned", "reversed", "amount", "reference")
     month = f"{statement.month:%Y-%m}"
     for cs in statement.currencies:
-        yield [month, cs.currency, "opening balance", "", "", "", "", "", cs.opening, ""]
+        yield [month, cs.currency, pgettext("statement line", "opening balance"), "", "", "", "", "", cs.opening, ""]
         for line in cs.lines:
-            yield [month, cs.currency, "royalties", line.licence_id, line.licensee, line.phase,
+            yield [month, cs.currency, pgettext("statement line", "royalties"), line.licence_id, line.licensee, line.phase,
                    line.earned, line.reversed, line.net, ""]
         for payout in cs.payouts:
-            yield [month, cs.currency, "payout", "", "", "", "", "", -payout.amount, payout.reference]
-        yield [month, cs.currency, "closing balance", "", "", "", "", "", cs.closing, ""]
+            yield [month, cs.currency, pgettext("statement line", "payout"), "", "", "", "", "", -payout.amount, payout.reference]
+        yield [month, cs.currency, pgettext("statement line", "closing balance"), "", "", "", "", "", cs.closing, ""]
 
 
 def payout_csv_rows(*, period):
     """The bank's list: one row per payout of the period."""
-    yield ["contributor_id", "contributor", "amount", "currency", "reference", "paid_at"]
+    yield header("contributor_id", "contributor", "amount", "currency", "reference", "paid_at")
     payouts = (
         RoyaltyPayout.objects.filter(period=period).select_related("contributor", "organisation")
         .order_by("currency", "contributor_id", "organisation_id")

@@ -12,6 +12,7 @@ import structlog
 from django.db import connection, transaction
 from django.utils.translation import gettext
 
+from licensing import formats
 from licensing.models import (
     Asset,
     Collection,
@@ -67,11 +68,12 @@ def check_offer_conflicts(*, licence, exclusive, coverage, collection_ids):
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {asset} a WHERE {covered} AND {theirs})")
             overlaps = cursor.fetchone()[0]
         if overlaps:
-            until = (f" until {deal.commercial_ends_at:%d %B %Y}" if deal.commercial_ends_at
-                     else " (offered, not yet paid)")
-            raise OfferConflict(gettext("Cannot make the offer: it conflicts with %(deal)s, which holds some of these works "
-                                        "exclusively%(until)s.")
-                                % {"deal": _describe(deal), "until": until})
+            if deal.commercial_ends_at:
+                raise OfferConflict(gettext("Cannot make the offer: it conflicts with %(deal)s, which holds some of "
+                                            "these works exclusively until %(date)s.")
+                                    % {"deal": _describe(deal), "date": formats.day(deal.commercial_ends_at)})
+            raise OfferConflict(gettext("Cannot make the offer: it conflicts with %(deal)s, which holds some of these "
+                                        "works exclusively (offered, not yet paid).") % {"deal": _describe(deal)})
     if not exclusive:
         return
     states = ", ".join(f"'{state}'" for state in HOLDING)

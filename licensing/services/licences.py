@@ -14,6 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from accounts.roles import ROLE_LABELS, roles_of
 from licensing import jobs, notifications, workflow
@@ -51,11 +52,13 @@ APPLICATION_FIELDS = (
 
 
 def _actor_label(by):
+    """Who acted, as the licence's record keeps it: in English, whatever language the actor reads."""
     if by is None:
         return "Tessera (scheduled job)"
     roles = sorted(roles_of(by))
     if roles:
-        return f"{by.get_full_name()} ({', '.join(ROLE_LABELS[r].lower() for r in roles)})"
+        with override("en"):
+            return f"{by.get_full_name()} ({', '.join(str(ROLE_LABELS[r]).lower() for r in roles)})"
     return by.get_full_name()
 
 

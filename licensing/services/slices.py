@@ -160,7 +160,7 @@ def _check_can_grant(licence, size):
     if licence.state not in workflow.ACTIVE:
         raise SliceRefused(
             gettext("Slices can be requested only while the licence is active; it is %(state)s.")
-            % {"state": state_in_sentence(licence.state)}
+            % {"state": workflow.state_in_sentence(licence.state)}
         )
     ends_at = licence.ends_at
     if ends_at is not None and ends_at <= timezone.now():
@@ -204,7 +204,7 @@ def slice_build(*, slice_id):
             if licence.state not in workflow.ACTIVE:
                 raise SliceBuildFailed(
                     gettext("The licence became %(state)s before the slice was built.")
-                    % {"state": state_in_sentence(licence.state)}
+                    % {"state": workflow.state_in_sentence(licence.state)}
                 )
             # Exclusive deals are decided one at a time against all builds (services/collections.py).
             lock_exclusivity(shared=True)
