@@ -55,7 +55,8 @@ class ApiKeyForm(forms.Form):
 class SignupForm(AllauthSignupForm):
     """Sign-up in Tessera's words, asking for the name shown on timelines and invoices."""
 
-    full_name = forms.CharField(max_length=200, label=_("Your name"), help_text=_("As colleagues and the licensor will see it."),
+    full_name = forms.CharField(max_length=200, label=_("Your name"),
+                                help_text=_("As colleagues and the licensor will see it."),
                                 widget=forms.TextInput(attrs={"autocomplete": "name"}))
 
     def __init__(self, *args, **kwargs):
@@ -76,7 +77,8 @@ class SignupForm(AllauthSignupForm):
 class LoginForm(AllauthLoginForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        labels = {"login": _("E-mail address"), "password": _("Password"), "remember": _("Keep me logged in on this device")}
+        labels = {"login": _("E-mail address"), "password": _("Password"),
+                  "remember": _("Keep me logged in on this device")}
         for name, label in labels.items():
             if name in self.fields:
                 self.fields[name].label = label

@@ -79,7 +79,8 @@ def invitation_create(*, by, organisation, email):
                     "inviter": by, "organisation": organisation, "email": email, "link": link}
             jobs.schedule("email.send", subject=subject, body=body, to=[email], dedupe=f"invitation:{invitation.pk}")
     except IntegrityError:
-        raise MembershipError(_("%(email)s has already been invited and has not answered yet.") % {"email": email}) from None
+        raise MembershipError(_("%(email)s has already been invited and has not answered yet.")
+                              % {"email": email}) from None
     return invitation
 
 

@@ -79,7 +79,8 @@ def _render(invoice, language):
     ]
     facts = [[_("Issued"), formats.day(invoice.issued_at)], [_("Due"), formats.day(invoice.due_date)]]
     if invoice.period_start:
-        facts.append([_("Period"), f"{formats.short_day(invoice.period_start)} – {formats.short_day(invoice.period_end)}"])
+        facts.append([_("Period"),
+                      f"{formats.short_day(invoice.period_start)} – {formats.short_day(invoice.period_end)}"])
     facts.append([_("Licence"), f"#{invoice.licence_id}"])
     if invoice.corrects_id:
         facts.append([_("Corrects"), invoice.corrects.display_number])

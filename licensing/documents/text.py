@@ -274,8 +274,8 @@ def _line_markup(words, bold=False):
     def font_name(face):  # a <font> inside <b> is not made bold by ReportLab: name the bold face itself
         return faces()[face][1].fontName if bold else face
 
-    return "".join(escape(text) if face in (None, base_font()) else f'<font name="{font_name(face)}">{escape(text)}</font>'
-                   for face, text in pieces)
+    return "".join(escape(text) if face in (None, base_font())
+                   else f'<font name="{font_name(face)}">{escape(text)}</font>' for face, text in pieces)
 
 
 def markup(text, *, rtl=False, bold=False):

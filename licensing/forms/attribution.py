@@ -12,7 +12,8 @@ class UsageReportForm(forms.Form):
         help_text=_("One output per line: its output_id, revenue (in the licence's currency) and scores, "
                     "an object of contributor id → score from 0 to 1 (asset_scores for works). CSV: the header "
                     "output_id,revenue,currency,scores with the scores as a JSON object."))
-    reference = forms.CharField(label=_("Reference"), max_length=100, help_text=_("Your id for the report, such as 2026-Q3; "
+    reference = forms.CharField(label=_("Reference"), max_length=100,
+                                help_text=_("Your id for the report, such as 2026-Q3; "
                                                             "sending it again changes nothing."))
     period_start = forms.DateField(label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label=_("Period to"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -34,7 +34,8 @@ class CreditNoteForm(forms.Form):
 
 
 class InvoiceFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any status")), *InvoiceStatus.choices])
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Any status")), *InvoiceStatus.choices])
     series = forms.CharField(label=_("Series"), required=False, max_length=8)
     period = forms.CharField(required=False, label=_("Issued in (YYYY-MM)"), max_length=7)
 
@@ -50,7 +51,8 @@ class InvoiceFilterForm(forms.Form):
             # Searching the years before Tessera finds nothing, and says so; a year past the
             # calendar's has no month after it to end the search at.
             if not 1900 <= year <= LAST_YEAR:
-                raise forms.ValidationError(gettext("Give a year from 1900 to %(last)s, e.g. 2026-11.") % {"last": LAST_YEAR})
+                raise forms.ValidationError(gettext("Give a year from 1900 to %(last)s, e.g. 2026-11.")
+                                            % {"last": LAST_YEAR})
             return date(year, month, 1)
         return None
 

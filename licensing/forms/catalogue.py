@@ -69,8 +69,10 @@ class RightsholdersForm(forms.Form):
 class CatalogueFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label=_("Search titles and tags"))
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("Any")), *KINDS.items()])
-    resolution = forms.ChoiceField(label=_("Resolution"), required=False, choices=[("", _("Any")), *((k, v[0]) for k, v in RESOLUTIONS.items())])
-    duration = forms.ChoiceField(label=_("Duration"), required=False, choices=[("", _("Any")), *((k, v[0]) for k, v in DURATIONS.items())])
+    resolution = forms.ChoiceField(label=_("Resolution"), required=False,
+                                   choices=[("", _("Any")), *((k, v[0]) for k, v in RESOLUTIONS.items())])
+    duration = forms.ChoiceField(label=_("Duration"), required=False,
+                                 choices=[("", _("Any")), *((k, v[0]) for k, v in DURATIONS.items())])
     tags = forms.CharField(label=_("Tags"), required=False)
     after = forms.IntegerField(label=_("After"), required=False, min_value=1)
     before = forms.IntegerField(label=_("Before"), required=False, min_value=1)

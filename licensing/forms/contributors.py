@@ -6,7 +6,8 @@ from licensing.models import Asset
 
 
 class WorksFilterForm(forms.Form):
-    kind = forms.ChoiceField(choices=[("", _("Images and videos")), *Asset.Kind.choices], required=False, label=_("Kind"))
+    kind = forms.ChoiceField(choices=[("", _("Images and videos")), *Asset.Kind.choices], required=False,
+                             label=_("Kind"))
     title = forms.CharField(required=False, max_length=100, label=_("Title contains"))
 
 

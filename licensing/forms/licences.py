@@ -183,15 +183,18 @@ class OfferForm(VersionedForm):
     currency = forms.ChoiceField(label=_("Currency"), choices=[(c, c) for c in CURRENCIES])
     billing_period = forms.ChoiceField(label=_("Billing period"), choices=BillingPeriod.choices)
     term_months = forms.IntegerField(min_value=1, max_value=120, initial=12, label=_("Term (months)"))
-    scope = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Licensed purpose"), max_length=SHORT_TEXT)
+    scope = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Licensed purpose"),
+                            max_length=SHORT_TEXT)
     territory = forms.CharField(label=_("Territory"), max_length=200, initial="Worldwide")
     max_assets = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label=_("Most assets"),
-                                    help_text=_("Empty: unlimited."), error_messages=_at_most(MAX_COUNT, "assets", True))
+                                    help_text=_("Empty: unlimited."),
+                                    error_messages=_at_most(MAX_COUNT, "assets", True))
     max_gigabytes = forms.DecimalField(min_value=Decimal("0.001"), max_value=MAX_GIB, decimal_places=3, required=False,
                                        label=_("Most data (GiB)"), help_text=_("Empty: unlimited."),
                                        error_messages=_at_most(MAX_GIB, "GiB", True))
     max_slices = forms.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, label=_("Most slices"),
-                                    help_text=_("Empty: unlimited."), error_messages=_at_most(MAX_COUNT, "slices", True))
+                                    help_text=_("Empty: unlimited."),
+                                    error_messages=_at_most(MAX_COUNT, "slices", True))
     disclosure = forms.ChoiceField(
         choices=Disclosure.choices, initial=Disclosure.NONE, required=False, label=_("Disclosure of trained models"),
         help_text=_("Whether the licensee must say which of its AI models were trained on the licensed works: on a "

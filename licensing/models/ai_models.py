@@ -30,7 +30,8 @@ class Disclosure(models.TextChoices):
 class AIModel(models.Model):
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="ai_models")
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=80, help_text=_("Its address on the public model page; unique in your organisation."))
+    slug = models.SlugField(max_length=80,
+                            help_text=_("Its address on the public model page; unique in your organisation."))
     modality = models.CharField(max_length=5, choices=Modality.choices)
     purpose = models.TextField(help_text=_("What the model does and what it is for."))
     is_public = models.BooleanField(

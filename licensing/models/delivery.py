@@ -28,7 +28,8 @@ class ShardSet(models.Model):
         default=0, help_text=_("Metadata-only catalogue rows: listed in the manifest, no file to put in a shard."))
     left_out_missing_file = models.PositiveIntegerField(
         default=0, help_text=_("Items whose file was not found in storage when the shards were written."))
-    left_out_withdrawn = models.PositiveIntegerField(default=0, help_text=_("Withdrawn items, left out of every shard."))
+    left_out_withdrawn = models.PositiveIntegerField(default=0,
+                                                     help_text=_("Withdrawn items, left out of every shard."))
     built_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):

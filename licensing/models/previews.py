@@ -25,7 +25,8 @@ class AssetPreview(models.Model):
     preview_key = models.CharField(max_length=300, blank=True)
     preview_mime = models.CharField(max_length=40, blank=True)
     poster_key = models.CharField(max_length=300, blank=True, help_text=_("Videos only: the frame shown before play."))
-    source_sha256 = models.CharField(max_length=64, blank=True, help_text=_("The original the previews were made from."))
+    source_sha256 = models.CharField(max_length=64, blank=True,
+                                     help_text=_("The original the previews were made from."))
     failure = models.TextField(blank=True)
     made_at = models.DateTimeField()
 

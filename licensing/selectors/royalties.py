@@ -199,15 +199,18 @@ def statement_months(*, contributor, now=None):
 
 
 def statement_csv_rows(statement):
-    yield header("month", "currency", "line", "licence", "licensee", "phase", "earned", "reversed", "amount", "reference")
+    yield header("month", "currency", "line", "licence", "licensee", "phase", "earned", "reversed", "amount",
+                 "reference")
     month = f"{statement.month:%Y-%m}"
     for cs in statement.currencies:
         yield [month, cs.currency, pgettext("statement line", "opening balance"), "", "", "", "", "", cs.opening, ""]
         for line in cs.lines:
-            yield [month, cs.currency, pgettext("statement line", "royalties"), line.licence_id, line.licensee, line.phase,
+            yield [month, cs.currency, pgettext("statement line", "royalties"), line.licence_id, line.licensee,
+                   line.phase,
                    line.earned, line.reversed, line.net, ""]
         for payout in cs.payouts:
-            yield [month, cs.currency, pgettext("statement line", "payout"), "", "", "", "", "", -payout.amount, payout.reference]
+            yield [month, cs.currency, pgettext("statement line", "payout"), "", "", "", "", "", -payout.amount,
+                   payout.reference]
         yield [month, cs.currency, pgettext("statement line", "closing balance"), "", "", "", "", "", cs.closing, ""]
 
 

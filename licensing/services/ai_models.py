@@ -61,7 +61,8 @@ def ai_model_register(*, organisation, by, name, modality, purpose, slug="", is_
                            fields={"modality": [_("Unknown modality.")]})
     slug = slugify(slug or name)[:80]
     if not slug:
-        raise ModelRefused(_("The model's address needs letters or digits."), fields={"slug": [_("Choose another slug.")]})
+        raise ModelRefused(_("The model's address needs letters or digits."),
+                           fields={"slug": [_("Choose another slug.")]})
     with transaction.atomic():
         if AIModel.objects.select_for_update().filter(organisation=organisation, slug=slug).exists():
             raise ModelRefused(_("Your organisation already has a model at “%(slug)s”: choose another name or slug.")
@@ -133,11 +134,13 @@ def training_declare(*, version, by, slice_id, asset_ids=None, supersedes_id=Non
         slice_ = Slice.objects.select_related("licence").filter(
             pk=slice_id, licence__organisation_id=locked.model.organisation_id).first()
         if slice_ is None:
-            raise ModelRefused(_("Your organisation has no slice %(slice_id)s.") % {"slice_id": slice_id}, fields={"slice": [_("No such slice.")]})
+            raise ModelRefused(_("Your organisation has no slice %(slice_id)s.") % {"slice_id": slice_id},
+                               fields={"slice": [_("No such slice.")]})
         if slice_.status != SliceStatus.READY:
             raise ModelRefused(_("Slice %(number)s of licence %(licence_id)s is %(status)s: only a ready slice can have "
                                  "trained a model.")
-                               % {"number": slice_.number, "licence_id": slice_.licence_id, "status": slice_.status}, fields={"slice": [_("Not ready.")]})
+                               % {"number": slice_.number, "licence_id": slice_.licence_id,
+                                  "status": slice_.status}, fields={"slice": [_("Not ready.")]})
         superseded = None
         if supersedes_id is not None:
             superseded = TrainingDeclaration.objects.filter(pk=supersedes_id, version=locked).first()

@@ -105,7 +105,8 @@ def report_licence(*, version, licence_id=None):
     raise UsageReportRefused(
         gettext("%(versioned_name)s was trained under licences %(items)s: say which one this report is for "
                 "(licence).")
-        % {"versioned_name": version.versioned_name, "items": ', '.join((str(c.pk) for c in candidates))}, fields={"licence": [gettext("Say which licence.")]})
+        % {"versioned_name": version.versioned_name,
+           "items": ', '.join((str(c.pk) for c in candidates))}, fields={"licence": [gettext("Say which licence.")]})
 
 
 def _declared_licence_ids(version):
@@ -142,14 +143,16 @@ def usage_report_upload(*, version, upload, reference, period_start, period_end,
     if existing is not None:
         return existing, False
     if upload is None or not upload.size:
-        raise UsageReportRefused(gettext("The report is empty: send one line per output."), fields={"file": [gettext("Empty.")]})
+        raise UsageReportRefused(gettext("The report is empty: send one line per output."),
+                                 fields={"file": [gettext("Empty.")]})
     if upload.size > MAX_REPORT_BYTES:
         raise UsageReportRefused(gettext("The report is larger than %(bytes)s bytes: split it by period.")
                                  % {"bytes": formats.count(MAX_REPORT_BYTES)},
                                  fields={"file": [gettext("Too large.")]})
     file_format = file_format or report_format(getattr(upload, "name", ""), getattr(upload, "content_type", ""))
     if file_format not in UsageReportFormat.values:
-        raise UsageReportRefused(gettext("The format must be jsonl or csv."), fields={"format": [gettext("jsonl or csv.")]})
+        raise UsageReportRefused(gettext("The format must be jsonl or csv."),
+                                 fields={"format": [gettext("jsonl or csv.")]})
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)

@@ -305,7 +305,8 @@ def payment_record(*, invoice, by, amount, received_on, reference, method="bank_
             raise BillingRefused(
                 _("%(amount)s %(currency)s is more than the %(balance)s %(currency)s still owed on "
                   "%(display_number)s: record the payment in part or refund the difference.")
-                % {"amount": amount, "currency": invoice.currency, "balance": balance, "display_number": invoice.display_number}
+                % {"amount": amount, "currency": invoice.currency, "balance": balance,
+                   "display_number": invoice.display_number}
             )
         payment = Payment.objects.create(invoice=invoice, amount=amount, currency=invoice.currency,
                                          received_on=received_on, reference=reference, method=method, recorded_by=by)
@@ -352,7 +353,8 @@ def credit_note_issue(*, invoice, by, reason, amount=None):
             if creditable != invoice.gross_total:
                 raise BillingRefused(_("%(display_number)s is already partly credited; credit the remaining %(creditable)s "
                                        "%(currency)s as a partial credit.")
-                                     % {"display_number": invoice.display_number, "creditable": creditable, "currency": invoice.currency})
+                                     % {"display_number": invoice.display_number, "creditable": creditable,
+                                        "currency": invoice.currency})
             lines = [(f"Credit: {line.description}", line.quantity, -line.unit_price, -line.net_amount,
                       -line.tax_amount, -line.gross_amount) for line in invoice.lines.all()]
         else:

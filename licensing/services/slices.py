@@ -70,13 +70,15 @@ def _filter_problems(*, kind, min_width, min_height, min_duration, max_duration,
     value no slice can be built from."""
     problems = []
     if kind not in (None, "", *KINDS):
-        problems.append(("kind", f"kind must be one of {', '.join(KINDS)}", gettext("Must be one of %(kinds)s.") % {"kinds": ", ".join(KINDS)}))
+        problems.append(("kind", f"kind must be one of {', '.join(KINDS)}", gettext("Must be one of %(kinds)s.")
+                         % {"kinds": ", ".join(KINDS)}))
     for name, value in (("min_width", min_width), ("min_height", min_height)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             problems.append((name, f"{name} must be a whole number of pixels, 0 or more",
                              gettext("Must be a whole number of pixels, 0 or more.")))
         elif value is not None and value > MAX_PIXELS:
-            problems.append((name, f"{name} can be at most {MAX_PIXELS:,} pixels", gettext("At most %(pixels)s pixels.") % {"pixels": formats.count(MAX_PIXELS)}))
+            problems.append((name, f"{name} can be at most {MAX_PIXELS:,} pixels",
+                             gettext("At most %(pixels)s pixels.") % {"pixels": formats.count(MAX_PIXELS)}))
     for name, value in (("min_duration", min_duration), ("max_duration", max_duration)):
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
                                   or not math.isfinite(value) or value < 0):
@@ -101,7 +103,8 @@ def _filter_problems(*, kind, min_width, min_height, min_duration, max_duration,
         elif any(len(t) > MAX_TAG_LENGTH for t in tags):
             long = next(t for t in tags if len(t) > MAX_TAG_LENGTH)
             said = f"a tag can be at most {MAX_TAG_LENGTH} characters; “{long[:20]}…” has {len(long):,}"
-            problems.append(("tags", said, gettext("A tag can be at most %(length)s characters; “%(tag)s…” has %(count)s.")
+            problems.append(("tags", said,
+                             gettext("A tag can be at most %(length)s characters; “%(tag)s…” has %(count)s.")
                              % {"length": MAX_TAG_LENGTH, "tag": long[:20], "count": formats.count(len(long))}))
         elif any(unicodedata.category(c) in ("Cc", "Cs") for t in tags for c in t):
             # The filters are stored as JSON, which PostgreSQL refuses to hold a NUL or a lone surrogate in.

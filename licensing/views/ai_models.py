@@ -178,9 +178,11 @@ def version_declare(request, pk, version_pk):
         form.add_error(None, str(refusal))
         return _version_page(request, model, version, declaration_form=form, status=400)
     what = "the whole slice" if declaration.whole_slice else f"{declaration.item_count:,} items of the slice"
-    messages.success(request, gettext("Declared: version %(label)s was trained on %(what)s (slice %(number)s of licence "
+    messages.success(request,
+                     gettext("Declared: version %(label)s was trained on %(what)s (slice %(number)s of licence "
                                       "%(licence_id)s).")
-                              % {"label": version.label, "what": what, "number": declaration.slice.number, "licence_id": declaration.slice.licence_id})
+                              % {"label": version.label, "what": what, "number": declaration.slice.number,
+                                 "licence_id": declaration.slice.licence_id})
     return redirect("model_version", pk=model.pk, version_pk=version.pk)
 
 

@@ -113,7 +113,8 @@ def credit_note_create(request, pk):
         form.add_error(None, str(refusal))
         return invoice_detail(request, pk, credit_form=form, status=400)
     messages.success(request, _("Credit note %(display_number)s issued for %(gross_total)s %(currency)s.")
-                              % {"display_number": note.display_number, "gross_total": note.gross_total, "currency": note.currency})
+                              % {"display_number": note.display_number, "gross_total": note.gross_total,
+                                 "currency": note.currency})
     return redirect("finance_invoice_detail", pk=pk)
 
 

@@ -64,7 +64,8 @@ def request_slice(request, pk):
         messages.error(request, _("Slice %(number)s could not be built: %(failure_reason)s")
                                 % {"number": slice_.number, "failure_reason": slice_.failure_reason})
     else:
-        messages.success(request, _("Slice %(number)s requested: it is being built, and this page follows its progress.")
+        messages.success(request,
+                         _("Slice %(number)s requested: it is being built, and this page follows its progress.")
                                   % {"number": slice_.number})
     return redirect("slice_detail", pk=slice_.pk)
 

@@ -78,7 +78,8 @@ def rotate_secret(request, pk):
                                              by=request.user)
     request.session[NEW_SECRET_SESSION] = [endpoint.pk, secret]
     messages.success(request, _("New secret made. The old one also signs until %(previous_secret_expires_at)s UTC.")
-                              % {"previous_secret_expires_at": date_format(endpoint.previous_secret_expires_at, "d F Y H:i")})
+                              % {"previous_secret_expires_at": date_format(endpoint.previous_secret_expires_at,
+                                                                           "d F Y H:i")})
     return redirect("webhook_detail", pk=endpoint.pk)
 
 
@@ -88,7 +89,8 @@ def toggle(request, pk):
     organisation = _owner_organisation(request)
     endpoint = endpoint_of(organisation_id=organisation.pk, pk=pk)
     endpoint = webhook_endpoint_update(endpoint=endpoint, by=request.user, active=not endpoint.active)
-    messages.success(request, (_("Endpoint %(url)s is enabled.") if endpoint.active else _("Endpoint %(url)s is disabled."))
+    messages.success(request,
+                     (_("Endpoint %(url)s is enabled.") if endpoint.active else _("Endpoint %(url)s is disabled."))
                      % {"url": endpoint.url})
     return redirect("webhook_detail", pk=endpoint.pk)
 

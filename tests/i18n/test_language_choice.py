@@ -1,6 +1,7 @@
 """Which language a page is in: the signed-in user's saved choice, else the browser's Accept-Language, else
 English; the switch saves a signed-in user's choice and sets the cookie for a visitor; the API stays English."""
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.utils import translation
 from rest_framework import serializers
@@ -126,3 +127,17 @@ def test_the_api_docs_say_the_api_speaks_english(client):
 
     assert response.status_code == 200
     assert "The API answers in English whatever the request's Accept-Language" in response.content.decode()
+
+
+def test_logging_in_switches_to_the_saved_language_and_the_login_still_works(client, alice):
+    EmailAddress.objects.create(user=alice, email=alice.email, verified=True, primary=True)
+    alice.language = "it"
+    alice.save()
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="de")
+    assert page.status_code == 200 and language_of(page) == "de", "before logging in, the browser's language"
+
+    response = client.post("/accounts/login/", {"login": alice.email, "password": "pw-for-tests-123"},
+                           HTTP_ACCEPT_LANGUAGE="de", follow=True)
+
+    assert response.status_code == 200 and response.wsgi_request.user == alice
+    assert language_of(response) == "it"
