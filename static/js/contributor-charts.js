@@ -1,35 +1,49 @@
 // Draws the two charts of the staff contributors page from the data the page embeds
-// with json_script; the tables below the charts carry the same figures.
+// with json_script; the tables below the charts carry the same figures. Every word on
+// the charts comes from the canvases' data- attributes, which the page writes in the
+// reader's language; numbers follow the page's language and right-to-left pages mirror.
 (function () {
   var data = JSON.parse(document.getElementById("contributor-chart-data").textContent);
   if (typeof Chart === "undefined") { return; }
+  var root = document.documentElement;
+  var rtl = root.dir === "rtl";
   Chart.defaults.animation = false;
-  new Chart(document.getElementById("opt-out-chart"), {
+  Chart.defaults.locale = root.lang || "en";
+  Chart.defaults.plugins.legend.rtl = rtl;
+  Chart.defaults.plugins.tooltip.rtl = rtl;
+  var optOut = document.getElementById("opt-out-chart");
+  var words = optOut.dataset;
+  // The time axis runs right to left on a right-to-left page, and the axes swap sides with it.
+  var start = rtl ? "right" : "left", end = rtl ? "left" : "right";
+  new Chart(optOut, {
     data: {
       labels: data.months,
       datasets: [
-        {type: "line", label: "Opted out (%)", data: data.rate, yAxisID: "rate", borderColor: "#b91c1c", backgroundColor: "#b91c1c", tension: 0},
-        {type: "bar", label: "Opt-outs", data: data.opt_outs, yAxisID: "count", backgroundColor: "#f59e0b"},
-        {type: "bar", label: "Opt-ins", data: data.opt_ins, yAxisID: "count", backgroundColor: "#15803d"}
+        {type: "line", label: words.rateLabel, data: data.rate, yAxisID: "rate", borderColor: "#b91c1c", backgroundColor: "#b91c1c", tension: 0},
+        {type: "bar", label: words.optOutsLabel, data: data.opt_outs, yAxisID: "count", backgroundColor: "#f59e0b"},
+        {type: "bar", label: words.optInsLabel, data: data.opt_ins, yAxisID: "count", backgroundColor: "#15803d"}
       ]
     },
     options: {
-      plugins: {title: {display: true, text: "Opt-out rate and changes of choice"}},
+      plugins: {title: {display: true, text: words.title}},
       scales: {
-        rate: {type: "linear", position: "left", beginAtZero: true, title: {display: true, text: "% opted out"}},
-        count: {type: "linear", position: "right", beginAtZero: true, grid: {drawOnChartArea: false}, ticks: {precision: 0}, title: {display: true, text: "changes"}}
+        x: {reverse: rtl},
+        rate: {type: "linear", position: start, beginAtZero: true, title: {display: true, text: words.rateAxis}},
+        count: {type: "linear", position: end, beginAtZero: true, grid: {drawOnChartArea: false}, ticks: {precision: 0}, title: {display: true, text: words.countAxis}}
       }
     }
   });
+  var royalties = document.getElementById("royalties-chart");
+  var labels = royalties.dataset;
   var colours = ["#1d4ed8", "#7c3aed", "#0f766e", "#b45309"];
   var sets = [];
   data.royalties.forEach(function (series, i) {
     var colour = colours[i % colours.length];
-    sets.push({type: "bar", label: "Credited " + series.currency, data: series.net, backgroundColor: colour});
-    sets.push({type: "line", label: "Paid out " + series.currency, data: series.paid, borderColor: colour, backgroundColor: colour, borderDash: [6, 4]});
+    sets.push({type: "bar", label: labels.creditedLabel.replace("{currency}", series.currency), data: series.net, backgroundColor: colour});
+    sets.push({type: "line", label: labels.paidLabel.replace("{currency}", series.currency), data: series.paid, borderColor: colour, backgroundColor: colour, borderDash: [6, 4]});
   });
-  new Chart(document.getElementById("royalties-chart"), {
+  new Chart(royalties, {
     data: {labels: data.months, datasets: sets},
-    options: {plugins: {title: {display: true, text: "Royalties by month"}}, scales: {y: {beginAtZero: true}}}
+    options: {plugins: {title: {display: true, text: labels.title}}, scales: {x: {reverse: rtl}, y: {beginAtZero: true, position: start}}}
   });
 })();
