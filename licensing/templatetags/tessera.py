@@ -134,3 +134,20 @@ def plural_verb(count, forms="has,have"):
         return one if int(count) == 1 else many
     except (TypeError, ValueError):
         return many
+
+
+@register.filter
+def phase_label(phase):
+    """A slice's recorded phase ("research") in the reader's words ("Forschung")."""
+    from licensing.models.licences import LicencePhase
+
+    return LicencePhase(phase).label if phase in LicencePhase.values else phase
+
+
+@register.filter
+def in_sentence(label):
+    """A label written inside a sentence: lower case, except in German, where nouns keep their capital."""
+    from django.utils.translation import get_language
+
+    text = str(label)
+    return text if (get_language() or "").startswith("de") else text.lower()
