@@ -141,3 +141,19 @@ def test_logging_in_switches_to_the_saved_language_and_the_login_still_works(cli
 
     assert response.status_code == 200 and response.wsgi_request.user == alice
     assert language_of(response) == "it"
+
+
+def test_the_account_page_shows_no_preference_selected_until_a_language_is_saved(client, alice):
+    client.force_login(alice)
+
+    page = client.get("/organisation/").content.decode()
+    assert '<option value="" selected>No preference: my browser' in page
+
+    alice.language = "it"
+    alice.save()
+    page = client.get("/organisation/").content.decode()
+    with translation.override("it"):
+        no_preference = translation.gettext("No preference: my browser's language")
+    assert no_preference != "No preference: my browser's language"
+    assert f'<option value="">{no_preference}</option>' in page
+    assert 'value="it" lang="it" selected' in page
