@@ -1,7 +1,7 @@
 """Which slices a person may see, and a slice's items as its manifests list them."""
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404
 
 from licensing.manifests import ManifestItem
@@ -13,6 +13,7 @@ from licensing.models import (
     OfferCoverage,
     Slice,
     SliceItem,
+    SliceManifest,
 )
 from licensing.selectors.collections import exclusive_exclusion_sql
 from licensing.selectors.licences import licences_of_organisation, licences_visible_to
@@ -42,15 +43,16 @@ def slice_visible_to(*, user, pk):
 
 
 ITEM_COLUMNS = ("asset_id", "asset__kind", "asset__title", "asset__mime_type", "asset__bytes", "asset__sha256",
-                "asset__width", "asset__height", "asset__duration_seconds", "asset__contributor_id", "withdrawn_at")
+                "asset__width", "asset__height", "asset__duration_seconds", "asset__contributor_id", "withdrawn_at",
+                "withdrawal_reason")
 
 
 def _manifest_item(row, url_prefix):
-    asset_id, kind, title, mime, size, sha, width, height, duration, contributor_id, withdrawn_at = row
+    asset_id, kind, title, mime, size, sha, width, height, duration, contributor_id, withdrawn_at, reason = row
     return ManifestItem.granted(
         asset_id=asset_id, kind=kind, title=title, mime_type=mime, bytes=size, sha256=sha, width=width,
         height=height, duration_seconds=duration, contributor_id=contributor_id, url_prefix=url_prefix,
-        withdrawn_at=withdrawn_at,
+        withdrawn_at=withdrawn_at, withdrawal_reason=reason,
     )
 
 
@@ -93,27 +95,57 @@ class DownloadableItem:
     opted_out: bool
     withdrawal_reason: str
     reserved_from_training: bool  # an opt-out, the file's own training assertion, or a takedown
+    # The slice's manifest link keys (models.SliceManifest), for the links of a prebuilt manifest.
+    link_key: str | None = None
+    previous_link_key: str | None = None
+    previous_link_key_until: object = None
+
+    def accepts_manifest_key(self, key, now):
+        return bool(key) and (key == self.link_key or (
+            key == self.previous_link_key and self.previous_link_key_until is not None
+            and now < self.previous_link_key_until))
 
 
 def downloadable_item(*, licence_id, slice_id, asset_id):
     """The item of a signed link in one indexed query (a download is the hottest path there is), or None
     when the slice, its licence or the item is not there. Plain SQL: building the ORM's query cost more
     than running it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_DOWNLOADABLE_SQL, [slice_id, licence_id, asset_id])
-        row = cursor.fetchone()
+    row = _fetch_one_checked_by_use(_DOWNLOADABLE_SQL, [slice_id, licence_id, asset_id])
     if row is None:
         return None
     return DownloadableItem(asset_id, licence_id, *row)
 
 
+def _fetch_one_checked_by_use(sql, params):
+    """cursor.fetchone() without CONN_HEALTH_CHECKS' own `SELECT 1` first: on a reused connection that check
+    was a round trip as long as the download's query, for every download. The query checks the connection
+    instead: one found dead (the server restarted) is closed and the query runs once more on a new one.
+    Inside a transaction nothing is retried, and Django's check runs as usual."""
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    connection.health_check_done = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 _DOWNLOADABLE_SQL = f"""
     SELECT l.state, i.withdrawn_at, a.storage_key, a.sha256, a.mime_type, a.contributor_id, c.opted_out,
-           i.withdrawal_reason, (c.opted_out OR a.training_reserved OR a.taken_down_at IS NOT NULL)
+           i.withdrawal_reason, (c.opted_out OR a.training_reserved OR a.taken_down_at IS NOT NULL),
+           m.link_key, m.previous_link_key, m.previous_link_key_until
     FROM {SliceItem._meta.db_table} i
     JOIN {Licence._meta.db_table} l ON l.id = i.licence_id
     JOIN {Asset._meta.db_table} a ON a.id = i.asset_id
     JOIN {Contributor._meta.db_table} c ON c.id = a.contributor_id
+    LEFT JOIN {SliceManifest._meta.db_table} m ON m.slice_id = i.slice_id
     WHERE i.slice_id = %s AND i.licence_id = %s AND i.asset_id = %s
 """
 
@@ -123,7 +155,7 @@ def manifest_item_of(item, *, url_prefix):
     asset = item.asset
     return _manifest_item((item.asset_id, asset.kind, asset.title, asset.mime_type, asset.bytes, asset.sha256,
                            asset.width, asset.height, asset.duration_seconds, asset.contributor_id,
-                           item.withdrawn_at), url_prefix)
+                           item.withdrawn_at, item.withdrawal_reason), url_prefix)
 
 
 def manifest_jsonl_from_database(slice_, *, url_prefix):
@@ -143,7 +175,9 @@ def manifest_jsonl_from_database(slice_, *, url_prefix):
                 'sha256', a.sha256, 'width', a.width, 'height', a.height, 'duration_seconds', a.duration_seconds,
                 'contributor_ref', 'contributor-' || a.contributor_id, 'download_url', %s || a.id,
                 'withdrawn', i.withdrawn_at IS NOT NULL,
-                'withdrawn_at', to_char(i.withdrawn_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+                'withdrawn_at', to_char(i.withdrawn_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+                'withdrawal_reason', CASE WHEN i.withdrawn_at IS NOT NULL
+                                          THEN COALESCE(NULLIF(i.withdrawal_reason, ''), 'opt_out') END
             )::text
             FROM {SliceItem._meta.db_table} i JOIN {Asset._meta.db_table} a ON a.id = i.asset_id
             WHERE i.slice_id = %s

@@ -39,6 +39,7 @@ from licensing.models import (
     TrainingSignal,
 )
 from licensing.services.audit import audit
+from licensing.services.delivery import slice_items_withdrawn
 
 log = structlog.get_logger(__name__)
 
@@ -628,8 +629,16 @@ def _record_verification(asset, report):
 
 
 def _withdraw_everywhere(asset, reason, now=None):
-    return SliceItem.objects.filter(asset_id=asset.pk, withdrawn_at__isnull=True).update(
-        withdrawn_at=now or timezone.now(), withdrawal_reason=reason)
+    """Withdraw the work from every slice that still holds it, with the reason its licensees read; their shards
+    and manifests are written again without it and their webhooks told (services/delivery)."""
+    now = now or timezone.now()
+    grants = list(SliceItem.objects.filter(asset_id=asset.pk, withdrawn_at__isnull=True)
+                  .values_list("pk", "licence_id", "slice_id", "asset_id"))
+    withdrawn = SliceItem.objects.filter(pk__in=[g[0] for g in grants]).update(withdrawn_at=now,
+                                                                               withdrawal_reason=reason)
+    if grants:
+        slice_items_withdrawn(grants, now=now, dedupe=f"asset:{asset.pk}:{now.timestamp()}", reason=reason)
+    return withdrawn
 
 
 # --- Staff decisions on one work -------------------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from licensing.manifests import jsonl_lines
-from licensing.models import Asset, Contributor
+from licensing.models import Asset, Contributor, SliceItem
+from licensing.services.catalogue import catalogue_take_down
 from licensing.selectors.slices import manifest_items, manifest_jsonl_from_database
 from licensing.services.contributors import contributor_set_opt_out
 from licensing.services.slices import slice_build, slice_request
@@ -35,13 +36,22 @@ def test_both_writers_give_the_same_objects_in_the_same_order(org_a, alice, monk
     slice_ = slice_request(licence=licence, by=alice, size=12, seed=11)
     slice_build(slice_id=slice_.pk)
     contributor_set_opt_out(contributor=quitter, opted_out=True)
+    taken = Asset.objects.filter(contributor=stayer).order_by("pk")[:2]
+    catalogue_take_down(asset=taken[0], by=None, reason='Court order "2026/7", ünïcode')
+    # A row withdrawn before reasons were recorded reads as the opt-out it was.
+    SliceItem.objects.filter(slice=slice_, asset=taken[1]).update(withdrawn_at=timezone.now(), withdrawal_reason="")
 
     prefix = "https://tessera.example/dl/token/assets/"
     from_python = parsed(jsonl_lines(manifest_items(slice_, url_prefix=prefix)))
     from_database = parsed(manifest_jsonl_from_database(slice_, url_prefix=prefix))
     assert len(from_python) == 12
     assert from_database == from_python
-    assert sum(row["withdrawn"] for row in from_database) == 4
+    assert sum(row["withdrawn"] for row in from_database) == 6
+    reasons = {row["asset_id"]: row["withdrawal_reason"] for row in from_database}
+    assert reasons[taken[0].pk] == 'Taken down: Court order "2026/7", ünïcode'
+    assert reasons[taken[1].pk] == "opt_out"
+    assert sorted(r for r in reasons.values() if r is not None) == sorted(
+        ["opt_out"] * 5 + ['Taken down: Court order "2026/7", ünïcode'])
     # Byte for byte, timestamps included: PostgreSQL's own JSON drops trailing zeros of
     # the microseconds, which a licensee diffing two manifests would see as a change.
     assert all(len(row["withdrawn_at"]) == len("2026-01-01T00:00:00.000000+00:00")
