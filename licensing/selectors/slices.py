@@ -1,7 +1,17 @@
 """Which slices a person may see, and a slice's items as its manifests list them."""
+import re
+import weakref
+import zlib
 from dataclasses import dataclass
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+)
 from django.http import Http404
 
 from licensing.manifests import ManifestItem
@@ -117,24 +127,56 @@ def downloadable_item(*, licence_id, slice_id, asset_id):
 
 
 def _fetch_one_checked_by_use(sql, params):
-    """cursor.fetchone() without CONN_HEALTH_CHECKS' own `SELECT 1` first: on a reused connection that check
-    was a round trip as long as the download's query, for every download. The query checks the connection
-    instead: one found dead (the server restarted) is closed and the query runs once more on a new one.
-    Inside a transaction nothing is retried, and Django's check runs as usual."""
+    """The download's query at the least cost per call.
+
+    - No CONN_HEALTH_CHECKS `SELECT 1` first: on a reused connection that check was a round trip as long
+      as the query, for every download. The query checks the connection instead: one found dead (the
+      server restarted) is closed and the query runs once more on a new one.
+    - On PostgreSQL, a prepared statement, prepared once per connection: planning the five-table join
+      cost PostgreSQL several times what running it did (measured in a PL/pgSQL loop: about 0.5 ms planned
+      each time, 0.05-0.1 ms from a cached plan). Django's psycopg connections prepare nothing themselves.
+    Inside a transaction (tests, or a caller's atomic block) it is an ordinary query: nothing is retried."""
     if connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
     connection.health_check_done = True
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
+        return _fetch_one_prepared(sql, params)
     except (OperationalError, InterfaceError):
         connection.close()
+    return _fetch_one_prepared(sql, params)
+
+
+_PREPARED = weakref.WeakKeyDictionary()  # psycopg connection -> names of the statements prepared on it
+
+
+def _fetch_one_prepared(sql, params):
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+        if connection.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        name = f"tessera_{zlib.crc32(sql.encode()):08x}"
+        prepared = _PREPARED.setdefault(connection.connection, set())
+        for attempt in range(2):
+            if name not in prepared:
+                numbered = iter(range(1, sql.count("%s") + 1))
+                cursor.execute(f"PREPARE {name} AS " + re.sub("%s", lambda _: f"${next(numbered)}", sql))
+                prepared.add(name)
+            try:
+                cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
+                return cursor.fetchone()
+            except (ProgrammingError, NotSupportedError):
+                # Deallocated behind our back (DISCARD ALL by a pooler), or a migration changed a column's
+                # type under the plan: prepare it again, once.
+                prepared.discard(name)
+                if attempt:
+                    raise
+                try:
+                    cursor.execute(f"DEALLOCATE {name}")
+                except DatabaseError:
+                    pass
+        return None
 
 
 _DOWNLOADABLE_SQL = f"""
