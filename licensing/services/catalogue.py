@@ -39,7 +39,7 @@ from licensing.models import (
     TrainingSignal,
 )
 from licensing.services.audit import audit
-from licensing.services.delivery import slice_items_withdrawn
+from licensing.services.delivery import slice_items_withdrawn, slice_manifests_refresh
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +108,7 @@ def ingest_run_execute(*, run_id):
             rejected=len(rejections), finished_at=None if to_verify else timezone.now(), **counts)
         if to_verify:
             jobs.schedule("catalogue.verify", run_id=run_id, dedupe=f"catalogue.verify:{run_id}")
+        slice_manifests_refresh(works_changed_since=now, dedupe=f"ingest:{run_id}")  # granted works it changed
     log.info("ingest_done", run=run_id, rejected=len(rejections), **counts)
     return IngestRun.objects.get(pk=run_id)
 

@@ -331,6 +331,20 @@ def slice_manifest_links_revoke(*, licence, dedupe):
     return len(slice_ids)
 
 
+def slice_manifests_refresh(*, works_changed_since, dedupe):
+    """A feed changed works (a title, a size, a file's sha256) that slices grant: their prebuilt manifests
+    say the old values, so they are streamed until the job has written them again. Call inside the
+    transaction of the change; returns the slices concerned."""
+    manifests = SliceManifest.objects.filter(stale=False, slice__items__asset__updated_at__gte=works_changed_since)
+    slice_ids = sorted(set(manifests.values_list("slice_id", flat=True)))
+    if not slice_ids:
+        return []
+    SliceManifest.objects.filter(slice_id__in=slice_ids).update(stale=True)
+    for slice_id in slice_ids:
+        jobs.schedule("slice.shards", slice_id=slice_id, dedupe=f"slice.shards:{slice_id}:{dedupe}")
+    return slice_ids
+
+
 # --- After a withdrawal --------------------------------------------------------------
 
 # Asset ids per items.withdrawn message: Standard Webhooks asks for small payloads (under ~20 kB).

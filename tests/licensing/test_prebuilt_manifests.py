@@ -188,3 +188,28 @@ def test_a_forged_manifest_key_or_another_slice_s_is_refused(client_for, alice, 
     assert client.get(f"/dl/{token}/assets/{asset}").status_code == 200
     # Another organisation's user does not see the slice's manifest at all.
     assert client_for(bob).get(f"/slices/{world['slice'].pk}/manifest.jsonl").status_code == 404
+
+
+def test_a_feed_that_changes_granted_works_makes_their_manifests_say_so(client_for, alice, media, org_a):
+    from tests.licensing.test_catalogue_ingest import csv_feed, image_row, ingest
+
+    ingest(csv_feed(image_row("W-1"), image_row("W-2", title="Night market")))
+    licence = research_licence(organisation=org_a, applicant=alice, max_bytes=10**9)
+    slice_ = build(licence, alice, size=2, seed=1)
+    slice_manifests_write(slice_id=slice_.pk)
+    web = client_for(alice)
+    assert "ETag" in web.get(f"/slices/{slice_.pk}/manifest.jsonl")
+
+    ingest(csv_feed(image_row("W-1"), image_row("W-2", title="Night market retitled")))
+
+    changed = web.get(f"/slices/{slice_.pk}/manifest.jsonl")
+    assert changed.streaming and "ETag" not in changed
+    assert "Night market retitled" in [row["title"] for row in jsonl_rows(body_of(changed))]
+    assert Job.objects.filter(name="slice.shards", kwargs={"slice_id": slice_.pk}, dedupe_key__contains="ingest").exists()
+    slice_shards_write(slice_id=slice_.pk)
+    rewritten = web.get(f"/slices/{slice_.pk}/manifest.jsonl")
+    assert "ETag" in rewritten
+    assert "Night market retitled" in [row["title"] for row in jsonl_rows(body_of(rewritten))]
+    # A feed that changes nothing leaves the files alone.
+    ingest(csv_feed(image_row("W-1"), image_row("W-2", title="Night market retitled")))
+    assert "ETag" in web.get(f"/slices/{slice_.pk}/manifest.jsonl")
