@@ -206,9 +206,9 @@ def manifest_jsonl_from_database(slice_, *, url_prefix):
     The same objects as licensing.manifests.jsonl_lines over manifest_items (a test holds
     the two to that), without building a ManifestItem and a dict per item: for a large slice
     that was most of the time. The lines come through COPY … TO STDOUT, which streams them
-    as PostgreSQL produces them with no cursor round trips. COPY's text format doubles each backslash;
-    the JSON text holds no other character COPY escapes (JSON escapes control characters
-    itself), so halving them again gives the JSON exactly.
+    as PostgreSQL produces them with no cursor round trips. In CSV format with a quote and a
+    delimiter that JSON text never holds raw (it escapes every control character), COPY sends
+    each line exactly as it is: nothing to unescape.
     """
     sql = f"""
         COPY (
@@ -217,18 +217,63 @@ def manifest_jsonl_from_database(slice_, *, url_prefix):
                 'sha256', a.sha256, 'width', a.width, 'height', a.height, 'duration_seconds', a.duration_seconds,
                 'contributor_ref', 'contributor-' || a.contributor_id, 'download_url', %s || a.id,
                 'withdrawn', i.withdrawn_at IS NOT NULL,
-                'withdrawn_at', to_char(i.withdrawn_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
-                'withdrawal_reason', CASE WHEN i.withdrawn_at IS NOT NULL
-                                          THEN COALESCE(NULLIF(i.withdrawal_reason, ''), 'opt_out') END
+                'withdrawn_at', {_UTC_TIMESTAMP.format("i.withdrawn_at")},
+                'withdrawal_reason', {_WITHDRAWAL_REASON}
             )::text
             FROM {SliceItem._meta.db_table} i JOIN {Asset._meta.db_table} a ON a.id = i.asset_id
             WHERE i.slice_id = %s
             ORDER BY i.position
-        ) TO STDOUT
+        ) TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')
     """
     with connection.cursor() as cursor, cursor.cursor.copy(sql, [url_prefix, slice_.pk]) as copy:
         for line in copy:  # COPY sends one row, newline included, per message
-            yield bytes(line).replace(b"\\\\", b"\\")
+            yield bytes(line)
+
+
+def manifest_csv_from_database(slice_, *, url_prefix):
+    """The CSV manifest's rows (after its header) built by PostgreSQL, UTF-8 encoded: byte for byte what
+    licensing.manifests.csv_lines writes for manifest_items (a test holds the two to that), the csv
+    module's rules spelled in SQL: a cell holding a comma, a quote, CR or LF is quoted with its quotes
+    doubled, an empty cell is empty, a float is written as Python writes it (12.5, 2.0; durations never
+    reach the 1e15 where the two part ways), booleans are true/false, rows end with CRLF. COPY's CSV
+    format with a quote character the text does not hold quotes every row (each holds its CR), and
+    taking that quote off again gives the line. Returns None when the link prefix itself would need
+    quoting (it never does: a URL of ours), for the caller to use the Python writer."""
+    if any(character in url_prefix for character in ',"\r\n\x01'):
+        return None
+    return _csv_lines_from_database(slice_, url_prefix)
+
+
+def _csv_lines_from_database(slice_, url_prefix):
+    def cell(expression):
+        return (f"CASE WHEN {expression} ~ '[\",\\r\\n]' THEN '\"' || replace({expression}, '\"', '\"\"') || '\"' "
+                f"ELSE {expression} END")
+
+    duration = ("CASE WHEN a.duration_seconds IS NULL THEN '' WHEN a.duration_seconds::text ~ '[.eEnN]' "
+                "THEN a.duration_seconds::text ELSE a.duration_seconds::text || '.0' END")
+    cells = ", ".join([
+        "a.id", cell("a.kind"), cell("a.title"), cell("a.mime_type"), "a.bytes", cell("a.sha256"), "a.width",
+        "a.height", duration, "'contributor-' || a.contributor_id", "%s || a.id",
+        "CASE WHEN i.withdrawn_at IS NULL THEN 'false' ELSE 'true' END",
+        f"COALESCE({_UTC_TIMESTAMP.format('i.withdrawn_at')}, '')", f"COALESCE({cell(_WITHDRAWAL_REASON)}, '')",
+    ])
+    sql = f"""
+        COPY (
+            SELECT concat_ws(',', {cells}) || E'\\r'
+            FROM {SliceItem._meta.db_table} i JOIN {Asset._meta.db_table} a ON a.id = i.asset_id
+            WHERE i.slice_id = %s
+            ORDER BY i.position
+        ) TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')
+    """
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, [url_prefix, slice_.pk]) as copy:
+        for line in copy:  # \x01 text \r \x01 \n, the text's own \x01 doubled
+            text = bytes(line[1:-2])
+            yield (text.replace(b"\x01\x01", b"\x01") if b"\x01" in text else text) + b"\n"
+
+
+# How the manifests spell a withdrawal's time and reason in SQL, as licensing.manifests.items does in Python.
+_UTC_TIMESTAMP = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+_WITHDRAWAL_REASON = "CASE WHEN i.withdrawn_at IS NOT NULL THEN COALESCE(NULLIF(i.withdrawal_reason, ''), 'opt_out') END"
 
 
 def _capped_count(where, params, cap):
