@@ -71,7 +71,8 @@ def test_a_withdrawn_item_is_still_410_and_an_opted_out_work_carries_its_reserva
     url = link_of(client, granted["slice"], granted["asset"])
     ben = ContributorFactory()
     kept = stored_asset(ben, 41)
-    commercial = build(commercial_licence(organisation=org_a, applicant=alice), alice, size=1, seed=1)
+    # Both works: which one a seed picks first depends on the ids the database hands out.
+    commercial = build(commercial_licence(organisation=org_a, applicant=alice), alice, size=2, seed=1)
     commercial_url = link_of(client, commercial, kept)
 
     contributor_set_opt_out(contributor=granted["contributor"], opted_out=True)
