@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""One worker's job, for its peak memory: request and build a slice, then write its JSONL manifest.
+"""One worker's jobs, for their peak memory: request and build a slice, then write its manifests (the delivery
+job's slice_manifests_write: JSONL and CSV to storage).
 
 Run by bench/slices.py in a fresh process per measurement, with the bench environment:
     slice_worker.py --size 100000 --seed 7
@@ -32,21 +33,20 @@ def main():
     import django
 
     django.setup()
+    from django.core.files.storage import default_storage
+
     from bench.licensees import applicant, requested_slice
-    from licensing import downloads
-    from licensing.manifests import jsonl_lines
-    from licensing.selectors.slices import manifest_items
+    from licensing.services.delivery import slice_manifests_write
     from licensing.services.slices import slice_build
 
     slice_ = requested_slice(applicant(), size=args.size, seed=args.seed)
     built = slice_build(slice_id=slice_.pk)
     if built is None or built.asset_count != args.size:
         raise SystemExit(f"Slice {slice_.pk} was not built with {args.size} items.")
-    prefix = downloads.asset_url_prefix(downloads.slice_token(built))
-    lines = size = 0
-    for line in jsonl_lines(manifest_items(built, url_prefix=prefix)):
-        lines += 1
-        size += len(line)
+    manifest = slice_manifests_write(slice_id=built.pk)
+    with default_storage.open(manifest.jsonl_key, "rb") as handle:
+        lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    size = manifest.jsonl_bytes
     if lines != args.size:
         raise SystemExit(f"The manifest has {lines} lines for {args.size} items.")
     print(json.dumps({"items": lines, "manifest_chars": size, "vm_hwm_kb": peak_rss_kb()}))

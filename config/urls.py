@@ -5,9 +5,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import set_language
+from licensing.urls import download_urlpatterns
 from licensing.views import home
 
 urlpatterns = [
+    # Downloads first: a training pipeline asks for them thousands of times a minute, and each pattern
+    # tried before a match costs every one of those requests.
+    path("", include(download_urlpatterns)),
     path("", home.home, name="home"),
     path("healthz", home.healthz, name="healthz"),
     path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),

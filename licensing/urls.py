@@ -18,6 +18,13 @@ from licensing.views import (
     webhooks,
 )
 
+# The signed links of a slice's files: the busiest URLs there are, so config/urls.py tries them first.
+download_urlpatterns = [
+    path("dl/<str:token>/assets/<int:asset_id>", slices.download, name="slice_download"),
+    path("dl/<str:token>/shards/<int:shard_id>.tar", delivery.shard_download, name="shard_download"),
+    path("dl/<str:token>/<str:fmt>", slices.signed_manifest, name="slice_signed_manifest"),
+]
+
 urlpatterns = [
     path("catalogue/", catalogue.catalogue, name="catalogue"),
     path("catalogue/<int:pk>/", catalogue.work_page, name="catalogue_work"),
@@ -67,9 +74,6 @@ urlpatterns = [
     path("slices/<int:pk>/", slices.slice_detail, name="slice_detail"),
     path("slices/<int:pk>/shards.json", delivery.shards_json, name="slice_shards"),
     path("slices/<int:pk>/<str:fmt>", slices.manifest, name="slice_manifest"),
-    path("dl/<str:token>/assets/<int:asset_id>", slices.download, name="slice_download"),
-    path("dl/<str:token>/shards/<int:shard_id>.tar", delivery.shard_download, name="shard_download"),
-    path("dl/<str:token>/<str:fmt>", slices.signed_manifest, name="slice_signed_manifest"),
     path("invoices/<int:pk>/", billing.invoice_view, name="invoice_detail"),
     path("invoices/<int:pk>/pdf", billing.invoice_pdf, name="invoice_pdf"),
     path("finance/invoices/", billing.invoice_list, name="finance_invoices"),

@@ -5,13 +5,12 @@ from django.core import signing
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from licensing.api.errors import error_body
-from licensing.api.pagination import StatedPageSize
+from licensing.api.pagination import InvalidCursor, StatedPageSize
 from licensing.api.serializers import ErrorSerializer
 from licensing.api.views import ERRORS, OBJECT_ID, ApiView
 from licensing.selectors.delivery import shard_index, withdrawals_of
@@ -101,7 +100,10 @@ class WithdrawalsSince(StatedPageSize):
             at, pk = signing.loads(value, salt=self.salt)
             return datetime.fromisoformat(at), int(pk)
         except (signing.BadSignature, ValueError, TypeError):
-            raise NotFound("Invalid cursor: use the `next` link of a page of this feed.") from None
+            # A 400 with the code every other list answers a damaged cursor with: the client's mistake,
+            # which a 404 would hide as "no such licence".
+            raise InvalidCursor("This cursor is not one Tessera gave out: follow the `next` link of a page of "
+                                "this feed instead of building or editing cursors.") from None
 
     def next_link(self):
         url = self.request.build_absolute_uri()

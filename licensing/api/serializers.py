@@ -174,6 +174,8 @@ class SliceItemSerializer(serializers.Serializer):
     contributor_ref = serializers.CharField()
     withdrawn = serializers.BooleanField()
     withdrawn_at = serializers.DateTimeField(allow_null=True)
+    withdrawal_reason = serializers.CharField(
+        allow_null=True, help_text="Why it was withdrawn: opt_out, or the licensor's reason (a takedown's, say).")
     download_url = serializers.URLField(
         help_text="Expiring and bound to the licence. A withdrawn item's link answers 410 Gone: delete the item.")
 

@@ -304,7 +304,7 @@ class SliceManifest(ApiView, APIView):
         if slice_.status != SliceStatus.READY:
             return Response(error_body("not_ready", f"Slice {slice_.number} is {slice_.status}: its manifest "
                                                     "exists once it is ready."), status=409)
-        return stream_manifest(slice_, fmt)
+        return stream_manifest(slice_, fmt, request=request)
 
 
 class InvoiceFilter(django_filters.FilterSet):

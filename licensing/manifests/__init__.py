@@ -2,13 +2,14 @@
 
 from .croissant import SliceManifestMeta, croissant_chunks
 from .items import COLUMNS, ManifestItem
-from .lines import csv_lines, jsonl_lines, manifest_sha256
+from .lines import csv_header, csv_lines, jsonl_lines, manifest_sha256
 
 __all__ = [
     "COLUMNS",
     "ManifestItem",
     "SliceManifestMeta",
     "croissant_chunks",
+    "csv_header",
     "csv_lines",
     "jsonl_lines",
     "manifest_sha256",

@@ -90,8 +90,10 @@ RECORD_FIELDS = (
     ("duration_seconds", "sc:Float", "Duration of a video in seconds; empty for images."),
     ("contributor_ref", "sc:Text", "A stable reference to the contributor, not their name."),
     ("download_url", "sc:URL", "Where to download the file: bound to the licence, and expiring."),
-    ("withdrawn", "sc:Boolean", "True when the contributor opted out of AI training after the slice was built."),
+    ("withdrawn", "sc:Boolean", "True when the item was withdrawn after the slice was built: delete it."),
     ("withdrawn_at", "sc:DateTime", "When the item was withdrawn; empty if it was not."),
+    ("withdrawal_reason", "sc:Text", "Why it was withdrawn: opt_out (the contributor opted out of AI training) "
+                                     "or the licensor's reason, such as a takedown's; empty if it was not."),
 )
 
 

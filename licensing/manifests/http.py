@@ -1,4 +1,10 @@
-"""Manifests over HTTP: one streaming response for the web pages, the signed links and the API alike."""
+"""Manifests over HTTP: one response for the web pages, the signed links and the API alike.
+
+The JSONL and CSV manifests of a ready slice are files the delivery job wrote (services/delivery,
+slice_manifests_write), served like every download: sendfile, Range, ETag. Until the job has
+written them, and after a withdrawal until it has written them again, they are streamed from the
+database as before, so a manifest is never out of date. Croissant and the dataset card are always
+built per request: they are small beside the item lists, and carry freshly signed links."""
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
@@ -14,9 +20,10 @@ from licensing.manifests import (
 from licensing.manifests.dataset_card import slice_card, version_card
 from licensing.models import SliceStatus
 from licensing.selectors.ai_models import model_page_path, version_training
-from licensing.selectors.delivery import shard_index
+from licensing.selectors.delivery import current_manifest_file, shard_index
 from licensing.selectors.slices import manifest_items, manifest_jsonl_from_database
 from licensing.terms import terms_document_url
+from licensing.views.delivery import stored_file_response
 
 FORMATS = {
     "manifest.jsonl": ("application/x-ndjson", jsonl_lines),
@@ -61,14 +68,18 @@ def _manifest_meta(slice_, token):
     )
 
 
-def stream_manifest(slice_, fmt, token=None):
+def stream_manifest(slice_, fmt, token=None, request=None):
+    """The manifest `fmt` of the slice: the prebuilt file when there is a current one (and a request to answer
+    Range and conditional headers of), else streamed. Callers have checked who may see it."""
     if slice_.status != SliceStatus.READY:
         return HttpResponse(f"Slice {slice_.number} is {slice_.status}: its manifest exists once it is ready.",
                             status=409, content_type="text/plain")
     token = token or downloads.slice_token(slice_)
+    filename = f"licence-{slice_.licence_id}-slice-{slice_.number}-{fmt}"
+    if fmt in FORMATS and request is not None and (stored := current_manifest_file(slice_, fmt)) is not None:
+        return _prebuilt_response(request, fmt, stored, token, filename)
     url_prefix = downloads.asset_url_prefix(token)
     items = manifest_items(slice_, url_prefix=url_prefix)
-    filename = f"licence-{slice_.licence_id}-slice-{slice_.number}-{fmt}"
     if fmt == "README.md":
         card = slice_card(slice_, licensor_name=settings.LICENSOR_NAME, site_url=settings.SITE_URL,
                           terms_url=terms_document_url(slice_.licence),
@@ -90,6 +101,19 @@ def stream_manifest(slice_, fmt, token=None):
     # The manifests' companion: the slice as WebDataset tar shards, under the same signature.
     response["Link"] = f'<{downloads.shard_index_url(token)}>; rel="shards"; type="application/json"'
     return response
+
+
+def _prebuilt_response(request, fmt, stored, token, filename):
+    storage_key, size, sha256 = stored
+
+    def headers(response):
+        # As the streamed manifest says them, so nothing a pipeline reads changes but the speed.
+        response["Cache-Control"] = "private, no-store"
+        response["Link"] = f'<{downloads.shard_index_url(token)}>; rel="shards"; type="application/json"'
+
+    return stored_file_response(request, storage_key=storage_key, sha256=sha256, size=size,
+                                content_type=FORMATS[fmt][0], filename=filename, disposition="inline",
+                                set_headers=headers)
 
 
 MANIFEST_FORMATS = ("manifest.jsonl", "manifest.csv", "croissant.json", "README.md")

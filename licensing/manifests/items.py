@@ -19,19 +19,31 @@ class ManifestItem:
     duration_seconds: float | None  # videos only
     contributor_ref: str  # "contributor-42": a reference, never the contributor's name
     download_url: str  # absolute, expiring, bound to the licence
-    # Set when the contributor opted out of AI training after the slice was built.
+    # Set when the item was withdrawn after the slice was built: the contributor opted out of AI training,
+    # the work was taken down, or its file's own assertion reserves it.
     withdrawn_at: datetime.datetime | None = None
+    # Why, as the withdrawals feed says it: "opt_out", or the licensor's words (a takedown's reason).
+    withdrawal_reason: str | None = None
 
     @property
     def withdrawn(self) -> bool:
         return self.withdrawn_at is not None
 
     @classmethod
-    def granted(cls, *, asset_id, contributor_id, url_prefix, **fields) -> "ManifestItem":
+    def granted(cls, *, asset_id, contributor_id, url_prefix, withdrawal_reason="", **fields) -> "ManifestItem":
         """The one mapping from a granted asset to what licensees see, for every manifest and the API.
         A withdrawn item keeps its link: it answers 410 Gone with why, which tells a pipeline to purge it."""
         return cls(asset_id=asset_id, contributor_ref=f"contributor-{contributor_id}",
-                   download_url=f"{url_prefix}{asset_id}", **fields)
+                   download_url=f"{url_prefix}{asset_id}",
+                   withdrawal_reason=reason_of(fields.get("withdrawn_at"), withdrawal_reason), **fields)
+
+
+def reason_of(withdrawn_at, recorded):
+    """The withdrawal reason a manifest states: none for an item still granted; rows withdrawn before reasons
+    were recorded were opt-outs. (manifest_jsonl_from_database says the same in SQL.)"""
+    if withdrawn_at is None:
+        return None
+    return recorded or "opt_out"
 
 
 # The order of the CSV header and of the keys of each JSONL object. The Croissant
@@ -51,6 +63,7 @@ COLUMNS = (
     "download_url",
     "withdrawn",
     "withdrawn_at",
+    "withdrawal_reason",
 )
 
 
@@ -77,4 +90,5 @@ def item_values(item: ManifestItem) -> tuple:
         item.download_url,
         item.withdrawn,
         timestamp(item.withdrawn_at),
+        item.withdrawal_reason,
     )

@@ -26,6 +26,11 @@ def csv_lines(items: Iterable[ManifestItem]) -> Iterator[str]:
         yield writer.writerow([_csv_cell(value) for value in item_values(item)])
 
 
+def csv_header() -> str:
+    """The CSV manifest's first line, as csv_lines writes it."""
+    return csv.writer(_RowEcho()).writerow(COLUMNS)
+
+
 class _RowEcho:
     def write(self, row: str) -> str:
         return row

@@ -18,7 +18,8 @@ from .items import COLUMNS, ManifestItem, item_values
 
 # The manifest fields a shard's record carries: not the download link, which expires, nor the
 # withdrawal, since withdrawn items are never in a shard.
-RECORD_COLUMNS = tuple(column for column in COLUMNS if column not in ("download_url", "withdrawn", "withdrawn_at"))
+RECORD_COLUMNS = tuple(column for column in COLUMNS
+                       if column not in ("download_url", "withdrawn", "withdrawn_at", "withdrawal_reason"))
 _RECORD_INDEXES = tuple(COLUMNS.index(column) for column in RECORD_COLUMNS)
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4"}
 

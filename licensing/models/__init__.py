@@ -33,7 +33,7 @@ from licensing.models.catalog import (
     TrainingSignal,
 )
 from licensing.models.collections import Collection, Rightsholder
-from licensing.models.delivery import Shard, ShardSet, ShardSetState
+from licensing.models.delivery import Shard, ShardSet, ShardSetState, SliceManifest
 from licensing.models.licences import (
     BillingPeriod,
     FundingStage,
@@ -70,6 +70,7 @@ __all__ = [
     "Shard",
     "ShardSet",
     "ShardSetState",
+    "SliceManifest",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -74,3 +74,43 @@ class Shard(models.Model):
     @property
     def filename(self):
         return f"shard-{self.number:06d}.tar"
+
+
+class SliceManifest(models.Model):
+    """A ready slice's JSONL and CSV manifests, written once to storage by the delivery job (with the shards)
+    and served as files: sendfile, Range and ETag like every download, instead of being built per request.
+
+    The item links in the files carry a token without a timestamp, naming `link_key` (downloads.manifest_token),
+    so the bytes are the same for every licensee request and hold no per-request secret. The key is rotated
+    each time the files are written again (a withdrawal) and whenever the licence's access is revoked; a
+    rewrite keeps the previous key working for SLICE_LINK_TTL_SECONDS, as a timestamped link would, so a
+    pipeline half way through the old manifest is not cut off (withdrawn items still answer 410); a
+    revocation ends it at once. Files are named by version, so a link never points at a half-written one."""
+
+    slice = models.OneToOneField("licensing.Slice", on_delete=models.CASCADE, related_name="manifest_files")
+    version = models.PositiveIntegerField(default=0, help_text="Raised each time the files are written.")
+    link_key = models.CharField(max_length=32, blank=True, default="",
+                                help_text="In every item link of the files written now; empty: none is valid.")
+    previous_link_key = models.CharField(max_length=32, blank=True, default="")
+    previous_link_key_until = models.DateTimeField(null=True, blank=True)
+    stale = models.BooleanField(default=False, help_text="Set when access was revoked: written again by the job.")
+    withdrawn_items = models.PositiveIntegerField(
+        default=0, help_text="Withdrawn items of the slice when written: one more makes the files stale.")
+    jsonl_key = models.CharField(max_length=500, blank=True, default="")
+    jsonl_bytes = models.BigIntegerField(default=0)
+    jsonl_sha256 = models.CharField(max_length=64, blank=True, default="")
+    csv_key = models.CharField(max_length=500, blank=True, default="")
+    csv_bytes = models.BigIntegerField(default=0)
+    csv_sha256 = models.CharField(max_length=64, blank=True, default="")
+    written_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Manifests of slice {self.slice_id} (version {self.version})"
+
+    def file_of(self, fmt):
+        """(storage key, bytes, sha256) of a written format, or None."""
+        if fmt == "manifest.jsonl" and self.jsonl_key:
+            return self.jsonl_key, self.jsonl_bytes, self.jsonl_sha256
+        if fmt == "manifest.csv" and self.csv_key:
+            return self.csv_key, self.csv_bytes, self.csv_sha256
+        return None

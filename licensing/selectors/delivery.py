@@ -1,12 +1,13 @@
-"""Reads about a slice's delivery: its shard index, and the withdrawals feed of a licence."""
+"""Reads about a slice's delivery: its shard index, its prebuilt manifests, and the withdrawals feed of a licence."""
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Count
 from django.utils import timezone
 
-from licensing import downloads
+from licensing import downloads, rights
 from licensing.manifests.items import timestamp
-from licensing.models import Shard, ShardSet, ShardSetState, SliceItem
+from licensing.models import Shard, ShardSet, ShardSetState, SliceItem, SliceManifest
 
 
 def current_shards(slice_):
@@ -67,3 +68,40 @@ def withdrawals_of(*, licence, now=None):
     settled = now - timedelta(seconds=settings.WITHDRAWALS_FEED_SETTLE_SECONDS)
     return (SliceItem.objects.filter(licence=licence, withdrawn_at__isnull=False, withdrawn_at__lte=settled)
             .order_by("withdrawn_at", "id"))
+
+
+def manifest_key_accepted(slice_, key, *, now=None):
+    """Whether a prebuilt manifest's link key still opens the slice's files (models.SliceManifest)."""
+    row = SliceManifest.objects.filter(slice=slice_).values_list(
+        "link_key", "previous_link_key", "previous_link_key_until").first()
+    if row is None or not key:
+        return False
+    current, previous, until = row
+    return key == current or (key == previous and until is not None and (now or timezone.now()) < until)
+
+
+def withdrawn_count(slice_):
+    """How many of the slice's items are withdrawn: a probe of the partial index of withdrawn items."""
+    return SliceItem.objects.filter(slice=slice_, withdrawn_at__isnull=False).count()
+
+
+def current_manifest_file(slice_, fmt):
+    """(storage key, bytes, sha256) of the slice's prebuilt manifest in `fmt`, or None while there is none that
+    says what the slice holds now: not written yet, access revoked since, or an item withdrawn since."""
+    manifest = SliceManifest.objects.filter(slice=slice_, written_at__isnull=False, stale=False).first()
+    if manifest is None or manifest.file_of(fmt) is None:
+        return None
+    if withdrawn_count(slice_) != manifest.withdrawn_items:
+        return None  # the job that writes it again is scheduled with the withdrawal
+    return manifest.file_of(fmt)
+
+
+def withdrawal_reasons(slice_):
+    """Why the slice's items were withdrawn, as its page says it: [{"text", "items"}], most items first."""
+    rows = (SliceItem.objects.filter(slice=slice_, withdrawn_at__isnull=False).values("withdrawal_reason")
+            .annotate(items=Count("id")).order_by("-items", "withdrawal_reason"))
+    merged = {}
+    for row in rows:  # an empty reason (recorded before reasons were) is an opt-out's
+        text = rights.withdrawal_reason_text(row["withdrawal_reason"])
+        merged[text] = merged.get(text, 0) + row["items"]
+    return [{"text": text, "items": items} for text, items in sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))]

@@ -40,6 +40,7 @@ from licensing.models import (
     TrainingSignal,
 )
 from licensing.services.audit import audit
+from licensing.services.delivery import slice_items_withdrawn, slice_manifests_refresh
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +110,7 @@ def ingest_run_execute(*, run_id):
             rejected=len(rejections), finished_at=None if to_verify else timezone.now(), **counts)
         if to_verify:
             jobs.schedule("catalogue.verify", run_id=run_id, dedupe=f"catalogue.verify:{run_id}")
+        slice_manifests_refresh(works_changed_since=now, dedupe=f"ingest:{run_id}")  # granted works it changed
     log.info("ingest_done", run=run_id, rejected=len(rejections), **counts)
     return IngestRun.objects.get(pk=run_id)
 
@@ -630,8 +632,16 @@ def _record_verification(asset, report):
 
 
 def _withdraw_everywhere(asset, reason, now=None):
-    return SliceItem.objects.filter(asset_id=asset.pk, withdrawn_at__isnull=True).update(
-        withdrawn_at=now or timezone.now(), withdrawal_reason=reason)
+    """Withdraw the work from every slice that still holds it, with the reason its licensees read; their shards
+    and manifests are written again without it and their webhooks told (services/delivery)."""
+    now = now or timezone.now()
+    grants = list(SliceItem.objects.filter(asset_id=asset.pk, withdrawn_at__isnull=True)
+                  .values_list("pk", "licence_id", "slice_id", "asset_id"))
+    withdrawn = SliceItem.objects.filter(pk__in=[g[0] for g in grants]).update(withdrawn_at=now,
+                                                                               withdrawal_reason=reason)
+    if grants:
+        slice_items_withdrawn(grants, now=now, dedupe=f"asset:{asset.pk}:{now.timestamp()}", reason=reason)
+    return withdrawn
 
 
 # --- Staff decisions on one work -------------------------------------------------------

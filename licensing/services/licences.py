@@ -37,6 +37,7 @@ from licensing.services.collections import (
     check_offer_conflicts,
     lock_exclusivity,
 )
+from licensing.services.delivery import slice_manifest_links_revoke
 from licensing.services.webhooks import webhook_emit
 from licensing.workflow import LicenceActionRefused, StaleLicence, state_in_sentence
 
@@ -104,6 +105,8 @@ def _perform(*, licence, action, by, expected_version=None, note="", payload=Non
         )
         if then is not None:
             then(locked)
+        if from_state in workflow.ACTIVE and target not in workflow.ACTIVE:
+            slice_manifest_links_revoke(licence=locked, dedupe=f"licence-event:{event.pk}")
         jobs.schedule("licence.notify", event_id=event.pk, dedupe=f"licence.notify:{event.pk}")
         webhook_emit(organisation_id=locked.organisation_id, event_type="licence.state_changed", now=now, data={
             "licence": locked.pk, "action": action, "from_state": from_state, "to_state": target,

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from licensing import downloads, workflow
 from licensing.models import Shard, Slice, SliceStatus
-from licensing.selectors.delivery import shard_index
+from licensing.selectors.delivery import manifest_key_accepted, shard_index
 from licensing.selectors.slices import slice_visible_to
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -82,6 +82,16 @@ class _Window:
         self.handle.close()
 
 
+def _presigned_url(storage_key, content_type, disposition):
+    """Object storage's presigned URL for the file, asking it to answer with our type and file name (S3's
+    response-content-type and response-content-disposition); a storage without such parameters, its URL."""
+    try:
+        return default_storage.url(storage_key, parameters={"ResponseContentType": content_type,
+                                                            "ResponseContentDisposition": disposition})
+    except TypeError:
+        return default_storage.url(storage_key)
+
+
 def _etag_matches(header, etag):
     if not header:
         return False
@@ -89,6 +99,7 @@ def _etag_matches(header, etag):
 
 
 def stored_file_response(request, *, storage_key, sha256, content_type, filename, size=None, set_headers=None,
+                         disposition="attachment",
                          missing="The file is missing from storage; the licensor has been told."):
     """Answer a GET or HEAD for one stored file. `set_headers(response)` adds the caller's own headers to
     whatever answer goes out (304, 206, 416, redirect), so they are set in one place."""
@@ -104,9 +115,9 @@ def stored_file_response(request, *, storage_key, sha256, content_type, filename
 
     if _etag_matches(request.headers.get("If-None-Match"), etag):
         return finish(HttpResponse(status=304))
+    disposition = f"{disposition}; filename=\"{filename}\""
     if settings.SLICE_DOWNLOADS_REDIRECT:
-        return finish(HttpResponseRedirect(default_storage.url(storage_key)))
-    disposition = f"attachment; filename=\"{filename}\""
+        return finish(HttpResponseRedirect(_presigned_url(storage_key, content_type, disposition)))
     if settings.SENDFILE_X_ACCEL_PREFIX:
         # nginx answers Range and HEAD itself from the internal location (README: "Serving files with nginx").
         response = HttpResponse(content_type=content_type)
@@ -147,20 +158,25 @@ def stored_file_response(request, *, storage_key, sha256, content_type, filename
 def slice_from_token(token):
     """(slice, None) for a signed link's token, or (None, a refusal); a forged token is a 404."""
     try:
-        licence_id, slice_id = downloads.read_slice_token(token)
+        link = downloads.read_link(token)
     except downloads.LinkExpired:
         return None, HttpResponse(
             "This download link has expired. Fetch the slice's manifest again for fresh links.",
             status=403, content_type="text/plain")
     except downloads.LinkInvalid:
         raise Http404 from None
-    slice_ = Slice.objects.select_related("licence__organisation").filter(pk=slice_id, licence_id=licence_id).first()
+    slice_ = Slice.objects.select_related("licence__organisation").filter(
+        pk=link.slice_id, licence_id=link.licence_id).first()
     if slice_ is None:
         raise Http404
     if slice_.licence.state not in workflow.ACTIVE:
         return None, HttpResponse(
             f"The licence is {slice_.licence.get_state_display().lower()}: its downloads are closed.",
             status=403, content_type="text/plain")
+    if link.manifest_key is not None and not manifest_key_accepted(slice_, link.manifest_key):
+        return None, HttpResponse(
+            "This download link was replaced: the slice's manifest was written again. Fetch the manifest again "
+            "for fresh links.", status=403, content_type="text/plain")
     return slice_, None
 
 

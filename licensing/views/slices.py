@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -13,7 +14,7 @@ from licensing.forms.slices import SliceRequestForm
 from licensing.manifests.http import MANIFEST_FORMATS, stream_manifest
 from licensing.manifests.shards import extension
 from licensing.models import SliceStatus
-from licensing.selectors.delivery import shard_index
+from licensing.selectors.delivery import shard_index, withdrawal_reasons
 from licensing.selectors.licences import licence_visible_to
 from licensing.selectors.previews import tile
 from licensing.selectors.slices import (
@@ -114,7 +115,9 @@ def slice_detail(request, pk):
     works = slice_works(slice_, after_position=after) if slice_.status == SliceStatus.READY else None
     context = {
         "slice": slice_, "licence": slice_.licence, "works": works, "shards": None,
-        "tiles": [dict(tile(item.asset), withdrawn=item.withdrawn_at) for item in works["items"]] if works else [],
+        "tiles": [dict(tile(item.asset), withdrawn=item.withdrawn_at, withdrawal_reason=rights.withdrawal_reason_text(
+            item.withdrawal_reason) if item.withdrawn_at else None) for item in works["items"]] if works else [],
+        "withdrawal_reasons": withdrawal_reasons(slice_) if works and works["withdrawn"] else [],
     }
     if slice_.status == SliceStatus.READY:
         index = shard_index(slice_)
@@ -128,7 +131,7 @@ def manifest(request, pk, fmt):
     if fmt not in MANIFEST_FORMATS:
         raise Http404
     slice_ = slice_visible_to(user=request.user, pk=pk)
-    return stream_manifest(slice_, fmt)
+    return stream_manifest(slice_, fmt, request=request)
 
 
 def signed_manifest(request, token, fmt):
@@ -139,25 +142,26 @@ def signed_manifest(request, token, fmt):
         return refusal
     if fmt == "shards.json":  # the manifests' companion: the same token lists the slice's shards
         return shard_index_response(slice_, token=token)
-    return stream_manifest(slice_, fmt, token=token)
+    return stream_manifest(slice_, fmt, token=token, request=request)
 
 
 @require_http_methods(["GET", "HEAD"])
 def download(request, token, asset_id):
     try:
-        licence_id, slice_id = downloads.read_slice_token(token)
+        link = downloads.read_link(token)
     except (downloads.LinkExpired, downloads.LinkInvalid):
-        licence_id = slice_id = None
-    item = downloadable_item(licence_id=licence_id, slice_id=slice_id, asset_id=asset_id) if slice_id else None
-    if item is None or item.licence_state not in workflow.ACTIVE:
-        # The refusals (expired or forged link, closed licence, no such item) say why, at their own pace.
+        link = None
+    item = downloadable_item(licence_id=link.licence_id, slice_id=link.slice_id, asset_id=asset_id) if link else None
+    if item is None or item.licence_state not in workflow.ACTIVE or (
+            link.manifest_key is not None and not item.accepts_manifest_key(link.manifest_key, timezone.now())):
+        # The refusals (expired, replaced or forged link, closed licence, no such item) say why, at their own pace.
         slice_, refusal = slice_from_token(token)
         if refusal:
             return refusal
         raise Http404
     if item.withdrawn_at is not None:
         return download_headers(HttpResponse(rights.withdrawn_message(item), status=410,
-                                             content_type="text/plain"), item)
+                                             content_type="text/plain; charset=utf-8"), item)
     if not item.storage_key:
         return download_headers(HttpResponse(
             f"Asset {asset_id} is a metadata-only catalogue row: there is no file to download.",

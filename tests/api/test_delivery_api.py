@@ -89,9 +89,22 @@ def test_withdrawals_are_listed_only_once_settled(api, world_a, key_a, settings)
 
 
 @pytest.mark.parametrize("cursor", ["abc", "eyJ4Ijox", "WyIyMDI2IiwgMV0:1abc:def"])
-def test_a_tampered_cursor_is_a_404(api, world_a, key_a, cursor):
+def test_a_tampered_cursor_is_a_400_invalid_cursor_like_every_list(api, world_a, key_a, cursor):
     response = api(key_a[1]).get(f"/api/v1/licences/{world_a.licence.pk}/withdrawals/?cursor={cursor}")
-    assert response.status_code == 404 and "Invalid cursor" in error_of(response)["message"]
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "invalid_cursor", "fields": {}, "message": (
+        "This cursor is not one Tessera gave out: follow the `next` link of a page of this feed instead of "
+        "building or editing cursors.")}
+
+
+def test_a_cursor_of_another_feed_or_another_signature_is_refused_too(api, world_a, key_a):
+    from django.core import signing
+
+    forged = signing.dumps(["2026-01-01T00:00:00+00:00", 1], salt="another-salt")
+    not_a_pair = signing.dumps("2026-01-01", salt="tessera.withdrawals-cursor")
+    for cursor in (forged, not_a_pair):
+        response = api(key_a[1]).get(f"/api/v1/licences/{world_a.licence.pk}/withdrawals/", {"cursor": cursor})
+        assert response.status_code == 400 and error_of(response)["code"] == "invalid_cursor"
 
 
 def test_another_organisations_feed_is_a_404(api, world_a, world_b, key_a):

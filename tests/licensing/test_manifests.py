@@ -60,7 +60,8 @@ def items():
     return [
         make_item(101, title=TRICKY_TITLES[0]),
         make_item(102, title=TRICKY_TITLES[1]),
-        make_item(103, title=TRICKY_TITLES[2], withdrawn_at=WITHDRAWN_AT),
+        make_item(103, title=TRICKY_TITLES[2], withdrawn_at=WITHDRAWN_AT,
+                  withdrawal_reason="Taken down: Court order 2026/114."),
         make_item(104, title=TRICKY_TITLES[3]),
     ]
 
@@ -110,15 +111,17 @@ def test_each_jsonl_line_is_one_object_with_every_field(items):
         "download_url": items[0].download_url,
         "withdrawn": False,
         "withdrawn_at": None,
+        "withdrawal_reason": None,
     }
     assert json.loads(lines[1])["duration_seconds"] == 12.5
 
 
-def test_jsonl_marks_withdrawn_items_and_when(items):
+def test_jsonl_marks_withdrawn_items_when_and_why(items):
     objects = [json.loads(line) for line in jsonl_lines(items)]
 
     assert [o["withdrawn"] for o in objects] == [False, False, True, False]
     assert objects[2]["withdrawn_at"] == "2026-03-04T05:06:07.000000+00:00"
+    assert [o["withdrawal_reason"] for o in objects] == [None, None, "Taken down: Court order 2026/114.", None]
     assert [o["title"] for o in objects] == TRICKY_TITLES
 
 
@@ -143,11 +146,12 @@ def test_csv_titles_with_commas_quotes_and_newlines_survive(items):
     assert [row["title"] for row in rows] == TRICKY_TITLES
 
 
-def test_csv_marks_withdrawn_items_and_when(items):
+def test_csv_marks_withdrawn_items_when_and_why(items):
     rows = list(csv.DictReader(io.StringIO("".join(csv_lines(items)), newline="")))
 
     assert [row["withdrawn"] for row in rows] == ["false", "false", "true", "false"]
     assert [row["withdrawn_at"] for row in rows] == ["", "", "2026-03-04T05:06:07.000000+00:00", ""]
+    assert [row["withdrawal_reason"] for row in rows] == ["", "", "Taken down: Court order 2026/114.", ""]
 
 
 def test_an_empty_slice_still_has_its_csv_header():

@@ -163,6 +163,37 @@ def test_a_takedown_withdraws_the_work_from_research_and_commercial_slices_and_i
 
 
 @pytest.mark.django_db
+def test_the_licensee_reads_a_takedown_s_reason_on_the_slice_page_the_api_and_the_feed(
+        media, org_a, alice, adam, client_for, settings):
+    from accounts.api_keys import api_key_create
+
+    settings.WITHDRAWALS_FEED_SETTLE_SECONDS = 0
+    quitter = ContributorFactory()
+    works = catalogue(3) + catalogue(1, contributor=quitter)
+    slice_ = build(research_licence(organisation=org_a, applicant=alice), alice, size=4)
+    taken = works[0]
+    catalogue_take_down(asset=taken, by=adam, reason="Court order 2026/114")
+    contributor_set_opt_out(contributor=quitter, opted_out=True)
+
+    page = client_for(alice).get(f"/slices/{slice_.pk}/").content.decode()
+    reasons = re.search(r'<ul id="slice-withdrawal-reasons">(.*?)</ul>', page, re.S).group(1)
+    assert "Taken down: Court order 2026/114." in reasons
+    assert "The contributor opted out of AI training." in reasons
+    assert page.count('class="tile-withdrawal-reason"') == 2
+
+    _, key = api_key_create(organisation=org_a, by=alice, name="pipeline", scopes=["slices:read"])
+    api = client_for(alice)
+    headers = {"Authorization": f"Bearer {key}"}
+    items = api.get(f"/api/v1/slices/{slice_.pk}/items/", headers=headers).json()["results"]
+    assert {i["asset_id"]: i["withdrawal_reason"] for i in items if i["withdrawn"]} == {
+        taken.pk: "Taken down: Court order 2026/114", works[3].pk: "opt_out"}
+    assert all(i["withdrawal_reason"] is None for i in items if not i["withdrawn"])
+    feed = api.get(f"/api/v1/licences/{slice_.licence_id}/withdrawals/", headers=headers).json()["results"]
+    assert {r["asset_id"]: r["reason"] for r in feed} == {taken.pk: "Taken down: Court order 2026/114",
+                                                          works[3].pk: "opt_out"}
+
+
+@pytest.mark.django_db
 def test_staff_take_a_work_down_on_its_page_and_a_licensee_cannot(media, adam, alice, client_for):
     work = catalogue(1)[0]
     assert client_for(alice).post(f"/catalogue/works/{work.pk}/take-down/", {"reason": "x"}).status_code == 403

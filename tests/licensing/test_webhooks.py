@@ -14,6 +14,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from licensing import jobs, tasks
 from licensing.models import AuditEvent, DeliveryState, Job, JobState, WebhookDelivery, WebhookMessage
 from licensing.services.billing import dunning_run
+from licensing.services.catalogue import catalogue_take_down
 from licensing.services.contributors import contributor_set_opt_out
 from licensing.services.licences import licence_suspend
 from licensing.services.webhooks import (
@@ -316,3 +317,16 @@ def test_an_opt_out_emits_the_withdrawn_assets_to_purge(receiver, endpoint, org_
     assert data["asset_ids"] == sorted(a.pk for a in mine)
     assert data["feed"].endswith(f"/api/v1/licences/{licence.pk}/withdrawals/")
     assert WebhookDelivery.objects.filter(message__event_type="items.withdrawn").count() == 1
+
+
+def test_a_takedown_emits_the_withdrawn_work_with_the_takedown_s_reason(receiver, endpoint, org_a, alice, adam):
+    (work, *_) = catalogue(3)
+    licence = research_licence(organisation=org_a, applicant=alice)
+    slice_ = build(licence, alice, size=3, seed=1)
+
+    catalogue_take_down(asset=work, by=adam, reason="Court order 2026/114")
+
+    (withdrawn,) = events("items.withdrawn")
+    data = withdrawn["data"]
+    assert data["licence"] == licence.pk and data["slices"] == [slice_.pk] and data["asset_ids"] == [work.pk]
+    assert data["reason"] == "Taken down: Court order 2026/114"
