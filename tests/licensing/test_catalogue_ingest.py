@@ -229,7 +229,10 @@ def test_a_feed_read_in_many_chunks_gives_the_same_catalogue_and_report(monkeypa
         image_row("W-5", contributor="C-9", name="Named Last", collection="Harbours"),
         image_row("W-1"),
     )
-    monkeypatch.setattr(service, "CHUNK_ROWS", 2)  # also checks the foreign keys once, as for a large feed
+    from licensing import feeds
+
+    monkeypatch.setattr(feeds, "BLOCK_CHARS", 1)  # a line a block
+    monkeypatch.setattr(service, "KEYS_CHECKED_ONCE_FROM", 2)  # checks the foreign keys once, as for a large feed
     dropped = []
     monkeypatch.setattr(service._ForeignKeysCheckedOnce, "drop",
                         lambda keys, original=service._ForeignKeysCheckedOnce.drop: dropped.append(1) or original(keys))
