@@ -448,10 +448,13 @@ def _numbered(numbers, lines):
 class Batch:
     """Works for the staging table, in the feed's column order after their line: `text` is COPY CSV (the
     feed's own lines, each after its line number), `rows` tuples (cleaned works, and the works of a block
-    with quotes). `tags` are the feed's text: the reader's `tag_json` says what each one means."""
+    with quotes). `tags` are the feed's text: the batch or an earlier one says what each one means."""
 
     text: str
     rows: list
+    names: dict = None  # contributor external id -> a name, for the contributors new to the feed
+    firsts: dict = None  # collection -> the contributor of its first work, for collections new to the feed
+    tags: list = None  # (tags text, JSON) first met in this batch
 
     def __len__(self):
         return self.text.count("\n") + len(self.rows)
@@ -492,7 +495,9 @@ class FeedReader:
         self.seen = {}  # external id -> the line that has it
         self.names = {}  # contributor external id -> (line, name) of its last staged work
         self.firsts = {}  # collection -> (line, contributor external id) of its first staged work
-        self.tag_json = {"": "[]"}  # tags text -> its JSON (None: refused)
+        self.tag_json = {}  # tags text -> its JSON (None: refused)
+        self._names, self._firsts, self._new_tags = {}, {}, []
+        self._tag("", "[]")
 
     # -- reading --
 
@@ -504,8 +509,7 @@ class FeedReader:
             for batch in batches:
                 if progress is not None:
                     progress(self._position())
-                if batch.text or batch.rows:
-                    yield batch
+                yield batch  # an empty one too: it may say what tags mean
         except UnicodeDecodeError as error:
             raise FeedUnreadable(f"The feed is not UTF-8 text ({error.reason} at byte {error.start}).") from None
 
@@ -594,11 +598,11 @@ class FeedReader:
             work = self._clean(held, line, values)
             if work is not None:
                 rows.append(work)
-                self.tag_json.setdefault(work[4], work[4])  # a cleaned work's tags are JSON already
+                self._tag(work[4], work[4])  # a cleaned work's tags are JSON already
             if len(rows) >= JSON_BATCH_ROWS:
-                yield Batch("", self._staged(self._accept(rows, held)))
+                yield self._out("", self._staged(self._accept(rows, held)))
                 rows, held = [], {}
-        yield Batch("", self._staged(self._accept(rows, held)))
+        yield self._out("", self._staged(self._accept(rows, held)))
 
     # -- one batch --
 
@@ -627,7 +631,7 @@ class FeedReader:
         tags = column("tags")
         known = self.tag_json
         for value in set(tags).difference(known):
-            known[value] = _tags_plain(value)
+            self._tag(value, _tags_plain(value))
         if None in map(known.__getitem__, set(tags)):
             suspects.update(i for i, value in enumerate(tags) if known[value] is None)
         rights = column("rightsholders")
@@ -644,17 +648,17 @@ class FeedReader:
                 works[i] = work
                 if work is not None:
                     cleaned.add(work[0])
-                    known.setdefault(work[4], work[4])  # a cleaned work's tags are JSON already
+                    self._tag(work[4], work[4])  # a cleaned work's tags are JSON already
             works = [work for work in works if work is not None]
         taken = self._accept(works, held)
         if block is None:
-            return Batch("", self._staged(taken))
+            return self._out("", self._staged(taken))
         if len(taken) == n and not cleaned:  # every row taken as it is: the block's own lines
-            return Batch(_numbered(lines, block), [])
+            return self._out(_numbered(lines, block), [])
         # The rows taken as they are keep their own lines; cleaned ones are written anew.
         base = lines[0]
         plain = [work[0] for work in taken if work[0] not in cleaned]
-        return Batch(_numbered(plain, [block[line - base] for line in plain]),
+        return self._out(_numbered(plain, [block[line - base] for line in plain]),
                      self._staged([work for work in taken if work[0] in cleaned]))
 
     def _staged(self, works):
@@ -698,12 +702,30 @@ class FeedReader:
         return works
 
     def _note(self, works):
-        self.names.update(zip(map(itemgetter(12), works), map(itemgetter(0, 13), works)))
+        # The batch names the contributors the feed has not named before (the last name wins at the end).
+        names = self.names
+        self._names = {ext: name for ext, name in dict(zip(map(itemgetter(12), works), map(itemgetter(13), works))).items()
+                       if ext not in names}
+        names.update(zip(map(itemgetter(12), works), map(itemgetter(0, 13), works)))
         firsts = self.firsts
         backwards = works[::-1]
+        self._firsts = {}
         for collection, first in dict(zip(map(itemgetter(14), backwards), map(itemgetter(0, 12), backwards))).items():
             if collection and collection not in firsts:
                 firsts[collection] = first
+                self._firsts[collection] = first[1]
+
+    def _tag(self, text, json_text):
+        """Note what a tags text means (None: refused); the next batch carries the new meanings."""
+        if text not in self.tag_json:
+            self.tag_json[text] = json_text
+            if json_text is not None:
+                self._new_tags.append((text, json_text))
+
+    def _out(self, text, rows):
+        batch = Batch(text, rows, self._names, self._firsts, self._new_tags)
+        self._names, self._firsts, self._new_tags = {}, {}, []
+        return batch
 
     # -- after the reading --
 
@@ -722,7 +744,9 @@ class FeedReader:
             line, contributor, name, collection = work[0], work[12], work[13], work[14]
             if self.names.get(contributor, (0,))[0] < line:
                 self.names[contributor] = (line, name)
+            self._names.setdefault(contributor, name)
             if collection and self.firsts.get(collection, (line + 1,))[0] > line:
                 self.firsts[collection] = (line, contributor)
-            self.tag_json.setdefault(work[4], work[4])
-        return Batch("", self._staged(works))
+                self._firsts.setdefault(collection, contributor)
+            self._tag(work[4], work[4])
+        return self._out("", self._staged(works))

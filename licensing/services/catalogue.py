@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import itertools
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ STAGING_TAGS = "ingest_tags"
 # A feed of at least this many works, most of them new, has its asset foreign keys checked once, in one
 # join, instead of per row.
 KEYS_CHECKED_ONCE_FROM = 100_000
+# Works staged and written at a time: the feed's next chunk is read while the database writes this one.
+CHUNK_ROWS = 100_000
 COMPARED = ("contributor_id", "kind", "title", "tags", "width", "height", "duration_seconds", "bytes", "mime_type",
             "sha256", "storage_key")
 
@@ -160,42 +163,99 @@ def ingest_feed(*, stream, fmt):
 
 
 def _ingest(stream, fmt, progress, size):
-    """Read the feed in batches, checked column by column (licensing/feeds.py), straight into the staging
-    table's COPY; then write it with one set-based statement per table. The database takes each batch
-    while the next is read. The whole feed is one transaction. Returns (counts, rejections, whether files
-    are to be verified)."""
+    """Read the feed in batches checked column by column (licensing/feeds.py) on a thread of its own, and
+    write it a chunk at a time: COPY into the staging table, then one set-based statement per table. While
+    the database writes one chunk, the next is read. Works with rightsholders wait for the end, when every
+    contributor the feed names is known, and contributors take the name of their last line then. The whole
+    feed is one transaction. Returns (counts, rejections, whether files are to be verified)."""
     reader = feeds.FeedReader(stream, fmt)
+    chunks, stop = queue.Queue(maxsize=2), threading.Event()
+
+    def read():
+        try:
+            chunk, rows = [], 0
+            for batch in reader.batches(lambda position: _set_progress(progress, 5 + 80 * position / size)):
+                if stop.is_set():
+                    return
+                chunk.append(batch)
+                rows += len(batch)
+                if rows >= CHUNK_ROWS:
+                    chunks.put(chunk)
+                    chunk, rows = [], 0
+            chunks.put(chunk)
+            chunks.put(None)
+        except BaseException as error:  # handed to the writer, which raises it in the request's thread
+            chunks.put(error)
+
+    def chunks_read():
+        while True:
+            chunk = chunks.get()
+            if chunk is None:
+                return
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
     now = timezone.now()
+    counts = {"created": 0, "changed": 0}
+    staged, to_verify = 0, False
+    try:
+        with transaction.atomic(), _ForeignKeysCheckedOnce() as keys:
+            _create_staging()
+            for chunk in chunks_read():
+                written = _write_chunk(chunk, reader, now, counts, keys=keys, first=not staged)
+                staged += written
+                to_verify = to_verify or (written and _files_to_verify())
+            if reader.held:
+                written = _write_chunk([_check_rightsholders(reader)], reader, now, counts, first=not staged)
+                staged += written
+                to_verify = to_verify or (written and _files_to_verify())
+            _set_progress(progress, 88)
+            _name_contributors(reader)
+            with connection.cursor() as cursor:
+                counts["changed"] += _replace_rightsholders(cursor, now)
+            _drop_staging()
+    finally:
+        # On a failure the reader may wait on a full queue: stop it, and drain the queue so that it ends.
+        stop.set()
+        while thread.is_alive():
+            try:
+                chunks.get(timeout=0.1)
+            except queue.Empty:
+                pass
+    reader.rejections.sort(key=lambda r: r.line)
+    counts.pop("all_new", None)
+    counts.update(unchanged=staged - counts["created"] - counts["changed"], rows=staged + len(reader.rejections))
+    return counts, reader.rejections, bool(to_verify)
 
-    def read(position):
-        if progress is not None:
-            progress.set(5 + 45 * position / size)
 
-    with transaction.atomic(), _ForeignKeysCheckedOnce() as keys:
-        _create_staging()
-        staged = _stage(reader.batches(read), reader)
-        if reader.held:
-            staged += _stage([_check_rightsholders(reader)], reader)
-        _set_progress(progress, 55)
-        _copy_rows(STAGING_TAGS, ("raw", "tags"), reader.staged_tags())
+def _write_chunk(batches, reader, now, counts, *, first, keys=None):
+    """Stage a chunk of batches and write its works; returns how many were staged."""
+    _copy_rows(STAGING_TAGS, ("raw", "tags"), [pair for batch in batches for pair in batch.tags])
+    if not any(batch.text or batch.rows for batch in batches):
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {STAGING}")
+    staged = _stage(batches, reader)
+    if first:  # later chunks are of the same size and kind: the statistics stand
         _analyze_staging()
-        _upsert_parties(reader, now)
-        _set_progress(progress, 60)
-        new = _new_works() if staged else 0
-        if staged >= KEYS_CHECKED_ONCE_FROM and new >= staged // 2:
+    _upsert_parties(batches, now)
+    if first:
+        new = _new_works()
+        counts["all_new"] = new == staged
+        if keys is not None and staged >= KEYS_CHECKED_ONCE_FROM and new >= staged // 2:
             # A large feed that mostly adds works: the foreign keys are checked once, at the end. A feed
             # that mostly repeats the catalogue keeps them, and the table stays open to readers.
             keys.drop()
-        created, changed = _upsert(now, all_new=new == staged) if staged else (0, 0)
-        _set_progress(progress, 85)
-        with connection.cursor() as cursor:
-            changed += _replace_rightsholders(cursor, now)
-        to_verify = _files_to_verify()
-        _drop_staging()
-    reader.rejections.sort(key=lambda r: r.line)
-    counts = {"created": created, "changed": changed, "unchanged": staged - created - changed,
-              "rows": staged + len(reader.rejections)}
-    return counts, reader.rejections, to_verify
+    # Works that are new need no look-up of what the catalogue holds; a chunk after one that was all new
+    # is taken to be so too (were it not, the upsert would still change only what differs).
+    created, changed = _upsert(now, all_new=counts.pop("all_new", False))
+    counts["created"] += created
+    counts["changed"] += changed
+    counts["all_new"] = created == staged
+    return staged
 
 
 def _set_progress(progress, value):
@@ -283,8 +343,11 @@ def _stage(batches, reader):
     return count
 
 
-def _copy_rows(table, columns, rows):
+def _copy_rows(table, columns, rows, *, fresh=False):
+    """Rows into a staging table (emptied first when `fresh`)."""
     with connection.cursor() as cursor:
+        if fresh:
+            cursor.execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {table}")
         if connection.vendor == "postgresql":
             with cursor.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
@@ -328,40 +391,57 @@ def _analyze_staging():
             cursor.execute(f"ANALYZE {STAGING}")
 
 
-def _upsert_parties(reader, now):
-    """Contributors (named by their last line) and collections (owned by the contributor of their first
-    work) in one statement each, from tables the reader filled: nothing sorts the feed for them."""
+def _upsert_parties(batches, now):
+    """The contributors and collections a chunk names that the catalogue does not have, in one statement
+    each, from tables the reader filled: nothing sorts the feed for them. A new contributor takes the name
+    the chunk gives; _name_contributors settles every name at the end. A collection a feed names for the
+    first time belongs to the contributor of its first work; staff can give it to a studio on its page."""
     contributor, collection = Contributor._meta.db_table, Collection._meta.db_table
-    _copy_rows(STAGING_CONTRIBUTORS, ("external_id", "display_name"),
-               ((ext, name) for ext, (_, name) in reader.names.items()))
-    _copy_rows(STAGING_COLLECTIONS, ("name", "contributor_ext"),
-               ((name, ext) for name, (_, ext) in reader.firsts.items()))
+    names, firsts = {}, {}
+    for batch in batches:
+        names.update(batch.names)
+        for name, owner in batch.firsts.items():
+            firsts.setdefault(name, owner)
+    _copy_rows(STAGING_CONTRIBUTORS, ("external_id", "display_name"), names.items(), fresh=True)
+    _copy_rows(STAGING_COLLECTIONS, ("name", "contributor_ext"), firsts.items(), fresh=True)
     params = {"now": now, "false": False}
     with connection.cursor() as cursor:
         cursor.execute(f"""
             INSERT INTO {contributor} (external_id, display_name, opted_out, public_profile, created_at)
             SELECT n.external_id, n.display_name, %(false)s, %(false)s, %(now)s FROM {STAGING_CONTRIBUTORS} n
-            LEFT JOIN {contributor} o ON o.external_id = n.external_id
-            WHERE o.id IS NULL OR {_distinct("o.display_name", "n.display_name")}
-            ON CONFLICT (external_id) DO UPDATE SET display_name = excluded.display_name
-            WHERE {_distinct(f"{contributor}.display_name", "excluded.display_name")}
+            WHERE NOT EXISTS (SELECT 1 FROM {contributor} o WHERE o.external_id = n.external_id)
+            ON CONFLICT (external_id) DO NOTHING
         """, params)
-        # A collection a feed names for the first time belongs to the contributor of its first work;
-        # staff can give it to a studio on its page.
+        if firsts:
+            cursor.execute(f"""
+                INSERT INTO {collection} (name, owner_contributor_id, description, created_at)
+                SELECT f.name, c.id, '', %(now)s FROM {STAGING_COLLECTIONS} f
+                JOIN {contributor} c ON c.external_id = f.contributor_ext
+                WHERE NOT EXISTS (SELECT 1 FROM {collection} k WHERE k.name = f.name)
+                ON CONFLICT (name) DO NOTHING
+            """, params)
+
+
+def _name_contributors(reader):
+    """Every contributor of the feed named by its last staged line, in one statement; a contributor who is
+    named so already is not touched."""
+    contributor = Contributor._meta.db_table
+    _copy_rows(STAGING_CONTRIBUTORS, ("external_id", "display_name"),
+               ((ext, name) for ext, (_, name) in reader.names.items()), fresh=True)
+    with connection.cursor() as cursor:
         cursor.execute(f"""
-            INSERT INTO {collection} (name, owner_contributor_id, description, created_at)
-            SELECT f.name, c.id, '', %(now)s FROM {STAGING_COLLECTIONS} f
-            JOIN {contributor} c ON c.external_id = f.contributor_ext
-            WHERE true
-            ON CONFLICT (name) DO NOTHING
-        """, params)
+            UPDATE {contributor} SET display_name = n.display_name FROM {STAGING_CONTRIBUTORS} n
+            WHERE {contributor}.external_id = n.external_id
+              AND {_distinct(f"{contributor}.display_name", "n.display_name")}
+        """)
 
 
 def _new_works():
-    """How many staged works the catalogue does not have yet (an anti-join on the external id alone)."""
+    """How many staged works the catalogue does not have yet: a lookup in the external id's unique index per
+    work (a subquery, which no hash join replaces: a chunk is a small part of a large catalogue)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {STAGING} s WHERE NOT EXISTS "
-                       f"(SELECT 1 FROM {Asset._meta.db_table} a WHERE a.external_id = s.external_id)")
+        cursor.execute(f"SELECT COUNT(*) FROM {STAGING} s WHERE (SELECT a.id FROM {Asset._meta.db_table} a "
+                       f"WHERE a.external_id = s.external_id) IS NULL")
         return cursor.fetchone()[0]
 
 
@@ -401,10 +481,12 @@ def _upsert(now, *, all_new=False):
         values = ", ".join({"contributor_id": "c.id", "tags": "t.tags"}.get(c, f"s.{c}") for c in COMPARED)
         updates = ", ".join(f"{c} = excluded.{c}" for c in COMPARED)
         # Rows that say what the catalogue holds are left out before the upsert: a conflict that updates
-        # nothing still locks its row, and a second run of a feed would lock every work it names. When no
-        # staged work was in the catalogue there is nothing to leave out, and no join to make.
-        fresh = "" if all_new else f"""
-            LEFT JOIN {asset} a ON a.external_id = s.external_id
+        # nothing still locks its row, and a second run of a feed would lock every work it names. Each
+        # work is looked up in the external id's unique index (LATERAL … LIMIT 1, which no hash join
+        # replaces: that would read the whole catalogue for every chunk).
+        same = f"SELECT * FROM {asset} a WHERE a.external_id = s.external_id LIMIT 1"
+        fresh = "WHERE true" if all_new else f"""
+            LEFT JOIN {f"LATERAL ({same})" if pg else asset} a ON {"true" if pg else "a.external_id = s.external_id"}
             WHERE a.id IS NULL OR {_changed("a", "s", contributor="c.id", collection="k.id", tags="t.tags")}"""
         upsert = f"""
             INSERT INTO {asset} (external_id, {columns}, collection_id, created_at, updated_at)
@@ -412,7 +494,7 @@ def _upsert(now, *, all_new=False):
             JOIN {contributor} c ON c.external_id = s.contributor_ext
             JOIN {STAGING_TAGS} t ON t.raw = s.tags
             LEFT JOIN {collection} k ON k.name = s.collection AND s.collection <> ''
-            {fresh or "WHERE true"}
+            {fresh}
             ON CONFLICT (external_id) DO UPDATE SET {updates},
                 collection_id = COALESCE(excluded.collection_id, {asset}.collection_id),
                 updated_at = excluded.updated_at, verified_at = NULL

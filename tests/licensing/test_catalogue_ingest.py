@@ -232,6 +232,7 @@ def test_a_feed_read_in_many_chunks_gives_the_same_catalogue_and_report(monkeypa
     from licensing import feeds
 
     monkeypatch.setattr(feeds, "BLOCK_CHARS", 1)  # a line a block
+    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
     monkeypatch.setattr(service, "KEYS_CHECKED_ONCE_FROM", 2)  # checks the foreign keys once, as for a large feed
     dropped = []
     monkeypatch.setattr(service._ForeignKeysCheckedOnce, "drop",
