@@ -11,6 +11,12 @@ of `{"contributor": "C-17", "share": 60}` or `{"organisation": "studio", "share"
 
 Every refusal names its line (the header is line 1 of a CSV) and says what to fix. A line is read
 as a whole or not at all.
+
+`FeedReader` reads a feed in batches. A CSV is parsed by the csv module; each batch is checked
+column by column (one regular expression over a column's values joined, one set of its distinct
+tags), so a batch of plain rows costs no Python call per row. A value is plain when `clean_row`
+would take it exactly as it is; a row with any other value goes through `clean_row`, which stays
+the one statement of the rules and of their messages.
 """
 import csv
 import io
@@ -18,6 +24,10 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
+from operator import add, eq, itemgetter, not_
+
+import orjson
 
 COLUMNS = ("external_id", "kind", "title", "tags", "width", "height", "duration_seconds", "bytes", "mime_type",
            "sha256", "storage_key", "contributor_external_id", "contributor_name", "collection", "rightsholders")
@@ -58,9 +68,13 @@ def detect_format(name):
     return None
 
 
+def _text_stream(stream):
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+
+
 def read_feed(stream, fmt):
     """Yield (line, values) per data row: values a dict of column -> raw value, or a Rejection."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    text = _text_stream(stream)
     try:
         if fmt == "csv":
             yield from _csv_rows(text)
@@ -70,8 +84,7 @@ def read_feed(stream, fmt):
         raise FeedUnreadable(f"The feed is not UTF-8 text ({error.reason} at byte {error.start}).") from None
 
 
-def _csv_rows(text):
-    reader = csv.reader(text)
+def _csv_header(reader):
     try:
         header = next(reader)
     except StopIteration:
@@ -87,8 +100,15 @@ def _csv_rows(text):
     if unknown:
         raise FeedUnreadable(f"The header (line 1) names unknown columns: {', '.join(unknown)}. "
                              f"Known columns: {', '.join(COLUMNS)}.")
+    return names
+
+
+def _csv_rows(text):
+    """(line, values) per row, the slow way: one dict and one clean_row call per row. FeedReader is the
+    fast way; this one states the reading that it must match."""
+    reader = csv.reader(text)
+    names = _csv_header(reader)
     width = len(names)
-    line = reader.line_num
     while True:
         try:
             row = next(reader)
@@ -108,12 +128,21 @@ def _csv_rows(text):
         yield line, dict(zip(names, row))
 
 
+def _json_line(raw):
+    """orjson first (in C); what it refuses, json reads as before (NaN, integers past 64 bits, lone
+    surrogates), so that the feed means what it meant."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def _jsonl_rows(text):
     for line, raw in enumerate(text, start=1):
         if not raw.strip():
             continue
         try:
-            values = json.loads(raw)
+            values = _json_line(raw)
         except ValueError as error:
             yield line, Rejection(line, "", f"is not JSON: {error.msg} at column {error.colno}")
             continue
@@ -340,3 +369,384 @@ def clean_row(line, values):
     work = (line, external_id, kind, title, _tags_json(tags), width, height, duration, size, mime, sha, key,
             contributor, contributor_name, collection)
     return work, rights
+
+
+# --- Whole batches ---------------------------------------------------------------
+
+BLOCK_CHARS = 1 << 22  # the CSV is read in blocks of whole lines of about this many characters
+JSON_BATCH_ROWS = 20_000
+WORK = ("external_id", "kind", "title", "tags", "width", "height", "duration_seconds", "bytes", "mime_type", "sha256",
+        "storage_key", "contributor_external_id", "contributor_name", "collection")  # a work after its line
+STAGED_NAMES = {"contributor_external_id": "contributor_ext"}  # feed column -> staging table column
+
+
+def _plain_text(limit, *, required=True):
+    """Text that _text keeps as it is: nothing to strip, no NUL, no line break, at most `limit` characters."""
+    one = rf"[^\s\x00](?:[^\x00\r\n]{{0,{limit - 2}}}[^\s\x00])?"
+    return one if required else f"(?:{one})?"
+
+
+# What clean_row returns unchanged, column by column (tags and rightsholders are checked otherwise).
+PLAIN = {
+    "external_id": _plain_text(100),
+    "kind": "image|video",
+    "title": _plain_text(300),
+    "width": "[1-9][0-9]{0,8}",
+    "height": "[1-9][0-9]{0,8}",
+    # Above 0 (a digit that is not 0) and below 10⁷ (six digits at most before the point); Python and
+    # PostgreSQL both round a decimal to the nearest double.
+    "duration_seconds": r"(?:(?=[0-9.]*[1-9])[0-9]{1,6}(?:\.[0-9]{1,20})?)?",
+    "bytes": "[1-9][0-9]{0,17}",
+    "mime_type": "(?:image|video)/[a-z0-9][a-z0-9.+-]{0,80}",
+    "sha256": "[0-9a-f]{64}",
+    # Relative, no `..` anywhere, no backslash, nothing to strip.
+    "storage_key": r"(?:(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9_./-]{0,499})?",
+    "contributor_external_id": _plain_text(100),
+    "contributor_name": _plain_text(200),
+    "collection": _plain_text(200, required=False),
+}
+_PLAIN_LINES = {name: re.compile(f"^(?:{pattern})$", re.MULTILINE) for name, pattern in PLAIN.items()}
+_PLAIN_VALUE = {name: re.compile(pattern) for name, pattern in PLAIN.items()}
+
+
+# Columns with few distinct values: each distinct value is checked once.
+FEW_VALUES = {"kind", "width", "height", "duration_seconds", "mime_type", "storage_key", "collection"}
+
+
+def _not_plain(name, values, *, few=False):
+    """Indices of the values that are not plain: none found with one search over the joined column, or one
+    match per distinct value."""
+    if few:
+        distinct = set(values)
+        if len(distinct) * 4 <= len(values):
+            match = _PLAIN_VALUE[name].fullmatch
+            bad = {value for value in distinct if not match(value)}
+            return [i for i, value in enumerate(values) if value in bad] if bad else ()
+    joined = "\n".join(values)
+    if joined.count("\n") == len(values) - 1 and len(_PLAIN_LINES[name].findall(joined)) == len(values):
+        return ()
+    match = _PLAIN_VALUE[name].fullmatch
+    return [i for i, value in enumerate(values) if not match(value)]
+
+
+def _tags_plain(value):
+    """The tags' JSON as clean_row makes it from this value, or None when clean_row refuses it."""
+    try:
+        return _tags_json(_tags({"tags": value}))
+    except _Bad:
+        return None
+
+
+def _numbered(numbers, lines):
+    """COPY CSV: each line (without its end) after its number."""
+    if not lines:
+        return ""
+    return "\n".join(map(add, map(str, numbers), map(add, repeat(","), lines))) + "\n"
+
+
+@dataclass
+class Batch:
+    """Works for the staging table, in the feed's column order after their line: `text` is COPY CSV (the
+    feed's own lines, each after its line number), `rows` tuples (cleaned works, and the works of a block
+    with quotes). `tags` are the feed's text: the batch or an earlier one says what each one means."""
+
+    text: str
+    rows: list
+    names: dict = None  # contributor external id -> a name, for the contributors new to the feed
+    firsts: dict = None  # collection -> the contributor of its first work, for collections new to the feed
+    tags: list = None  # (tags text, JSON) first met in this batch
+
+    def __len__(self):
+        return self.text.count("\n") + len(self.rows)
+
+
+class _Lines:
+    """The feed's lines, for one csv.reader that is handed some blocks and reads on from the file when a
+    quoted value runs past its block."""
+
+    def __init__(self, text):
+        self.text, self.pending = text, []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.pending:
+            return self.pending.pop()
+        line = self.text.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class FeedReader:
+    """A feed read in batches of works ready for staging, in line order.
+
+    The reader keeps what the batches do not carry: every rejection; the works with rightsholders
+    (`held`, as (work, shares), checked once every contributor is known); the last staged name of each
+    contributor; the first staged work of each collection; the JSON of every tags text staged."""
+
+    def __init__(self, stream, fmt):
+        self.stream, self.fmt = stream, fmt
+        self.rejections, self.held = [], []
+        # The staged columns after `line`: the feed's own order when its lines are staged as they are.
+        self.columns = [STAGED_NAMES.get(name, name) for name in WORK]
+        self._order = list(range(1, len(WORK) + 1))  # where each staged column is in a work
+        self.seen = {}  # external id -> the line that has it
+        self.names = {}  # contributor external id -> (line, name) of its last staged work
+        self.firsts = {}  # collection -> (line, contributor external id) of its first staged work
+        self.tag_json = {}  # tags text -> its JSON (None: refused)
+        self._names, self._firsts, self._new_tags = {}, {}, []
+        self._tag("", "[]")
+
+    # -- reading --
+
+    def batches(self, progress=None):
+        """Yield Batches; `progress(stream position)` is called once a batch."""
+        text = _text_stream(self.stream)
+        try:
+            batches = self._csv_batches(text) if self.fmt == "csv" else self._jsonl_batches(text)
+            for batch in batches:
+                if progress is not None:
+                    progress(self._position())
+                yield batch  # an empty one too: it may say what tags mean
+        except UnicodeDecodeError as error:
+            raise FeedUnreadable(f"The feed is not UTF-8 text ({error.reason} at byte {error.start}).") from None
+
+    def _position(self):
+        try:
+            return self.stream.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def _csv_batches(self, text):
+        lines = _Lines(text)
+        reader = csv.reader(lines)
+        names = _csv_header(reader)
+        self.line = reader.line_num
+        index = {name: i for i, name in enumerate(names)}  # a column named twice: the last one, as in a dict
+        if len(index) == len(names):
+            self.columns = [STAGED_NAMES.get(name, name) for name in names]
+            self._order = [WORK.index(name) + 1 if name in WORK else None for name in names]
+        width = len(names)
+        while True:
+            block = text.readlines(BLOCK_CHARS)
+            if not block:
+                return
+            joined = "".join(block)
+            crlf = joined.count("\r\n")
+            if '"' in joined or joined.count("\r") != crlf:
+                rows, numbers = self._read_quoted(reader, lines, block, width)
+                yield self._batch(names, index, list(zip(*rows)), rows, numbers, None)
+                continue
+            # No quote, and no carriage return but in line ends: each line is one row, its fields split at
+            # commas, exactly as the csv module would read them.
+            if crlf:
+                joined = joined.replace("\r\n", "\n")
+            block = joined.split("\n")
+            if block[-1] == "":
+                block.pop()
+            first = self.line + 1
+            self.line += len(block)
+            numbers = range(first, self.line + 1)
+            if set(map(str.count, block, repeat(","))) == {width - 1}:
+                # Every line has the header's fields: split them all at once, a column every `width` fields.
+                fields = ",".join(block).split(",")
+                columns = [fields[i::width] for i in range(width)]
+                yield self._batch(names, index, columns, None, list(numbers),
+                                  block if len(index) == len(names) else None)
+                continue
+            rows = list(map(str.split, block, repeat(",")))
+            kept = [(row, line) for row, line in zip(rows, numbers) if self._width_ok(row, line, width)]
+            rows, numbers = [r for r, _ in kept], [n for _, n in kept]
+            yield self._batch(names, index, list(zip(*rows)), rows, numbers, None)
+
+    def _width_ok(self, row, line, width):
+        if len(row) == width:
+            return True
+        if row and not (len(row) == 1 and not row[0].strip()):
+            self.rejections.append(Rejection(line, row[0].strip(),
+                                             f"has {len(row)} fields where the header names {width}"))
+        return False
+
+    def _read_quoted(self, reader, lines, block, width):
+        """A block with quotes, through the one csv.reader: a value may run on past the block's end."""
+        lines.pending = block[::-1]
+        before, end = reader.line_num, reader.line_num + len(block)
+        rows, numbers = [], []
+        while reader.line_num < end:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                self.rejections.append(Rejection(self.line + reader.line_num - before, "", f"not valid CSV: {error}"))
+                continue
+            line = self.line + reader.line_num - before
+            if self._width_ok(row, line, width):
+                rows.append(row)
+                numbers.append(line)
+        self.line += reader.line_num - before
+        return rows, numbers
+
+    def _jsonl_batches(self, text):
+        rows, held = [], {}
+        for line, values in _jsonl_rows(text):
+            if isinstance(values, Rejection):
+                self.rejections.append(values)
+                continue
+            work = self._clean(held, line, values)
+            if work is not None:
+                rows.append(work)
+                self._tag(work[4], work[4])  # a cleaned work's tags are JSON already
+            if len(rows) >= JSON_BATCH_ROWS:
+                yield self._out("", self._staged(self._accept(rows, held)))
+                rows, held = [], {}
+        yield self._out("", self._staged(self._accept(rows, held)))
+
+    # -- one batch --
+
+    def _batch(self, names, index, columns, rows, lines, block):
+        """Check a block's rows column by column; rows with a value that is not plain go through clean_row.
+        `rows`: the rows as lists, if they were split so (else they are made from the columns when needed);
+        `block`: the rows' own lines, staged as they are when the rows are taken as they are."""
+        if not lines:
+            return Batch("", [])
+        n = len(lines)
+        empty = ("",) * n
+
+        def column(name):
+            at = index.get(name)
+            return empty if at is None else columns[at]
+
+        suspects = set()
+        for name in PLAIN:
+            suspects.update(_not_plain(name, column(name), few=name in FEW_VALUES))
+        kinds, durations, mimes = column("kind"), column("duration_seconds"), column("mime_type")
+        # An image has no duration and a video has one; a type is of its work's kind.
+        if not all(map(eq, map("image".__eq__, kinds), map(not_, durations))):
+            suspects.update(i for i, (k, d) in enumerate(zip(kinds, durations)) if (k == "image") != (not d))
+        if not all(map(str.startswith, mimes, map(add, kinds, repeat("/")))):
+            suspects.update(i for i, (m, k) in enumerate(zip(mimes, kinds)) if not m.startswith(k + "/"))
+        tags = column("tags")
+        known = self.tag_json
+        for value in set(tags).difference(known):
+            self._tag(value, _tags_plain(value))
+        if None in map(known.__getitem__, set(tags)):
+            suspects.update(i for i, value in enumerate(tags) if known[value] is None)
+        rights = column("rightsholders")
+        if any(rights):
+            suspects.update(i for i, value in enumerate(rights) if value)
+
+        # The works as (line, external id, …, collection) for what follows, plain values as they are.
+        works = list(zip(lines, *(column(name) for name in WORK)))
+        held, cleaned = {}, set()
+        if suspects:
+            for i in suspects:
+                row = rows[i] if rows is not None else [c[i] for c in columns]
+                work = self._clean(held, lines[i], dict(zip(names, row)))
+                works[i] = work
+                if work is not None:
+                    cleaned.add(work[0])
+                    self._tag(work[4], work[4])  # a cleaned work's tags are JSON already
+            works = [work for work in works if work is not None]
+        taken = self._accept(works, held)
+        if block is None:
+            return self._out("", self._staged(taken))
+        if len(taken) == n and not cleaned:  # every row taken as it is: the block's own lines
+            return self._out(_numbered(lines, block), [])
+        # The rows taken as they are keep their own lines; cleaned ones are written anew.
+        base = lines[0]
+        plain = [work[0] for work in taken if work[0] not in cleaned]
+        return self._out(_numbered(plain, [block[line - base] for line in plain]),
+                     self._staged([work for work in taken if work[0] in cleaned]))
+
+    def _staged(self, works):
+        """Works as tuples in the staging order (a column the works do not have, rightsholders, is empty)."""
+        order = self._order
+        return [(work[0], *("" if i is None else work[i] for i in order)) for work in works]
+
+    def _clean(self, held, line, values):
+        cleaned = clean_row(line, values)
+        if isinstance(cleaned, Rejection):
+            self.rejections.append(cleaned)
+            return None
+        work, shares = cleaned
+        if shares is not None:
+            held[line] = shares
+        return work
+
+    def _accept(self, works, held):
+        """Refuse the works whose external id an earlier line has; hold those with rightsholders; note the
+        contributors' names and the collections' first works of the rest, which are returned."""
+        ids = list(map(itemgetter(1), works))
+        seen = self.seen
+        if len(set(ids)) == len(ids) and seen.keys().isdisjoint(ids):
+            seen.update(zip(ids, map(itemgetter(0), works)))
+        else:
+            kept = []
+            for work in works:
+                first = seen.get(work[1])
+                if first is not None:
+                    self.rejections.append(Rejection(work[0], work[1],
+                                                     f"external id {work[1]} is already on line {first}"))
+                    held.pop(work[0], None)
+                    continue
+                seen[work[1]] = work[0]
+                kept.append(work)
+            works = kept
+        if held:
+            self.held.extend((work, held[work[0]]) for work in works if work[0] in held)
+            works = [work for work in works if work[0] not in held]
+        self._note(works)
+        return works
+
+    def _note(self, works):
+        # The batch names the contributors the feed has not named before (the last name wins at the end).
+        names = self.names
+        self._names = {ext: name for ext, name in dict(zip(map(itemgetter(12), works), map(itemgetter(13), works))).items()
+                       if ext not in names}
+        names.update(zip(map(itemgetter(12), works), map(itemgetter(0, 13), works)))
+        firsts = self.firsts
+        backwards = works[::-1]
+        self._firsts = {}
+        for collection, first in dict(zip(map(itemgetter(14), backwards), map(itemgetter(0, 12), backwards))).items():
+            if collection and collection not in firsts:
+                firsts[collection] = first
+                self._firsts[collection] = first[1]
+
+    def _tag(self, text, json_text):
+        """Note what a tags text means (None: refused); the next batch carries the new meanings."""
+        if text not in self.tag_json:
+            self.tag_json[text] = json_text
+            if json_text is not None:
+                self._new_tags.append((text, json_text))
+
+    def _out(self, text, rows):
+        batch = Batch(text, rows, self._names, self._firsts, self._new_tags)
+        self._names, self._firsts, self._new_tags = {}, {}, []
+        return batch
+
+    # -- after the reading --
+
+    def staged_tags(self):
+        """(tags text, JSON) of every tags text the staged works may carry."""
+        return [(text, json_text) for text, json_text in self.tag_json.items() if json_text is not None]
+
+    def feed_contributors(self):
+        """Every contributor the feed's taken works name, held ones included."""
+        return set(self.names).union(work[12] for work, _ in self.held)
+
+    def accept_held(self, works):
+        """The held works that will be staged, as a Batch of tuples: their contributors' names and
+        collections count from their lines, like every other work's."""
+        for work in works:
+            line, contributor, name, collection = work[0], work[12], work[13], work[14]
+            if self.names.get(contributor, (0,))[0] < line:
+                self.names[contributor] = (line, name)
+            self._names.setdefault(contributor, name)
+            if collection and self.firsts.get(collection, (line + 1,))[0] > line:
+                self.firsts[collection] = (line, contributor)
+                self._firsts.setdefault(collection, contributor)
+            self._tag(work[4], work[4])
+        return self._out("", self._staged(works))

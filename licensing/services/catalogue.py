@@ -7,7 +7,10 @@ the catalogue already holds writes nothing, so a feed brought in twice changes n
 second time. Files are checked afterwards by a job of their own, which also reads the
 C2PA/CAWG training-and-mining assertions the files carry (licensing/rights.py).
 """
+import csv
 import hashlib
+import io
+import itertools
 import queue
 import threading
 import time
@@ -46,8 +49,13 @@ log = structlog.get_logger(__name__)
 
 STAGING = "ingest_work"
 STAGING_RIGHTS = "ingest_rights"
-# Rows staged and written at a time; a feed of at least one full chunk has its asset foreign keys checked
-# once, in one join, instead of per row.
+STAGING_CONTRIBUTORS = "ingest_contributors"
+STAGING_COLLECTIONS = "ingest_collections"
+STAGING_TAGS = "ingest_tags"
+# A feed of at least this many works, most of them new, has its asset foreign keys checked once, in one
+# join, instead of per row.
+KEYS_CHECKED_ONCE_FROM = 100_000
+# Works staged and written at a time: the feed's next chunk is read while the database writes this one.
 CHUNK_ROWS = 100_000
 COMPARED = ("contributor_id", "kind", "title", "tags", "width", "height", "duration_seconds", "bytes", "mime_type",
             "sha256", "storage_key")
@@ -90,7 +98,7 @@ def ingest_run_execute(*, run_id):
     try:
         with default_storage.open(run.storage_key, "rb") as stream, progress:
             size = max(default_storage.size(run.storage_key), 1)
-            counts, rejections = _ingest(stream, run.format, progress, size)
+            counts, rejections, to_verify = _ingest(stream, run.format, progress, size)
     except feeds.FeedUnreadable as unreadable:
         return _fail(run, str(unreadable))
     except Exception:
@@ -103,8 +111,6 @@ def ingest_run_execute(*, run_id):
         IngestRejection.objects.bulk_create(
             [IngestRejection(run_id=run_id, line=r.line, external_id=r.external_id[:200], reason=r.reason)
              for r in rejections], batch_size=2000)
-        to_verify = Asset.objects.filter(verified_at__isnull=True).exclude(storage_key="").exclude(
-            external_id__isnull=True).exists()
         IngestRun.objects.filter(pk=run_id).update(
             status=IngestStatus.VERIFYING if to_verify else IngestStatus.DONE, progress=90 if to_verify else 100,
             rejected=len(rejections), finished_at=None if to_verify else timezone.now(), **counts)
@@ -156,48 +162,30 @@ class _Progress:
 
 def ingest_feed(*, stream, fmt):
     """Bring a feed in without a run (benchmarks, tests): returns (counts, rejections)."""
-    return _ingest(stream, fmt, None, 1)
+    counts, rejections, _ = _ingest(stream, fmt, None, 1)
+    return counts, rejections
 
 
 def _ingest(stream, fmt, progress, size):
-    """Read, stage and upsert the feed in chunks, the reading on a thread of its own: while the database
-    writes one chunk, the next is parsed. Works with rightsholders are held to the end, when every
-    contributor the feed names is known; the whole feed is one transaction."""
-    rejections, held, seen, contributors = [], [], {}, set()
+    """Read the feed in batches checked column by column (licensing/feeds.py) on a thread of its own, and
+    write it a chunk at a time: COPY into the staging table, then one set-based statement per table. While
+    the database writes one chunk, the next is read. Works with rightsholders wait for the end, when every
+    contributor the feed names is known, and contributors take the name of their last line then. The whole
+    feed is one transaction. Returns (counts, rejections, whether files are to be verified)."""
+    reader = feeds.FeedReader(stream, fmt)
     chunks, stop = queue.Queue(maxsize=2), threading.Event()
 
     def read():
         try:
-            chunk = []
-            for n, (line, values) in enumerate(feeds.read_feed(stream, fmt)):
-                if n % 20_000 == 0:
-                    if stop.is_set():
-                        return
-                    if progress is not None:
-                        progress.set(5 + 75 * _position(stream) / size)
-                if isinstance(values, feeds.Rejection):
-                    rejections.append(values)
-                    continue
-                cleaned = feeds.clean_row(line, values)
-                if isinstance(cleaned, feeds.Rejection):
-                    rejections.append(cleaned)
-                    continue
-                work, shares = cleaned
-                external_id = work[1]
-                first = seen.get(external_id)
-                if first is not None:
-                    rejections.append(feeds.Rejection(line, external_id,
-                                                      f"external id {external_id} is already on line {first}"))
-                    continue
-                seen[external_id] = line
-                contributors.add(work[12])
-                if shares is not None:
-                    held.append((work, shares))
-                    continue
-                chunk.append(work)
-                if len(chunk) >= CHUNK_ROWS:
+            chunk, rows = [], 0
+            for batch in reader.batches(lambda position: _set_progress(progress, 5 + 80 * position / size)):
+                if stop.is_set():
+                    return
+                chunk.append(batch)
+                rows += len(batch)
+                if rows >= CHUNK_ROWS:
                     chunks.put(chunk)
-                    chunk = []
+                    chunk, rows = [], 0
             chunks.put(chunk)
             chunks.put(None)
         except BaseException as error:  # handed to the writer, which raises it in the request's thread
@@ -212,57 +200,75 @@ def _ingest(stream, fmt, progress, size):
                 raise chunk
             yield chunk
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
     now = timezone.now()
-    counts = {"created": 0, "changed": 0, "unchanged": 0}
-    staged = 0
+    counts = {"created": 0, "changed": 0}
+    staged, to_verify = 0, False
     try:
         with transaction.atomic(), _ForeignKeysCheckedOnce() as keys:
             _create_staging()
             for chunk in chunks_read():
-                staged += _stage_chunk(chunk, now, counts, first=not staged, keys=keys)
-            if held:
-                works = _stage_rights(held, contributors, rejections)
-                staged += _stage_chunk(works, now, counts, first=not staged)
-                with connection.cursor() as cursor:
-                    counts["changed"] += _replace_rightsholders(cursor, now)
+                written = _write_chunk(chunk, reader, now, counts, keys=keys, first=not staged)
+                staged += written
+                to_verify = to_verify or (written and _files_to_verify())
+            if reader.held:
+                written = _write_chunk([_check_rightsholders(reader)], reader, now, counts, first=not staged)
+                staged += written
+                to_verify = to_verify or (written and _files_to_verify())
+            _set_progress(progress, 88)
+            _name_contributors(reader)
+            with connection.cursor() as cursor:
+                counts["changed"] += _replace_rightsholders(cursor, now)
             _drop_staging()
     finally:
         # On a failure the reader may wait on a full queue: stop it, and drain the queue so that it ends.
         stop.set()
-        while reader.is_alive():
+        while thread.is_alive():
             try:
                 chunks.get(timeout=0.1)
             except queue.Empty:
                 pass
-    counts["unchanged"] = staged - counts["created"] - counts["changed"]
-    rejections.sort(key=lambda r: r.line)
-    counts["rows"] = staged + len(rejections)
-    return counts, rejections
+    reader.rejections.sort(key=lambda r: r.line)
+    counts.pop("all_new", None)
+    counts.update(unchanged=staged - counts["created"] - counts["changed"], rows=staged + len(reader.rejections))
+    return counts, reader.rejections, bool(to_verify)
 
 
-def _stage_chunk(works, now, counts, *, first, keys=None):
-    if not works:
+def _write_chunk(batches, reader, now, counts, *, first, keys=None):
+    """Stage a chunk of batches and write its works; returns how many were staged."""
+    _copy_rows(STAGING_TAGS, ("raw", "tags"), [pair for batch in batches for pair in batch.tags])
+    if not any(batch.text or batch.rows for batch in batches):
         return 0
     with connection.cursor() as cursor:
         cursor.execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {STAGING}")
-    _stage(works)
-    if keys is not None and first and len(works) >= CHUNK_ROWS and _rows_to_write() >= len(works) // 2:
-        # A large feed that mostly writes: the foreign keys are checked once, at the end. A feed that
-        # mostly repeats the catalogue keeps them, and the table stays open to readers.
-        keys.drop()
-    created, updated = _upsert(now, len(works), first_chunk=first)
+    staged = _stage(batches, reader)
+    if first:  # later chunks are of the same size and kind: the statistics stand
+        _analyze_staging()
+    _upsert_parties(batches, now)
+    if first:
+        new = _new_works()
+        counts["all_new"] = new == staged
+        if keys is not None and staged >= KEYS_CHECKED_ONCE_FROM and new >= staged // 2:
+            # A large feed that mostly adds works: the foreign keys are checked once, at the end. A feed
+            # that mostly repeats the catalogue keeps them, and the table stays open to readers.
+            keys.drop()
+    # Works that are new need no look-up of what the catalogue holds; a chunk after one that was all new
+    # is taken to be so too (were it not, the upsert would still change only what differs).
+    created, changed = _upsert(now, all_new=counts.pop("all_new", False))
     counts["created"] += created
-    counts["changed"] += updated
-    return len(works)
+    counts["changed"] += changed
+    counts["all_new"] = created == staged
+    return staged
 
 
-def _position(stream):
-    try:
-        return stream.tell()
-    except (OSError, ValueError):
-        return 0
+def _set_progress(progress, value):
+    if progress is not None:
+        progress.set(value)
+
+
+STAGED_TEXT = ("external_id", "kind", "title", "tags", "mime_type", "sha256", "storage_key", "contributor_ext",
+               "contributor_name", "collection", "rightsholders")
 
 
 def _create_staging():
@@ -273,72 +279,185 @@ def _create_staging():
     tags = "jsonb" if pg else "TEXT"
     with connection.cursor() as cursor:
         # Dropped first too: inside an outer transaction (tests) ON COMMIT has not come yet.
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGING_RIGHTS}")
+        _drop_staging(cursor)
+        # The feed's columns: text where the feed may leave them out (its tags are the feed's text, their
+        # JSON is in STAGING_TAGS), numbers where the reader made sure they are whole or decimal numbers.
         cursor.execute(f"""{temp} {STAGING} (line integer, external_id {text}, kind {text}, title {text},
-            tags {tags}, width integer, height integer, duration_seconds {real}, bytes bigint, mime_type {text},
-            sha256 {text}, storage_key {text}, contributor_ext {text}, contributor_name {text},
-            collection {text}){tail}""")
+            tags {text} DEFAULT '', width integer, height integer, duration_seconds {real}, bytes bigint,
+            mime_type {text}, sha256 {text}, storage_key {text} DEFAULT '', contributor_ext {text},
+            contributor_name {text}, collection {text} DEFAULT '', rightsholders {text} DEFAULT ''){tail}""")
+        cursor.execute(f"{temp} {STAGING_TAGS} (raw {text} PRIMARY KEY, tags {tags}){tail}")
         cursor.execute(f"""{temp} {STAGING_RIGHTS} (line integer, asset_ext {text}, party {text}, ref {text},
             share_bp integer){tail}""")
+        cursor.execute(f"{temp} {STAGING_CONTRIBUTORS} (external_id {text}, display_name {text}){tail}")
+        cursor.execute(f"{temp} {STAGING_COLLECTIONS} (name {text}, contributor_ext {text}){tail}")
 
 
-def _drop_staging():
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGING_RIGHTS}")
+def _drop_staging(cursor=None):
+    if cursor is None:
+        with connection.cursor() as cursor:
+            return _drop_staging(cursor)
+    for table in (STAGING, STAGING_RIGHTS, STAGING_CONTRIBUTORS, STAGING_COLLECTIONS, STAGING_TAGS):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _stage(rows):
+def _stage(batches, reader):
+    """COPY the works of every batch into the staging table; returns how many. On PostgreSQL the feed's own
+    lines go as they are (after their line numbers) and cleaned works are written by the csv module (in
+    C); the server's COPY parses them and casts the numbers. The queued writer sends on its own thread
+    while the next batch is read."""
     count = 0
+    batches = iter(batches)
+    first = next(batches, None)  # the reader knows the feed's columns once it has read its header
+    if first is None:
+        return 0
+    batches = itertools.chain([first], batches)
+    columns = ["line", *reader.columns]
+    if connection.vendor != "postgresql":
+        sql = f"INSERT INTO {STAGING} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+        duration = columns.index("duration_seconds") if "duration_seconds" in columns else None
+        with connection.cursor() as cursor:
+            for batch in batches:
+                rows = [tuple(line.rstrip("\n").split(",")) for line in batch.text.splitlines(True)] + batch.rows
+                if duration is not None:
+                    rows = [(*row[:duration], row[duration] if row[duration] not in ("", None) else None,
+                             *row[duration + 1:]) for row in rows]
+                cursor.executemany(sql, rows)
+                count += len(rows)
+        return count
+    buffer = io.StringIO()
+    # Every value quoted, so that a line break or a carriage return inside one stays inside it; an empty
+    # duration is NULL all the same (FORCE_NULL).
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    text = [c for c in columns if c in STAGED_TEXT]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.connection.cursor()
-            # The queued writer sends on its own thread: the server takes one chunk while the next is read.
-            with raw.copy(f"COPY {STAGING} FROM STDIN", writer=QueuedLibpqWriter(raw)) as copy:
-                write = copy.write_row
-                for row in rows:
-                    write(row)
-                    count += 1
-            return count
-        batch = []
-        sql = f"INSERT INTO {STAGING} VALUES ({', '.join(['%s'] * 15)})"
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 5000:
-                cursor.executemany(sql, batch)
+        raw = cursor.connection.cursor()
+        sql = (f"COPY {STAGING} ({', '.join(columns)}) FROM STDIN (FORMAT csv, FORCE_NOT_NULL ({', '.join(text)})"
+               f"{', FORCE_NULL (duration_seconds)' if 'duration_seconds' in columns else ''})")
+        with raw.copy(sql, writer=QueuedLibpqWriter(raw)) as copy:
+            for batch in batches:
+                if batch.text:
+                    copy.write(batch.text)
+                if batch.rows:
+                    writer.writerows(batch.rows)
+                    copy.write(buffer.getvalue())
+                    buffer.seek(0)
+                    buffer.truncate()
                 count += len(batch)
-                batch.clear()
-        if batch:
-            cursor.executemany(sql, batch)
-            count += len(batch)
     return count
 
 
-def _stage_rights(held, feed_contributors, rejections):
-    """Stage the rightsholder rows of the held works; refuse works whose rightsholders do not exist.
-    Returns the works to stage."""
-    rights = [(work[0], work[1], shares) for work, shares in held]
-    contributor_refs = {s.ref for _, _, shares in rights for s in shares if s.party == "contributor"}
+def _copy_rows(table, columns, rows, *, fresh=False):
+    """Rows into a staging table (emptied first when `fresh`)."""
+    with connection.cursor() as cursor:
+        if fresh:
+            cursor.execute(f"{'TRUNCATE' if connection.vendor == 'postgresql' else 'DELETE FROM'} {table}")
+        if connection.vendor == "postgresql":
+            with cursor.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                               f"({', '.join(['%s'] * len(columns))})", list(rows))
+
+
+def _check_rightsholders(reader):
+    """Stage the rightsholder rows of the held works; refuse works whose rightsholders are neither in the
+    catalogue nor named by the feed. Returns the works to stage."""
+    held = reader.held
+    feed_contributors = reader.feed_contributors()
+    contributor_refs = {s.ref for _, shares in held for s in shares if s.party == "contributor"}
     known_contributors = feed_contributors | set(
         Contributor.objects.filter(external_id__in=contributor_refs - feed_contributors)
         .values_list("external_id", flat=True))
-    organisation_refs = {s.ref for _, _, shares in rights for s in shares if s.party == "organisation"}
+    organisation_refs = {s.ref for _, shares in held for s in shares if s.party == "organisation"}
     known_organisations = set(Organisation.objects.filter(slug__in=organisation_refs).values_list("slug", flat=True))
     kept, rows = [], []
-    for (line, external_id, shares), (work, _) in zip(rights, held):
+    for work, shares in held:
+        line, external_id = work[0], work[1]
         unknown = [f"{s.party} {s.ref}" for s in shares
                    if s.ref not in (known_contributors if s.party == "contributor" else known_organisations)]
         if unknown:
-            rejections.append(feeds.Rejection(line, external_id, f"rightsholder {', '.join(unknown)} of work "
-                                              f"{external_id} is not in the catalogue or this feed"))
+            reader.rejections.append(feeds.Rejection(line, external_id, f"rightsholder {', '.join(unknown)} of "
+                                                     f"work {external_id} is not in the catalogue or this feed"))
             continue
         kept.append(work)
         rows.extend((line, external_id, s.party, s.ref, s.share_bp) for s in shares)
-    if rows:
+    _copy_rows(STAGING_RIGHTS, ("line", "asset_ext", "party", "ref", "share_bp"), rows)
+    return reader.accept_held(kept)
+
+
+def _analyze_staging():
+    if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {STAGING_RIGHTS} VALUES (%s, %s, %s, %s, %s)", rows)
-    return kept
+            # The joins below are hash joins of the whole feed against the catalogue.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute(f"ANALYZE {STAGING}")
+
+
+def _upsert_parties(batches, now):
+    """The contributors and collections a chunk names that the catalogue does not have, in one statement
+    each, from tables the reader filled: nothing sorts the feed for them. A new contributor takes the name
+    the chunk gives; _name_contributors settles every name at the end. A collection a feed names for the
+    first time belongs to the contributor of its first work; staff can give it to a studio on its page."""
+    contributor, collection = Contributor._meta.db_table, Collection._meta.db_table
+    names, firsts = {}, {}
+    for batch in batches:
+        names.update(batch.names)
+        for name, owner in batch.firsts.items():
+            firsts.setdefault(name, owner)
+    _copy_rows(STAGING_CONTRIBUTORS, ("external_id", "display_name"), names.items(), fresh=True)
+    _copy_rows(STAGING_COLLECTIONS, ("name", "contributor_ext"), firsts.items(), fresh=True)
+    params = {"now": now, "false": False}
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO {contributor} (external_id, display_name, opted_out, public_profile, created_at)
+            SELECT n.external_id, n.display_name, %(false)s, %(false)s, %(now)s FROM {STAGING_CONTRIBUTORS} n
+            WHERE NOT EXISTS (SELECT 1 FROM {contributor} o WHERE o.external_id = n.external_id)
+            ON CONFLICT (external_id) DO NOTHING
+        """, params)
+        if firsts:
+            cursor.execute(f"""
+                INSERT INTO {collection} (name, owner_contributor_id, description, created_at)
+                SELECT f.name, c.id, '', %(now)s FROM {STAGING_COLLECTIONS} f
+                JOIN {contributor} c ON c.external_id = f.contributor_ext
+                WHERE NOT EXISTS (SELECT 1 FROM {collection} k WHERE k.name = f.name)
+                ON CONFLICT (name) DO NOTHING
+            """, params)
+
+
+def _name_contributors(reader):
+    """Every contributor of the feed named by its last staged line, in one statement; a contributor who is
+    named so already is not touched."""
+    contributor = Contributor._meta.db_table
+    _copy_rows(STAGING_CONTRIBUTORS, ("external_id", "display_name"),
+               ((ext, name) for ext, (_, name) in reader.names.items()), fresh=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE {contributor} SET display_name = n.display_name FROM {STAGING_CONTRIBUTORS} n
+            WHERE {contributor}.external_id = n.external_id
+              AND {_distinct(f"{contributor}.display_name", "n.display_name")}
+        """)
+
+
+def _new_works():
+    """How many staged works the catalogue does not have yet: a lookup in the external id's unique index per
+    work (a subquery, which no hash join replaces: a chunk is a small part of a large catalogue)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {STAGING} s WHERE (SELECT a.id FROM {Asset._meta.db_table} a "
+                       f"WHERE a.external_id = s.external_id) IS NULL")
+        return cursor.fetchone()[0]
+
+
+def _files_to_verify():
+    """Whether works of this feed have files not verified yet (new, or changed: the upsert clears the mark)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGING} WHERE storage_key <> '')")
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute(f"""SELECT EXISTS (SELECT 1 FROM {STAGING} s JOIN {Asset._meta.db_table} a
+            ON a.external_id = s.external_id WHERE s.storage_key <> '' AND a.verified_at IS NULL)""")
+        return bool(cursor.fetchone()[0])
 
 
 def _distinct(left, right):
@@ -347,75 +466,39 @@ def _distinct(left, right):
     return f"{left} IS NOT {right}"
 
 
-def _rows_to_write():
-    """How many staged works are new or differ from the catalogue."""
-    asset, contributor, collection = Asset._meta.db_table, Contributor._meta.db_table, Collection._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT COUNT(*) FROM {STAGING} s
-            LEFT JOIN {contributor} c ON c.external_id = s.contributor_ext
-            LEFT JOIN {collection} k ON k.name = s.collection AND s.collection <> ''
-            LEFT JOIN {asset} a ON a.external_id = s.external_id
-            WHERE a.id IS NULL OR {_changed("a", "s", contributor="c.id", collection="k.id")}
-        """)
-        return cursor.fetchone()[0]
-
-
-def _changed(old, new, *, contributor, collection):
+def _changed(old, new, *, contributor, collection, tags=None):
     """SQL: the work `old` differs from the row `new` (an empty collection in a feed changes nothing)."""
-    parts = [_distinct(f"{old}.{c}", contributor if c == "contributor_id" else f"{new}.{c}") for c in COMPARED]
+    given = {"contributor_id": contributor, "tags": tags or f"{new}.tags"}
+    parts = [_distinct(f"{old}.{c}", given.get(c, f"{new}.{c}")) for c in COMPARED]
     parts.append(f"({collection} IS NOT NULL AND {_distinct(f'{old}.collection_id', collection)})")
     return " OR ".join(parts)
 
 
-def _upsert(now, staged, first_chunk=True):
-    """Contributors, collections and works from the staged chunk; returns (created, changed) works."""
+def _upsert(now, *, all_new=False):
+    """The staged works, in one INSERT … ON CONFLICT (external_id) DO UPDATE … WHERE something changed;
+    returns (created, changed)."""
     asset, contributor, collection = Asset._meta.db_table, Contributor._meta.db_table, Collection._meta.db_table
     pg = connection.vendor == "postgresql"
-    params = {"now": now, "false": False}
+    params = {"now": now}
     with connection.cursor() as cursor:
-        if pg:
-            # The joins below are hash joins of the whole feed against the catalogue.
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            if first_chunk:  # later chunks are of the same size and kind: the statistics stand
-                cursor.execute(f"ANALYZE {STAGING}")
-        # The last line of a contributor names them.
-        latest = (f"SELECT DISTINCT ON (contributor_ext) contributor_ext, contributor_name FROM {STAGING} "
-                  f"ORDER BY contributor_ext, line DESC") if pg else (
-                  f"SELECT s.contributor_ext, s.contributor_name FROM {STAGING} s WHERE s.line = "
-                  f"(SELECT MAX(line) FROM {STAGING} t WHERE t.contributor_ext = s.contributor_ext)")
-        cursor.execute(f"""
-            INSERT INTO {contributor} (external_id, display_name, opted_out, public_profile, created_at)
-            SELECT n.contributor_ext, n.contributor_name, %(false)s, %(false)s, %(now)s FROM ({latest}) n
-            LEFT JOIN {contributor} o ON o.external_id = n.contributor_ext
-            WHERE o.id IS NULL OR {_distinct("o.display_name", "n.contributor_name")}
-            ON CONFLICT (external_id) DO UPDATE SET display_name = excluded.display_name
-            WHERE {_distinct(f"{contributor}.display_name", "excluded.display_name")}
-        """, params)
-        # A collection a feed names for the first time belongs to the contributor of its first work;
-        # staff can give it to a studio on its page.
-        cursor.execute(f"""
-            INSERT INTO {collection} (name, owner_contributor_id, description, created_at)
-            SELECT f.collection, c.id, '', %(now)s
-            FROM (SELECT collection, MIN(line) AS line FROM {STAGING} WHERE collection <> '' GROUP BY collection) f
-            JOIN {STAGING} s ON s.line = f.line JOIN {contributor} c ON c.external_id = s.contributor_ext
-            WHERE true
-            ON CONFLICT (name) DO NOTHING
-        """, params)
         columns = ", ".join(COMPARED)
-        values = ", ".join(f"s.{c}" if c != "contributor_id" else "c.id" for c in COMPARED)
-
+        values = ", ".join({"contributor_id": "c.id", "tags": "t.tags"}.get(c, f"s.{c}") for c in COMPARED)
         updates = ", ".join(f"{c} = excluded.{c}" for c in COMPARED)
         # Rows that say what the catalogue holds are left out before the upsert: a conflict that updates
-        # nothing still locks its row, and a second run of a feed would lock every work it names.
-        fresh = _changed("a", "s", contributor="c.id", collection="k.id")
+        # nothing still locks its row, and a second run of a feed would lock every work it names. Each
+        # work is looked up in the external id's unique index (LATERAL … LIMIT 1, which no hash join
+        # replaces: that would read the whole catalogue for every chunk).
+        same = f"SELECT * FROM {asset} a WHERE a.external_id = s.external_id LIMIT 1"
+        fresh = "WHERE true" if all_new else f"""
+            LEFT JOIN {f"LATERAL ({same})" if pg else asset} a ON {"true" if pg else "a.external_id = s.external_id"}
+            WHERE a.id IS NULL OR {_changed("a", "s", contributor="c.id", collection="k.id", tags="t.tags")}"""
         upsert = f"""
             INSERT INTO {asset} (external_id, {columns}, collection_id, created_at, updated_at)
             SELECT s.external_id, {values}, k.id, %(now)s, %(now)s FROM {STAGING} s
             JOIN {contributor} c ON c.external_id = s.contributor_ext
+            JOIN {STAGING_TAGS} t ON t.raw = s.tags
             LEFT JOIN {collection} k ON k.name = s.collection AND s.collection <> ''
-            LEFT JOIN {asset} a ON a.external_id = s.external_id
-            WHERE a.id IS NULL OR {fresh}
+            {fresh}
             ON CONFLICT (external_id) DO UPDATE SET {updates},
                 collection_id = COALESCE(excluded.collection_id, {asset}.collection_id),
                 updated_at = excluded.updated_at, verified_at = NULL
@@ -428,6 +511,8 @@ def _upsert(now, staged, first_chunk=True):
                            params)
             created, updated = cursor.fetchone()
         else:
+            cursor.execute(f"SELECT COUNT(*) FROM {STAGING}")
+            staged = cursor.fetchone()[0]
             cursor.execute(f"SELECT COUNT(*) FROM {STAGING} s JOIN {asset} a ON a.external_id = s.external_id")
             existing = cursor.fetchone()[0]
             cursor.execute(upsert, params)

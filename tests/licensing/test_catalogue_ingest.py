@@ -229,7 +229,11 @@ def test_a_feed_read_in_many_chunks_gives_the_same_catalogue_and_report(monkeypa
         image_row("W-5", contributor="C-9", name="Named Last", collection="Harbours"),
         image_row("W-1"),
     )
-    monkeypatch.setattr(service, "CHUNK_ROWS", 2)  # also checks the foreign keys once, as for a large feed
+    from licensing import feeds
+
+    monkeypatch.setattr(feeds, "BLOCK_CHARS", 1)  # a line a block
+    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(service, "KEYS_CHECKED_ONCE_FROM", 2)  # checks the foreign keys once, as for a large feed
     dropped = []
     monkeypatch.setattr(service._ForeignKeysCheckedOnce, "drop",
                         lambda keys, original=service._ForeignKeysCheckedOnce.drop: dropped.append(1) or original(keys))
@@ -263,3 +267,40 @@ def test_verification_reads_a_videos_dimensions_and_duration(settings, tmp_path)
     assert Asset.objects.get(external_id="V-1").verification_problems == ""
     problems = Asset.objects.get(external_id="V-2").verification_problems
     assert problems.startswith("The file runs 2.") and problems.endswith("s; the row says 9.00 s.")
+
+
+@pytest.mark.django_db
+def test_quoted_values_line_breaks_and_a_feed_of_only_the_required_columns_are_staged_as_they_say():
+    feed = (HEADER + "\r\n"
+            + image_row("W-1", title='"Harbour, at ""dawn"""', tags='"sea|sea"') + "\r\n"
+            + image_row("W-2", title='"Two\nlines"') + "\r\n"
+            + image_row("W-3", title="Plain") + "\r\n").encode()
+    run = ingest(feed)
+    assert (run.created, run.rejected) == (3, 0)
+    assert Asset.objects.get(external_id="W-1").title == 'Harbour, at "dawn"'
+    assert Asset.objects.get(external_id="W-1").tags == ["sea"]
+    assert Asset.objects.get(external_id="W-2").title == "Two\nlines"
+    assert Asset.objects.get(external_id="W-3").title == "Plain"
+
+    minimal = ("kind,external_id,title,width,height,bytes,mime_type,sha256,contributor_external_id,contributor_name\n"
+               f"image,M-1,Bare,10,20,30,image/png,{SHA},C-7,Cy\n").encode()
+    run = ingest(minimal)
+    assert (run.created, run.rejected) == (1, 0)
+    bare = Asset.objects.get(external_id="M-1")
+    assert (bare.width, bare.height, bare.bytes, bare.tags, bare.duration_seconds, bare.storage_key,
+            bare.collection) == (10, 20, 30, [], None, "", None)
+    assert ingest(minimal).unchanged == 1
+
+
+@pytest.mark.django_db
+def test_a_contributor_is_named_by_the_last_line_even_when_a_later_chunk_renames_them(monkeypatch):
+    from licensing import feeds
+    from licensing.services import catalogue as service
+
+    monkeypatch.setattr(feeds, "BLOCK_CHARS", 1)
+    monkeypatch.setattr(service, "CHUNK_ROWS", 1)
+    feed = csv_feed(image_row("W-1", contributor="C-1", name="First"), image_row("W-2", contributor="C-1", name="Last"))
+    ingest(feed)
+    assert Contributor.objects.get(external_id="C-1").display_name == "Last"
+    ingest(csv_feed(image_row("W-3", contributor="C-1", name="Renamed")))
+    assert Contributor.objects.get(external_id="C-1").display_name == "Renamed"

@@ -28,7 +28,7 @@ def test_seed_demo_is_idempotent_and_its_files_match_their_rows(media):
     counts = (User.objects.count(), Contributor.objects.count(), Asset.objects.count(), Membership.objects.count())
     call_command("seed_demo", force=True, assets=30, contributors=5, video_share=0.2)
     assert (User.objects.count(), Contributor.objects.count(), Asset.objects.count(), Membership.objects.count()) == counts
-    assert counts == (5, 5, 30, 1)
+    assert counts == (7, 5, 30, 3)
 
     for asset in Asset.objects.all():
         with default_storage.open(asset.storage_key) as handle:
@@ -56,10 +56,42 @@ def test_seed_demo_gives_the_start_up_a_waiting_application_and_an_active_resear
 
     call_command("seed_demo", force=True, assets=2, contributors=2)
     call_command("seed_demo", force=True, assets=2, contributors=2)
-    states = sorted(Licence.objects.values_list("state", flat=True))
+    start_up = Licence.objects.filter(organisation__slug="lumen-labs")
+    states = sorted(start_up.values_list("state", flat=True))
     assert states == ["research_active", "submitted"]
-    active = Licence.objects.get(state="research_active")
+    active = start_up.get(state="research_active")
     assert [e.action for e in active.events.all()] == ["create", "submit", "approve"]
+
+
+def test_seed_demo_makes_collections_and_a_studio_deal_once(media, client):
+    from licensing.models import Collection, Licence, RoyaltyEntry, Slice, SliceItem
+
+    call_command("seed_demo", force=True, assets=30, contributors=3, video_share=0.3)
+    call_command("seed_demo", force=True, assets=30, contributors=3, video_share=0.3)
+    films = Collection.objects.get(name="Lighthouse Films archive")
+    assert films.owner_organisation.kind == "studio"
+    works = list(films.works.all())
+    assert works and all(w.kind == "video" for w in works)
+    for work in works:  # the studio holds 70% of each film, its contributor 30%
+        assert sorted((r.organisation_id is not None, r.share_bp) for r in work.rightsholders.all()) == [
+            (False, 3000), (True, 7000)]
+    assert Collection.objects.filter(owner_contributor__isnull=False).count() == 2
+
+    deal = Licence.objects.get(organisation__slug="northwind-pictures")
+    assert (deal.state, deal.offer_coverage, deal.offer_exclusive) == ("commercial_active", "collections", True)
+    assert deal.offer_custom_model and list(deal.offer_collections.all()) == [films]
+    whole = Slice.objects.get(licence=deal)
+    assert set(SliceItem.objects.filter(slice=whole).values_list("asset_id", flat=True)) == {w.pk for w in works}
+    # No other licence was granted the studio's films; the studio was credited its share.
+    assert not SliceItem.objects.exclude(licence=deal).filter(asset__collection=films).exists()
+    assert RoyaltyEntry.objects.filter(organisation=films.owner_organisation, amount__gt=0).exists()
+
+    client.force_login(User.objects.get(email="admin@demo.example"))
+    table = client.get("/catalogue/exclusivity/").content.decode()
+    assert "Lighthouse Films archive" in table and "Northwind Pictures" in table
+    client.force_login(User.objects.get(email="studio@demo.example"))
+    statement = client.get("/rightsholder/royalties/")
+    assert statement.status_code == 200 and "Lighthouse film restoration" in statement.content.decode()
 
 
 def test_seed_demo_restores_a_missing_file_with_the_same_content(media):

@@ -75,7 +75,7 @@ class Command(BaseCommand):
 
     @contextmanager
     def asset_foreign_key_checked_once(self):
-        """Drop the asset -> contributor foreign key for the load and add it back, validated in one join.
+        """Drop the asset table's foreign keys for the load and add them back, validated in one join each.
 
         Checked row by row, the deferred constraint would cost more than the whole COPY.
         """
@@ -84,18 +84,24 @@ class Command(BaseCommand):
             # Fire what earlier statements of this transaction deferred: ALTER TABLE refuses pending trigger events.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            cursor.execute(
-                "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'", [table]
-            )
-            names = [row[0] for row in cursor.fetchall()]
-            for name in names:
+            # Each key with its own column and target: the table has several (contributor, collection, the
+            # user who cleared a training signal), and each must come back as it was.
+            cursor.execute("""
+                SELECT c.conname, a.attname, f.relname, fa.attname FROM pg_constraint c
+                JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                JOIN pg_class f ON f.oid = c.confrelid
+                JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1]
+                WHERE c.conrelid = %s::regclass AND c.contype = 'f'
+            """, [table])
+            keys = cursor.fetchall()
+            for name, *_ in keys:
                 cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         yield
         with connection.cursor() as cursor:
-            for name in names:
+            for name, column, target, target_column in keys:
                 cursor.execute(
-                    f'ALTER TABLE {table} ADD CONSTRAINT "{name}" FOREIGN KEY (contributor_id) '
-                    f"REFERENCES {Contributor._meta.db_table} (id) DEFERRABLE INITIALLY DEFERRED"
+                    f'ALTER TABLE {table} ADD CONSTRAINT "{name}" FOREIGN KEY ({column}) '
+                    f"REFERENCES {target} ({target_column}) DEFERRABLE INITIALLY DEFERRED"
                 )
             cursor.execute(f"ANALYZE {table}")
             cursor.execute(f"ANALYZE {Contributor._meta.db_table}")

@@ -1,7 +1,8 @@
-"""Demo data: one account per role, a start-up, contributors and a catalogue of real files.
+"""Demo data: one account per role, a start-up, contributors and a catalogue of real files, collections,
+and a studio deal: a film studio's collection licensed exclusively to one company for a custom model.
 
-Running it again changes nothing that is already there: users, contributors and
-assets are found by their natural keys, and files are only written when missing.
+Running it again changes nothing that is already there: users, contributors, assets and collections are
+found by their natural keys, files are only written when missing, and the deal is made once.
 """
 import hashlib
 import io
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organisation, User
 from accounts.roles import FINANCE, LICENSOR_ADMIN, REVIEWER, sync_role_groups
-from licensing.models import Asset, Contributor, ContributorConsentChange
+from licensing.models import Asset, Collection, Contributor, ContributorConsentChange, Rightsholder, SliceItem
 from licensing.services.ai_models import (
     ai_model_register,
     model_version_add,
@@ -99,12 +100,15 @@ class Command(BaseCommand):
         contributor_rows = self.seed_contributors(contributors, users["contributor"])
         created = self.seed_assets(contributor_rows, assets, video_share)
         self.seed_licences(users)
+        # Before the start-up's model: its research slice then leaves the studio's exclusive works out.
+        studio_collection = self.seed_collections(users, contributor_rows)
+        self.seed_studio_deal(users, studio_collection)
         self.seed_ai_model(users)
         self.stdout.write(
             f"Demo data ready: {User.objects.filter(email__endswith='@demo.example').count()} demo accounts, "
             f"{len(contributor_rows)} contributors, {created} new assets "
-            f"({Asset.objects.filter(storage_key__startswith='demo/').count()} demo assets in all). "
-            f"Password for every demo account: {DEMO_PASSWORD}"
+            f"({Asset.objects.filter(storage_key__startswith='demo/').count()} demo assets in all), "
+            f"{Collection.objects.count()} collections. Password for every demo account: {DEMO_PASSWORD}"
         )
 
     def seed_accounts(self):
@@ -115,6 +119,8 @@ class Command(BaseCommand):
             ("admin", "admin@demo.example", "Adam Admin", LICENSOR_ADMIN),
             ("finance", "finance@demo.example", "Fiona Finance", FINANCE),
             ("contributor", "contributor@demo.example", "Ana Ribeiro", None),
+            ("studio", "studio@demo.example", "Sam Studio", None),
+            ("deals", "deals@demo.example", "Dana Deals", None),
         ]:
             user = User.objects.filter(email=email).first()
             if user is None:
@@ -143,7 +149,90 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(
             user=users["applicant"], defaults={"organisation": organisation, "role": Membership.Role.OWNER}
         )
+        for key, slug, name, kind, address, vat in [
+            ("studio", "lighthouse-films", "Lighthouse Films", Organisation.Kind.STUDIO,
+             "Rua do Farol 7\n1100-001 Lisboa\nPortugal", "PT123456789"),
+            ("deals", "northwind-pictures", "Northwind Pictures", Organisation.Kind.COMPANY,
+             "Keizersgracht 100\n1015 CV Amsterdam\nNetherlands", "NL123456789B01"),
+        ]:
+            other, _ = Organisation.objects.get_or_create(slug=slug, defaults={
+                "name": name, "legal_name": f"{name} B.V." if kind == Organisation.Kind.COMPANY else f"{name} Lda.",
+                "country": slug == "lighthouse-films" and "PT" or "NL", "vat_id": vat, "billing_address": address,
+                "website": f"https://{slug}.example", "kind": kind,
+            })
+            Membership.objects.get_or_create(user=users[key], defaults={"organisation": other,
+                                                                        "role": Membership.Role.OWNER})
         return users
+
+    def seed_collections(self, users, contributors):
+        """Three collections. The studio's holds demo videos (granted to no licence yet), each held 70% by the
+        studio and 30% by its contributor; two contributors have a portfolio of photos each. Returns the
+        studio's collection."""
+        studio = users["studio"].membership.organisation
+        demo = Asset.objects.filter(storage_key__startswith="demo/", collection__isnull=True).order_by("storage_key")
+        granted = SliceItem.objects.filter(withdrawn_at__isnull=True).values("asset_id")
+        films, created = Collection.objects.get_or_create(name="Lighthouse Films archive", defaults={
+            "owner_organisation": studio,
+            "description": "The studio's short films and footage, licensed as a whole."})
+        if created:
+            works = list(demo.filter(kind=Asset.Kind.VIDEO).exclude(pk__in=granted)[:60]) or \
+                list(demo.exclude(pk__in=granted)[:1])
+            Asset.objects.filter(pk__in=[w.pk for w in works]).update(collection=films)
+            Rightsholder.objects.bulk_create(
+                [Rightsholder(asset=w, organisation=studio, share_bp=7000) for w in works]
+                + [Rightsholder(asset=w, contributor_id=w.contributor_id, share_bp=3000) for w in works])
+        for owner, name, subjects in [
+            (contributors[0], "Coast and harbour", ["Harbour", "Beach", "River"]),
+            (contributors[min(1, len(contributors) - 1)], "City life", ["Street", "Market", "City", "Train", "Bridge"]),
+        ]:
+            portfolio, created = Collection.objects.get_or_create(name=name, defaults={
+                "owner_contributor": owner, "description": f"Photos by {owner.display_name}."})
+            if created:
+                photos = demo.filter(kind=Asset.Kind.IMAGE, title__regex=rf"^({'|'.join(subjects)}) ")[:60]
+                Asset.objects.filter(pk__in=[p.pk for p in photos]).update(collection=portfolio)
+        return films
+
+    def seed_studio_deal(self, users, films):
+        """Northwind Pictures' commercial licence: an offer covering the studio's whole collection,
+        exclusive for two years and restricted to a custom model, accepted and paid, so that the collection
+        is granted as one slice and the studio is credited its share of the royalties."""
+        from licensing.services import licences as services
+        from licensing.services.billing import commercial_invoice_issue, payment_record
+        from licensing.services.royalties import royalty_pool_create
+        from licensing.services.slices import slice_grant_collections
+
+        organisation = users["deals"].membership.organisation
+        if organisation.licences.exists():
+            return
+        buyer, admin = users["deals"], users["admin"]
+        licence = services.licence_create_draft(
+            organisation=organisation, by=buyer, accept_terms=True, project_title="Lighthouse film restoration",
+            description="Restoring and upscaling the studio's archive footage.",
+            intended_use="Train a restoration model on the studio's films, for the studio.",
+            model_type="video_generation", media_kinds=["video"], estimated_volume=200, team_size=12,
+            funding_stage="series_a")
+        services.licence_submit(licence=licence, by=buyer)
+        licence = services.licence_approve(licence=licence, by=users["reviewer"], max_assets=500,
+                                           max_bytes=1024**3, max_slices=5, duration_days=30, note="Approved.")
+        licence = services.licence_request_upgrade(
+            licence=licence, by=buyer, intended_use="A restoration model made for Lighthouse Films only.",
+            expected_scale="The whole archive")
+        licence = services.licence_make_offer(
+            licence=licence, by=admin, fee="48000.00", currency="EUR", billing_period="one_off", term_months=24,
+            scope="Train one custom restoration model for Lighthouse Films", territory="Worldwide",
+            coverage="collections", collections=[films], exclusive=True,
+            custom_model="Lighthouse Restore (for Lighthouse Films)")
+        licence = services.licence_accept_offer(licence=licence, by=buyer)
+        invoice = commercial_invoice_issue(licence_id=licence.pk)
+        if invoice is None:
+            return
+        invoice.refresh_from_db()
+        payment = invoice.payments.first() or payment_record(
+            invoice=invoice, by=users["finance"], amount=invoice.balance, received_on=timezone.now().date(),
+            reference="DEMO-NORTHWIND-1")
+        # What the payment's jobs do (they may have run in-process already: both are idempotent).
+        slice_grant_collections(licence_id=licence.pk)
+        royalty_pool_create(payment_id=payment.pk)
 
     def seed_licences(self, users):
         """Two licences for the demo start-up, made through the workflow so their timelines are real:
