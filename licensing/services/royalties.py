@@ -53,7 +53,8 @@ def split_sql(*, weights_sql, cents, into, negative=False):
     columns = ", ".join(into)
     values = ", ".join(into.values())
     # The weights are read once (a CTE referenced twice is computed once) and every step after
-    # works on one row per contributor.
+    # works on one row per contributor. The entries are written in payee order: the ledger's indexes
+    # lead with the payee (or the pool, then the payee), so each of their pages is visited once.
     # INSERT first, then the CTEs of its SELECT: SQLite reports the rows written only for
     # statements that begin with INSERT.
     return f"""
@@ -76,6 +77,7 @@ def split_sql(*, weights_sql, cents, into, negative=False):
         SELECT contributor_id, organisation_id, {"-" if negative else ""}{_cents_to_amount("share")}, {values}
         FROM shares
         WHERE share > 0
+        ORDER BY contributor_id, organisation_id
     """
 
 
