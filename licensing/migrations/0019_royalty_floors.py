@@ -1,5 +1,6 @@
 """Royalty splits nearer their floor: the ledger's references are checked once per statement, not per row,
-and the works' payees are read from an index.
+and the works' payees are read from an index. And an organisation can be paid by a usage pool twice, as a
+contributor can: through an attribution and from the unexplained rest.
 
 A foreign key checks each entry's references one lookup at a time (and locks the row it finds):
 six of them for each of a split's 100,000 entries cost more than the split. Here one trigger per
@@ -132,6 +133,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='asset',
             index=models.Index(fields=['id'], include=('contributor', 'kind'), name='asset_payee_idx'),
+        ),
+        migrations.RemoveConstraint(
+            model_name='royaltyentry',
+            name='royalty_one_entry_per_pool_organisation',
+        ),
+        migrations.AddConstraint(
+            model_name='royaltyentry',
+            constraint=models.UniqueConstraint(condition=models.Q(('organisation__isnull', False), ('pool__isnull', False)), fields=('pool', 'organisation', 'reason'), name='royalty_one_entry_per_pool_organisation_reason'),
         ),
         postgresql_only(POSTGRES_UP, POSTGRES_DOWN),
     ]

@@ -62,9 +62,11 @@ class RoyaltyEntry(models.Model):
             models.UniqueConstraint(fields=["credit_note", "contributor"],
                                     condition=models.Q(credit_note__isnull=False),
                                     name="royalty_one_reversal_per_credit_contributor"),
-            models.UniqueConstraint(fields=["pool", "organisation"],
+            # A studio, too, can be paid twice by a usage pool: through a contributor's attribution, and
+            # from the unexplained rest.
+            models.UniqueConstraint(fields=["pool", "organisation", "reason"],
                                     condition=models.Q(pool__isnull=False, organisation__isnull=False),
-                                    name="royalty_one_entry_per_pool_organisation"),
+                                    name="royalty_one_entry_per_pool_organisation_reason"),
             models.UniqueConstraint(fields=["credit_note", "organisation"],
                                     condition=models.Q(credit_note__isnull=False, organisation__isnull=False),
                                     name="royalty_one_reversal_per_credit_organisation"),

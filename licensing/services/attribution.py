@@ -58,7 +58,8 @@ from licensing.models.ai_models import counted_items_cte, table_of
 from licensing.models.billing import round_money
 from licensing.services.audit import audit
 from licensing.services.billing import usage_invoice_issue
-from licensing.services.royalties import granted_payee_weights_sql, payment_net, split_sql
+from licensing.selectors.attribution import attributed_payee_weights_sql, owners_with_rightsholders_sql
+from licensing.services.royalties import cents_to_amount_sql, granted_payee_weights_sql, payment_net, split_sql
 
 log = structlog.get_logger(__name__)
 
@@ -908,14 +909,19 @@ def attribution_pool_create(*, payment_id):
                       "currency": pool.currency, "now": now}
             with connection.cursor() as cursor:
                 into = {**common, "reason": "'attribution'"}
-                if attributed > 0 and attributed == attributed_cents:
+                cursor.execute(f"SELECT EXISTS ({owners_with_rightsholders_sql()})", params)
+                shared = cursor.fetchone()[0]
+                if attributed > 0 and shared:
+                    cursor.execute(_attribution_to_rightsholders_sql(
+                        attributed=attributed, whole=attributed == attributed_cents, into=into),
+                        {**params, "version": report.version_id})
+                elif attributed > 0 and attributed == attributed_cents:
                     # The whole report paid: each contributor gets their cents of it as they stand.
-                    amount = ("CAST(cents AS numeric(14, 2)) / 100" if connection.vendor == "postgresql"
-                              else "ROUND(cents / 100.0, 2)")
                     cursor.execute(
                         f"INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, amount, {', '.join(into)}) "
-                        f"SELECT contributor_id, {amount}, {', '.join(into.values())} "
-                        f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0", params)
+                        f"SELECT contributor_id, {cents_to_amount_sql('cents')}, {', '.join(into.values())} "
+                        f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0 "
+                        "ORDER BY contributor_id", params)
                 elif attributed > 0:
                     weights = (f"SELECT contributor_id, CAST(NULL AS bigint) AS organisation_id, cents AS weight "
                                f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0")
@@ -931,6 +937,65 @@ def attribution_pool_create(*, payment_id):
         return RoyaltyPool.objects.get(payment=payment)
     log.info("attribution_pool_created", pool=pool.pk, report=report.pk, attributed=attributed, rest=rest)
     return pool
+
+
+def _attribution_to_rightsholders_sql(*, attributed, whole, into):
+    """INSERT the attribution entries of a payment when some scored contributors hold works with other
+    rightsholders: first each contributor's cents of the payment (their report cents as they stand when the
+    whole report is paid, else `attributed` split by them), then, for the contributors whose works that
+    trained the version have rightsholders, those cents split between the works' payees as the pro-rata
+    split weighs them (selectors/attribution.py), by largest remainder per contributor, ties to contributors
+    by id then organisations by id. Each contributor's cents are shared out whole, so the entries add up to
+    `attributed` exactly. A payee paid through several contributors gets one entry."""
+    shares = UsageShare._meta.db_table
+    if whole:
+        owed = f"owed AS (SELECT contributor_id, cents AS share FROM {shares} WHERE report_id = %(report)s AND cents > 0)"
+    else:
+        owed = f"""
+        s AS (SELECT contributor_id, cents AS weight FROM {shares} WHERE report_id = %(report)s AND cents > 0),
+        st AS (SELECT CAST(SUM(weight) AS bigint) AS total FROM s),
+        sr AS (
+            SELECT s.contributor_id, ({attributed} * s.weight) / st.total AS floor_cents,
+                   row_number() OVER (ORDER BY ({attributed} * s.weight) %% st.total DESC, s.contributor_id) AS rnk
+            FROM s CROSS JOIN st
+        ),
+        owed AS (
+            SELECT contributor_id,
+                   floor_cents + CASE WHEN rnk <= {attributed} - SUM(floor_cents) OVER () THEN 1 ELSE 0 END AS share
+            FROM sr
+        )"""
+    return f"""
+        INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, organisation_id, amount, {', '.join(into)})
+        WITH {owed},
+        weights AS ({attributed_payee_weights_sql(owners_with_rightsholders_sql())}),
+        totals AS (SELECT owner_id, CAST(SUM(weight) AS bigint) AS total FROM weights GROUP BY owner_id),
+        ranked AS (
+            SELECT w.owner_id, w.contributor_id, w.organisation_id, o.share,
+                   (o.share * w.weight) / t.total AS floor_cents,
+                   row_number() OVER (PARTITION BY w.owner_id
+                                      ORDER BY (o.share * w.weight) %% t.total DESC,
+                                               CASE WHEN w.contributor_id IS NULL THEN 1 ELSE 0 END,
+                                               COALESCE(w.contributor_id, w.organisation_id)) AS rnk
+            FROM weights w JOIN totals t ON t.owner_id = w.owner_id JOIN owed o ON o.contributor_id = w.owner_id
+        ),
+        split AS (
+            SELECT contributor_id, organisation_id,
+                   floor_cents + CASE WHEN rnk <= share - SUM(floor_cents) OVER (PARTITION BY owner_id)
+                                      THEN 1 ELSE 0 END AS cents
+            FROM ranked
+        ),
+        payees AS (
+            SELECT o.contributor_id, CAST(NULL AS bigint) AS organisation_id, o.share AS cents FROM owed o
+            WHERE NOT EXISTS (SELECT 1 FROM totals t WHERE t.owner_id = o.contributor_id)
+            UNION ALL
+            SELECT contributor_id, organisation_id, cents FROM split
+        )
+        SELECT contributor_id, organisation_id, {cents_to_amount_sql("SUM(cents)")}, {', '.join(into.values())}
+        FROM payees
+        GROUP BY contributor_id, organisation_id
+        HAVING SUM(cents) > 0
+        ORDER BY contributor_id, organisation_id
+    """
 
 
 # --- Explaining one output -----------------------------------------------------------

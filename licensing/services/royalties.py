@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 WHOLE_SHARE = 10_000  # a work's whole rights, in hundredths of a percent
 
 
-def _cents_to_amount(expression):
+def cents_to_amount_sql(expression):
     if connection.vendor == "postgresql":
         return f"CAST({expression} AS numeric(14, 2)) / 100"
     return f"ROUND(({expression}) / 100.0, 2)"
@@ -74,7 +74,7 @@ def split_sql(*, weights_sql, cents, into, negative=False):
                    floor_cents + CASE WHEN rnk <= {cents} - SUM(floor_cents) OVER () THEN 1 ELSE 0 END AS share
             FROM ranked
         )
-        SELECT contributor_id, organisation_id, {"-" if negative else ""}{_cents_to_amount("share")}, {values}
+        SELECT contributor_id, organisation_id, {"-" if negative else ""}{cents_to_amount_sql("share")}, {values}
         FROM shares
         WHERE share > 0
         ORDER BY contributor_id, organisation_id
