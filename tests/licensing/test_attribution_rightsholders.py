@@ -7,7 +7,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from licensing.models import RoyaltyEntry, Rightsholder, UsageShare
+from licensing.models import Rightsholder, RoyaltyEntry, UsageShare
 from licensing.services import billing
 from licensing.services.attribution import attribution_pool_create
 from licensing.services.royalties import royalties_reverse_for_credit_note
