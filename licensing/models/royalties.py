@@ -34,18 +34,22 @@ class RoyaltyEntry(models.Model):
     # A split writes one row per contributor (100,000 in one statement), so no index is kept that
     # another already covers: contributor leads royalty_contributor_idx, pool and credit note lead
     # their unique constraints below.
+    # Nor are references checked row by row: a foreign key runs one lookup (and locks one row) per
+    # reference of every entry, 600,000 for a split, more than the split itself. On PostgreSQL a trigger
+    # per statement checks them all in one join each, and the referenced rows refuse deletion while
+    # entries name them (migration 0019); the ORM's PROTECT stays.
     contributor = models.ForeignKey("licensing.Contributor", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="royalties", db_index=False)
+                                    related_name="royalties", db_index=False, db_constraint=False)
     # A rightsholder that is an organisation (a studio) is credited like a contributor.
     organisation = models.ForeignKey("accounts.Organisation", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="royalties", db_index=False)
-    licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+")
+                                     related_name="royalties", db_index=False, db_constraint=False)
+    licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+", db_constraint=False)
     pool = models.ForeignKey(RoyaltyPool, null=True, blank=True, on_delete=models.PROTECT, related_name="entries",
-                             db_index=False)
+                             db_index=False, db_constraint=False)
     credit_note = models.ForeignKey("licensing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="royalty_reversals", db_index=False)
+                                    related_name="royalty_reversals", db_index=False, db_constraint=False)
     usage_report = models.ForeignKey("licensing.UsageReport", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="royalty_entries", db_index=False)
+                                     related_name="royalty_entries", db_index=False, db_constraint=False)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=12, choices=Reason.choices)
@@ -60,9 +64,11 @@ class RoyaltyEntry(models.Model):
             models.UniqueConstraint(fields=["credit_note", "contributor"],
                                     condition=models.Q(credit_note__isnull=False),
                                     name="royalty_one_reversal_per_credit_contributor"),
-            models.UniqueConstraint(fields=["pool", "organisation"],
+            # A studio, too, can be paid twice by a usage pool: through a contributor's attribution, and
+            # from the unexplained rest.
+            models.UniqueConstraint(fields=["pool", "organisation", "reason"],
                                     condition=models.Q(pool__isnull=False, organisation__isnull=False),
-                                    name="royalty_one_entry_per_pool_organisation"),
+                                    name="royalty_one_entry_per_pool_organisation_reason"),
             models.UniqueConstraint(fields=["credit_note", "organisation"],
                                     condition=models.Q(credit_note__isnull=False, organisation__isnull=False),
                                     name="royalty_one_reversal_per_credit_organisation"),

@@ -20,11 +20,14 @@ Formats (one output per record):
   JSON objects. One row per output, so a report reads the same in both formats.
 """
 import csv
+import gc
 import hashlib
 import io
 import math
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from itertools import chain
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -46,6 +49,7 @@ from licensing.models import (
     Payment,
     RoyaltyEntry,
     RoyaltyPool,
+    SliceItem,
     UsageReport,
     UsageReportFormat,
     UsageReportStatus,
@@ -55,7 +59,8 @@ from licensing.models.ai_models import counted_items_cte, table_of
 from licensing.models.billing import round_money
 from licensing.services.audit import audit
 from licensing.services.billing import usage_invoice_issue
-from licensing.services.royalties import granted_payee_weights_sql, granted_weights_sql, payment_net, split_sql
+from licensing.selectors.attribution import attributed_payee_weights_sql, owners_with_rightsholders_sql
+from licensing.services.royalties import cents_to_amount_sql, granted_payee_weights_sql, payment_net, split_sql
 
 log = structlog.get_logger(__name__)
 
@@ -178,22 +183,71 @@ def usage_report_upload(*, version, upload, reference, period_start, period_end,
 
 # --- Reading ------------------------------------------------------------------------
 
+READ_BYTES = 4 * 2 ** 20  # a JSONL report is read and parsed this much at a time
+CSV_CHUNK_RECORDS = 20_000
+
+
 def records(report, *, opened=None):
     """(line number, record) for every record of the stored file, record being a dict or an error message.
     `opened(handle)` is told the binary file, for the progress its position gives."""
+    for chunk in record_chunks(report, opened=opened):
+        yield from chunk
+
+
+def record_chunks(report, *, opened=None):
+    """The file's records, (line number, record) as `records` gives them, in lists of a few MB of the file.
+    A JSONL chunk's lines are parsed in one pass; a chunk with a line that does not parse is parsed
+    again line by line, for that line's error."""
     with default_storage.open(report.file, "rb") as handle:
         if opened is not None:
             opened(handle)
         if report.format == UsageReportFormat.CSV:
-            yield from _csv_records(handle)
+            chunk = []
+            for item in _csv_records(handle):
+                chunk.append(item)
+                if len(chunk) >= CSV_CHUNK_RECORDS:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
             return
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
+        for numbers, lines in _jsonl_lines(handle):
             try:
-                yield number, orjson.loads(raw)
-            except orjson.JSONDecodeError as error:
-                yield number, f"bad JSON: {error}"
+                parsed = list(map(orjson.loads, lines))
+            except orjson.JSONDecodeError:
+                parsed = None
+            if parsed is not None:
+                yield list(zip(numbers, parsed))
+                continue
+            chunk = []
+            for number, raw in zip(numbers, lines):
+                try:
+                    chunk.append((number, orjson.loads(raw)))
+                except orjson.JSONDecodeError as error:
+                    chunk.append((number, f"bad JSON: {error}"))
+            yield chunk
+
+
+def _jsonl_lines(handle):
+    """(line numbers, lines) of the non-blank lines, READ_BYTES of the file at a time. Lines end as a file
+    iterated in Python ends them: at \n, \r\n or \r."""
+    number, carry = 0, b""
+    while True:
+        block = handle.read(READ_BYTES)
+        if not block:
+            break
+        pieces = (carry + block).splitlines(keepends=True)
+        # The last piece may go on in the next block (no line end yet, or a \r before its \n).
+        carry = pieces.pop() if pieces and not pieces[-1].endswith(b"\n") else b""
+        numbers = range(number + 1, number + 1 + len(pieces))
+        number += len(pieces)
+        if not all(map(bytes.strip, pieces)):  # blank lines are skipped, and keep their numbers
+            kept = [(n, piece) for n, piece in zip(numbers, pieces) if piece.strip()]
+            numbers, pieces = zip(*kept) if kept else ((), ())
+        if pieces:
+            yield list(numbers), pieces
+    if carry.strip():
+        yield [number + 1], [carry]
 
 
 def _csv_records(handle):
@@ -360,6 +414,7 @@ class Catalogue:
     def __init__(self, version):
         self.known = np.fromiter(Contributor.objects.order_by("pk").values_list("pk", flat=True), dtype=np.int64)
         self._known_set = None
+        self._places = None
         self._trained = None
         if connection.in_atomic_block or connection.vendor != "postgresql":
             # Another connection would not see this transaction's rows, and SQLite allows one writer.
@@ -400,11 +455,36 @@ class Catalogue:
     def positions_of_keys(self, keys):
         """Places of the contributors the keys name (ids as Python reads an integer); ValueError when one
         names no contributor."""
+        if not len(keys):
+            return np.zeros(0, dtype=np.int64)
+        if not len(self.known):
+            raise ValueError("an unknown contributor")
         ids = np.fromiter(map(int, keys), dtype=np.int64, count=len(keys))
-        positions = np.minimum(self.position(ids), max(len(self.known) - 1, 0))
-        if len(ids) and (not len(self.known) or not np.array_equal(self.known[positions], ids)):
+        table = self._place_table()
+        if table is not None:
+            # Ten million scores looked up by index instead of by binary search: a tenth of the time.
+            if ids.min() < 0 or ids.max() >= len(table):
+                raise ValueError("an unknown contributor")
+            positions = table[ids]
+            if positions.min() < 0:
+                raise ValueError("an unknown contributor")
+            return positions.astype(np.int64)
+        positions = np.minimum(self.position(ids), len(self.known) - 1)
+        if not np.array_equal(self.known[positions], ids):
             raise ValueError("an unknown contributor")
         return positions
+
+    def _place_table(self):
+        """Each contributor id's place in `known` (-1 for no contributor), when the ids are dense enough for
+        the table to stay small: at most four entries per contributor, and PLACE_TABLE_MAX in all."""
+        if self._places is None:
+            top = int(self.known[-1]) + 1
+            if top > min(PLACE_TABLE_MAX, max(1_000_000, 4 * len(self.known))):
+                self._places = False
+            else:
+                self._places = np.full(top, -1, dtype=np.int32)
+                self._places[self.known] = np.arange(len(self.known), dtype=np.int32)
+        return self._places if self._places is not False else None
 
     def knows_key(self, key):
         if self._known_set is None:
@@ -538,10 +618,13 @@ def _book_batch(checked, catalogue, totals, rate):
     totals.score_sums += np.bincount(positions, weights=values, minlength=size)
     totals.shapley_sums += np.bincount(positions, weights=phi, minlength=size)
     if len(rows):
-        # In ascending order of amount, so that each contributor's last write is their largest.
-        order = np.argsort(amounts, kind="stable")
+        # Each contributor's largest amount of the batch, the latest of equal ones: found per contributor
+        # (ufunc.at), not by sorting the batch's ten million amounts.
+        most = np.full(size, -np.inf)
+        np.maximum.at(most, positions, amounts)
+        reaching = np.flatnonzero(amounts == most[positions])
         largest = np.full(size, -1, dtype=np.int64)
-        largest[positions[order]] = order
+        np.maximum.at(largest, positions[reaching], reaching)
         top = largest[largest >= 0]
         top = top[amounts[top] > totals.best[positions[top]]]
         won = positions[top]
@@ -582,6 +665,87 @@ def _progress(report, lines, handle):
     UsageReport.objects.filter(pk=report.pk).update(lines_read=lines, progress=percent)
 
 
+def _add_record(batch, totals, number, record, currency):
+    """One record into the batch, or its line rejected with the reason."""
+    checked = _check_record(record, currency)
+    if isinstance(checked, str):
+        totals.reject(number, checked)
+        return
+    output_id, revenue = checked
+    scores, asset_scores = record.get("scores") or {}, record.get("asset_scores")
+    batch.lines.append(number)
+    batch.output_ids.append(output_id)
+    batch.revenues.append(revenue)
+    batch.keys.extend(scores)
+    batch.values.extend(scores.values())
+    batch.counts.append(len(scores))
+    if asset_scores:
+        row = len(batch.counts) - 1
+        batch.asset_rows.extend([row] * len(asset_scores))
+        batch.asset_keys.extend(asset_scores)
+        batch.asset_values.extend(asset_scores.values())
+
+
+_NOTHING = object()
+
+
+def _add_records(batch, chunk, currency):
+    """A chunk of records into the batch at once, when every record passes what `_check_record` checks (in
+    the common form: output ids and revenues given as strings); False, and the batch untouched, otherwise,
+    for the chunk to be taken record by record. Scores are checked by the batch either way."""
+    numbers, recs = zip(*chunk)
+    if set(map(type, recs)) != {dict}:
+        return False
+    output_ids = [r.get("output_id") for r in recs]
+    revenues = [r.get("revenue") for r in recs]
+    scores = [r.get("scores") for r in recs]
+    asset_scores = [r.get("asset_scores") for r in recs]
+    try:
+        if (set(map(type, output_ids)) != {str} or set(map(type, revenues)) != {str}
+                or {r.get("currency", _NOTHING) for r in recs} - {currency, _NOTHING}
+                or not set(map(type, scores)) <= {dict, type(None)}
+                or not set(map(type, asset_scores)) <= {dict, type(None)}):
+            return False
+        lengths = np.fromiter(map(len, output_ids), dtype=np.int64, count=len(output_ids))
+        if lengths.min() < 1 or lengths.max() > MAX_OUTPUT_ID or not all(map(str.strip, output_ids)):
+            return False
+        revenues = list(map(Decimal, revenues))
+        if not all(map(Decimal.is_finite, revenues)) or min(revenues) < 0 or max(revenues) > MAX_REVENUE:
+            return False
+    except (InvalidOperation, TypeError, ValueError):
+        return False
+    scores = [s or {} for s in scores]
+    counts = list(map(len, scores))
+    if max(counts) > MAX_SCORES or any(a is not None and len(a) > MAX_SCORES for a in asset_scores):
+        return False
+    batch.lines.extend(numbers)
+    batch.output_ids.extend(output_ids)
+    batch.revenues.extend(revenues)
+    batch.keys.extend(chain.from_iterable(scores))
+    batch.values.extend(chain.from_iterable(map(dict.values, scores)))
+    first = len(batch.counts)
+    batch.counts.extend(counts)
+    for row, by_asset in enumerate(asset_scores, start=first):
+        if by_asset:
+            batch.asset_rows.extend([row] * len(by_asset))
+            batch.asset_keys.extend(by_asset)
+            batch.asset_values.extend(by_asset.values())
+    return True
+
+
+@contextmanager
+def _without_cycle_collection():
+    """Python's cycle collector off while a report is read: parsing builds millions of objects, none in a
+    cycle, and the collector would walk them again and again (half the time of reading)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def usage_report_process(*, report_id):
     """The job: read the report, split it, record the shares and issue the usage invoice. A report already
     processed or rejected is left as it is; a run that died half-way is simply run again."""
@@ -596,30 +760,17 @@ def usage_report_process(*, report_id):
     rate = float(report.attribution_rate)
     batch, lines, opened, waiting = Batch(), 0, [], []
     try:
-        for number, record in records(report, opened=opened.append):
-            lines = number
-            checked = _check_record(record, report.currency)
-            if isinstance(checked, str):
-                totals.reject(number, checked)
-                continue
-            output_id, revenue = checked
-            scores, asset_scores = record.get("scores") or {}, record.get("asset_scores")
-            batch.lines.append(number)
-            batch.output_ids.append(output_id)
-            batch.revenues.append(revenue)
-            batch.keys.extend(scores)
-            batch.values.extend(scores.values())
-            batch.counts.append(len(scores))
-            if asset_scores:
-                row = len(batch.counts) - 1
-                batch.asset_rows.extend([row] * len(asset_scores))
-                batch.asset_keys.extend(asset_scores)
-                batch.asset_values.extend(asset_scores.values())
-            if len(batch.lines) >= BATCH_LINES or len(batch.values) >= BATCH_SCORES:
-                _finish_batch(batch, catalogue, totals, rate, waiting)
-                batch = Batch()
-                _progress(report, number, opened[0])
-        _finish_batch(batch, catalogue, totals, rate, waiting, last=True)
+        with _without_cycle_collection():
+            for chunk in record_chunks(report, opened=opened.append):
+                lines = chunk[-1][0]
+                if not _add_records(batch, chunk, report.currency):
+                    for number, record in chunk:
+                        _add_record(batch, totals, number, record, report.currency)
+                if len(batch.lines) >= BATCH_LINES or len(batch.values) >= BATCH_SCORES:
+                    _finish_batch(batch, catalogue, totals, rate, waiting)
+                    batch = Batch()
+                    _progress(report, lines, opened[0])
+            _finish_batch(batch, catalogue, totals, rate, waiting, last=True)
     except (OSError, UnicodeDecodeError) as error:
         totals.reject(lines + 1, f"unreadable: {error}")
     _reject_duplicates(totals)
@@ -631,6 +782,7 @@ def usage_report_process(*, report_id):
 
 
 MAX_WAITING_BATCHES = 8
+PLACE_TABLE_MAX = 20_000_000  # entries (80 MB); beyond, places are found by binary search
 
 
 def _finish_batch(batch, catalogue, totals, rate, waiting, *, last=False):
@@ -718,10 +870,17 @@ def _write_shares(shares):
         UsageShare.objects.bulk_create([UsageShare(**dict(zip(SHARE_COLUMNS, row))) for row in shares],
                                        batch_size=2000)
         return
+    # COPY's text format, written out here in one pass: adapting 100,000 rows value by value costs more.
+    text = "".join(
+        f"{report}\t{contributor}\t{outputs}\t{score_sum!r}\t{shapley_sum!r}\t{cents}\t{line}\t"
+        f"{output.translate(_COPY_ESCAPES)}\n"
+        for report, contributor, outputs, score_sum, shapley_sum, cents, line, output in shares)
     with connection.cursor() as cursor, cursor.cursor.copy(
             f"COPY {UsageShare._meta.db_table} ({', '.join(SHARE_COLUMNS)}) FROM STDIN") as copy:
-        for row in shares:
-            copy.write_row(row)
+        copy.write(text.encode())
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 # --- Paying the contributors ---------------------------------------------------------
@@ -742,9 +901,7 @@ def attribution_pool_create(*, payment_id):
     cents = int(net * 100)
     pool_cents = int(report.pool * 100)
     attributed_cents = int(report.attributed * 100)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS ({granted_weights_sql()})", {"licence": report.licence_id})
-        has_grants = cursor.fetchone()[0]
+    has_grants = SliceItem.objects.filter(licence_id=report.licence_id, withdrawn_at__isnull=True).exists()
     attributed = cents * attributed_cents // pool_cents if pool_cents else 0
     if not has_grants and attributed_cents:
         attributed = cents
@@ -760,14 +917,19 @@ def attribution_pool_create(*, payment_id):
                       "currency": pool.currency, "now": now}
             with connection.cursor() as cursor:
                 into = {**common, "reason": "'attribution'"}
-                if attributed > 0 and attributed == attributed_cents:
+                cursor.execute(f"SELECT EXISTS ({owners_with_rightsholders_sql()})", params)
+                shared = cursor.fetchone()[0]
+                if attributed > 0 and shared:
+                    cursor.execute(_attribution_to_rightsholders_sql(
+                        attributed=attributed, whole=attributed == attributed_cents, into=into),
+                        {**params, "version": report.version_id})
+                elif attributed > 0 and attributed == attributed_cents:
                     # The whole report paid: each contributor gets their cents of it as they stand.
-                    amount = ("CAST(cents AS numeric(14, 2)) / 100" if connection.vendor == "postgresql"
-                              else "ROUND(cents / 100.0, 2)")
                     cursor.execute(
                         f"INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, amount, {', '.join(into)}) "
-                        f"SELECT contributor_id, {amount}, {', '.join(into.values())} "
-                        f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0", params)
+                        f"SELECT contributor_id, {cents_to_amount_sql('cents')}, {', '.join(into.values())} "
+                        f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0 "
+                        "ORDER BY contributor_id", params)
                 elif attributed > 0:
                     weights = (f"SELECT contributor_id, CAST(NULL AS bigint) AS organisation_id, cents AS weight "
                                f"FROM {UsageShare._meta.db_table} WHERE report_id = %(report)s AND cents > 0")
@@ -783,6 +945,65 @@ def attribution_pool_create(*, payment_id):
         return RoyaltyPool.objects.get(payment=payment)
     log.info("attribution_pool_created", pool=pool.pk, report=report.pk, attributed=attributed, rest=rest)
     return pool
+
+
+def _attribution_to_rightsholders_sql(*, attributed, whole, into):
+    """INSERT the attribution entries of a payment when some scored contributors hold works with other
+    rightsholders: first each contributor's cents of the payment (their report cents as they stand when the
+    whole report is paid, else `attributed` split by them), then, for the contributors whose works that
+    trained the version have rightsholders, those cents split between the works' payees as the pro-rata
+    split weighs them (selectors/attribution.py), by largest remainder per contributor, ties to contributors
+    by id then organisations by id. Each contributor's cents are shared out whole, so the entries add up to
+    `attributed` exactly. A payee paid through several contributors gets one entry."""
+    shares = UsageShare._meta.db_table
+    if whole:
+        owed = f"owed AS (SELECT contributor_id, cents AS share FROM {shares} WHERE report_id = %(report)s AND cents > 0)"
+    else:
+        owed = f"""
+        s AS (SELECT contributor_id, cents AS weight FROM {shares} WHERE report_id = %(report)s AND cents > 0),
+        st AS (SELECT CAST(SUM(weight) AS bigint) AS total FROM s),
+        sr AS (
+            SELECT s.contributor_id, ({attributed} * s.weight) / st.total AS floor_cents,
+                   row_number() OVER (ORDER BY ({attributed} * s.weight) %% st.total DESC, s.contributor_id) AS rnk
+            FROM s CROSS JOIN st
+        ),
+        owed AS (
+            SELECT contributor_id,
+                   floor_cents + CASE WHEN rnk <= {attributed} - SUM(floor_cents) OVER () THEN 1 ELSE 0 END AS share
+            FROM sr
+        )"""
+    return f"""
+        INSERT INTO {RoyaltyEntry._meta.db_table} (contributor_id, organisation_id, amount, {', '.join(into)})
+        WITH {owed},
+        weights AS ({attributed_payee_weights_sql(owners_with_rightsholders_sql())}),
+        totals AS (SELECT owner_id, CAST(SUM(weight) AS bigint) AS total FROM weights GROUP BY owner_id),
+        ranked AS (
+            SELECT w.owner_id, w.contributor_id, w.organisation_id, o.share,
+                   (o.share * w.weight) / t.total AS floor_cents,
+                   row_number() OVER (PARTITION BY w.owner_id
+                                      ORDER BY (o.share * w.weight) %% t.total DESC,
+                                               CASE WHEN w.contributor_id IS NULL THEN 1 ELSE 0 END,
+                                               COALESCE(w.contributor_id, w.organisation_id)) AS rnk
+            FROM weights w JOIN totals t ON t.owner_id = w.owner_id JOIN owed o ON o.contributor_id = w.owner_id
+        ),
+        split AS (
+            SELECT contributor_id, organisation_id,
+                   floor_cents + CASE WHEN rnk <= share - SUM(floor_cents) OVER (PARTITION BY owner_id)
+                                      THEN 1 ELSE 0 END AS cents
+            FROM ranked
+        ),
+        payees AS (
+            SELECT o.contributor_id, CAST(NULL AS bigint) AS organisation_id, o.share AS cents FROM owed o
+            WHERE NOT EXISTS (SELECT 1 FROM totals t WHERE t.owner_id = o.contributor_id)
+            UNION ALL
+            SELECT contributor_id, organisation_id, cents FROM split
+        )
+        SELECT contributor_id, organisation_id, {cents_to_amount_sql("SUM(cents)")}, {', '.join(into.values())}
+        FROM payees
+        GROUP BY contributor_id, organisation_id
+        HAVING SUM(cents) > 0
+        ORDER BY contributor_id, organisation_id
+    """
 
 
 # --- Explaining one output -----------------------------------------------------------

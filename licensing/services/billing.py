@@ -5,6 +5,7 @@ advisory lock serialises issuers of one series, the next number is read under it
 a unique constraint backs it up. A rollback gives the number back with the transaction,
 which a database sequence would not.
 """
+import json
 import zlib
 from datetime import timedelta
 from decimal import Decimal
@@ -14,12 +15,15 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Organisation
 from licensing import jobs, notifications
+from licensing.db import copy_rows, reserve_ids
 from licensing.documents.billing import render_invoice_pdf
 from licensing.models import (
     Invoice,
@@ -31,6 +35,7 @@ from licensing.models import (
     LicencePhase,
     LicenceState,
     Payment,
+    WebhookEndpoint,
 )
 from licensing.models.billing import round_money
 from licensing.services import licences as licence_services
@@ -204,6 +209,15 @@ def usage_invoice_issue(*, report):
     )
 
 
+def years_after(day, years):
+    """The same day `years` later, 29 February becoming the 28th: relativedelta(years=…) without its cost,
+    which a month end would pay for every licence."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def renewal_periods_due(licence, today):
     """Start dates of the annual periods after the first that have begun by `today`, within the term."""
     if licence.offer_billing_period != "annual" or licence.offer_accepted_at is None or not licence.commercial_ends_at:
@@ -216,37 +230,50 @@ def renewal_periods_due(licence, today):
         term_end = min(term_end, first + relativedelta(months=licence.offer_term_months))
     periods, k = [], 1
     while True:
-        start = first + relativedelta(years=k)
+        start = years_after(first, k)
         if start > today or start >= term_end:
             return periods
         periods.append(start)
         k += 1
 
 
-def renewal_invoices_issue(*, today=None, batch_size=1000):
+RENEWAL_FIELDS = ("id", "organisation_id", "project_title", "offer_fee", "offer_currency", "offer_billing_period",
+                  "offer_accepted_at", "offer_term_months", "commercial_ends_at")
+
+
+def renewal_invoices_issue(*, today=None, batch_size=5000):
     """One invoice per (licence, annual period) that has begun; running it twice issues nothing twice.
 
     Month ends renew thousands of licences at once, so each batch takes the series lock
-    once, numbers its invoices consecutively and writes them and their lines in bulk.
+    once, numbers its invoices consecutively and writes them, their lines, audit events and
+    PDF jobs in bulk (COPY on PostgreSQL). The licences are read as plain rows: a model
+    instance per licence would cost more than its invoice.
     """
     today = today or timezone.now().date()
-    licences = Licence.objects.select_related("organisation").filter(
+    licences = Licence.objects.filter(
         state__in=[LicenceState.COMMERCIAL_ACTIVE, LicenceState.SUSPENDED], phase=LicencePhase.COMMERCIAL,
         offer_billing_period="annual",
-    )
-    due = [(licence, start) for licence in licences.iterator(chunk_size=2000)
+    ).values_list(*RENEWAL_FIELDS, named=True)
+    due = [(licence, start) for licence in licences.iterator(chunk_size=5000)
            for start in renewal_periods_due(licence, today)]
-    issued = []
+    issued = 0
     for offset in range(0, len(due), batch_size):
-        issued += _issue_renewal_batch(due[offset:offset + batch_size])
-    return len(issued)
+        issued += len(_issue_renewal_batch(due[offset:offset + batch_size]))
+    return issued
+
+
+INVOICE_COLUMNS = ("id", "kind", "reason", "series", "year", "number", "licence_id", "organisation_id", "period_start",
+                   "period_end", "currency", "tax_rate", "status", "issued_at", "due_date", "issuer", "buyer",
+                   "net_total", "tax_total", "gross_total", "dedupe_key", "pdf", "created_at")
+LINE_COLUMNS = ("invoice_id", "position", "description", "quantity", "unit_price", "tax_rate", "net_amount",
+                "tax_amount", "gross_amount")
 
 
 def _issue_renewal_batch(batch):
     now = timezone.now()
     tax_rate = settings.INVOICE_TAX_RATE
     series, year = settings.INVOICE_SERIES, now.year
-    keys = {f"licence:{licence.pk}:renewal:{start:%Y-%m-%d}": (licence, start) for licence, start in batch}
+    keys = {f"licence:{licence.id}:renewal:{start:%Y-%m-%d}": (licence, start) for licence, start in batch}
     with transaction.atomic():
         _lock_series(series, year)
         existing = set(Invoice.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
@@ -254,34 +281,77 @@ def _issue_renewal_batch(batch):
         if not todo:
             return []
         number = _next_number(series, year)
-        invoices, lines = [], []
         issuer, due_date = issuer_snapshot(), (now + timedelta(days=settings.PAYMENT_TERMS_DAYS)).date()
+        organisations = Organisation.objects.in_bulk({licence.organisation_id for _, licence, _ in todo})
+        buyers = {pk: buyer_snapshot(organisation) for pk, organisation in organisations.items()}
+        amounts = {}  # licences share fees
+        invoices, lines = [], []
         for offset, (key, licence, start) in enumerate(todo):
-            end = start + relativedelta(years=1) - timedelta(days=1)
-            net, tax, gross = InvoiceLine.amounts(1, licence.offer_fee, tax_rate)
-            invoice = Invoice(
-                kind=InvoiceKind.INVOICE, reason=InvoiceReason.RENEWAL, series=series, year=year, number=number + offset,
-                licence=licence, organisation=licence.organisation, period_start=start, period_end=end,
-                currency=licence.offer_currency, tax_rate=tax_rate, status=InvoiceStatus.ISSUED, issued_at=now,
-                due_date=due_date, issuer=issuer, buyer=buyer_snapshot(licence.organisation), net_total=net,
-                tax_total=tax, gross_total=gross, dedupe_key=key,
-            )
-            invoices.append(invoice)
-            lines.append((invoice, f"Commercial licence “{licence.project_title}”: annual fee, "
-                                   f"{start:%d %b %Y} – {end:%d %b %Y}", licence.offer_fee, net, tax, gross))
-        Invoice.objects.bulk_create(invoices)
-        InvoiceLine.objects.bulk_create([
-            InvoiceLine(invoice=invoice, position=1, description=description, quantity=Decimal("1"),
-                        unit_price=unit_price, tax_rate=tax_rate, net_amount=net, tax_amount=tax, gross_amount=gross)
-            for invoice, description, unit_price, net, tax, gross in lines
-        ])
-        audit_many([(None, invoice.organisation, "invoice.issue", "invoice", invoice.pk,
-                     {"number": invoice.display_number, "gross": invoice.gross_total, "currency": invoice.currency,
-                      "due": invoice.due_date, "kind": invoice.kind}) for invoice in invoices])
-        jobs.schedule_many("invoice.render_pdf", [{"invoice_id": invoice.pk} for invoice in invoices],
+            end = years_after(start, 1) - timedelta(days=1)
+            if licence.offer_fee not in amounts:
+                amounts[licence.offer_fee] = InvoiceLine.amounts(1, licence.offer_fee, tax_rate)
+            net, tax, gross = amounts[licence.offer_fee]
+            invoices.append({
+                "kind": InvoiceKind.INVOICE, "reason": InvoiceReason.RENEWAL, "series": series, "year": year,
+                "number": number + offset, "licence_id": licence.id, "organisation_id": licence.organisation_id,
+                "period_start": start, "period_end": end, "currency": licence.offer_currency, "tax_rate": tax_rate,
+                "status": InvoiceStatus.ISSUED, "issued_at": now, "due_date": due_date, "issuer": issuer,
+                "buyer": buyers[licence.organisation_id], "net_total": net, "tax_total": tax, "gross_total": gross,
+                "dedupe_key": key, "pdf": "", "created_at": now,
+            })
+            lines.append({
+                "position": 1, "quantity": Decimal("1"), "unit_price": licence.offer_fee, "tax_rate": tax_rate,
+                "net_amount": net, "tax_amount": tax, "gross_amount": gross,
+                "description": f"Commercial licence “{licence.project_title}”: annual fee, "
+                               f"{start:%d %b %Y} – {end:%d %b %Y}",
+            })
+        ids = _write_invoices(invoices, lines)
+        audit_many([(None, invoice["organisation_id"], "invoice.issue", "invoice", pk,
+                     {"number": f"{series}-{year}-{invoice['number']:05d}", "gross": invoice["gross_total"],
+                      "currency": invoice["currency"], "due": due_date, "kind": invoice["kind"]})
+                    for pk, invoice in zip(ids, invoices)])
+        jobs.schedule_many("invoice.render_pdf", [{"invoice_id": pk} for pk in ids],
                            dedupe=lambda job: f"invoice.render_pdf:{job['invoice_id']}")
-    log.info("renewal_invoices_issued", count=len(invoices), first=invoices[0].display_number)
-    return [invoice.pk for invoice in invoices]
+        _renewals_announced(ids, invoices, now=now)
+    log.info("renewal_invoices_issued", count=len(ids), first=f"{series}-{year}-{number:05d}")
+    return ids
+
+
+def _write_invoices(invoices, lines):
+    """Write issued invoices (field values) and their one line each; their ids in the same order. PostgreSQL
+    takes them by COPY, their ids reserved first; elsewhere they are bulk-created."""
+    if connection.vendor != "postgresql":
+        created = Invoice.objects.bulk_create([Invoice(**values) for values in invoices])
+        InvoiceLine.objects.bulk_create([InvoiceLine(invoice=invoice, **line) for invoice, line in zip(created, lines)])
+        return [invoice.pk for invoice in created]
+    ids = reserve_ids(Invoice, len(invoices))
+    as_json = {}  # the snapshots are shared by many invoices: each is written as JSON once
+
+    def json_of(snapshot):
+        if id(snapshot) not in as_json:
+            as_json[id(snapshot)] = (snapshot, json.dumps(snapshot, cls=DjangoJSONEncoder))
+        return as_json[id(snapshot)][1]
+
+    copy_rows(Invoice, INVOICE_COLUMNS, (
+        (pk, *(json_of(values[column]) if column in ("issuer", "buyer") else values[column]
+               for column in INVOICE_COLUMNS[1:]))
+        for pk, values in zip(ids, invoices)))
+    copy_rows(InvoiceLine, LINE_COLUMNS, ((pk, *(line[column] for column in LINE_COLUMNS[1:]))
+                                          for pk, line in zip(ids, lines)))
+    return ids
+
+
+def _renewals_announced(ids, invoices, *, now):
+    """The invoice.issued webhook, as for an invoice issued alone, to the organisations that want it."""
+    organisations = {invoice["organisation_id"] for invoice in invoices}
+    wanting = {endpoint.organisation_id for endpoint in WebhookEndpoint.objects.filter(
+        organisation_id__in=organisations, active=True) if endpoint.wants("invoice.issued")}
+    if not wanting:
+        return
+    for invoice in Invoice.objects.filter(pk__in=[pk for pk, invoice in zip(ids, invoices)
+                                                  if invoice["organisation_id"] in wanting]).order_by("number"):
+        webhook_emit(organisation_id=invoice.organisation_id, event_type="invoice.issued", now=now,
+                     data=invoice_event(invoice))
 
 
 def payment_record(*, invoice, by, amount, received_on, reference, method="bank_transfer", actor_label=None):

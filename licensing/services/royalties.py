@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 WHOLE_SHARE = 10_000  # a work's whole rights, in hundredths of a percent
 
 
-def _cents_to_amount(expression):
+def cents_to_amount_sql(expression):
     if connection.vendor == "postgresql":
         return f"CAST({expression} AS numeric(14, 2)) / 100"
     return f"ROUND(({expression}) / 100.0, 2)"
@@ -56,7 +56,8 @@ def split_sql(*, weights_sql, cents, into, negative=False):
     columns = ", ".join(into)
     values = ", ".join(into.values())
     # The weights are read once (a CTE referenced twice is computed once) and every step after
-    # works on one row per contributor.
+    # works on one row per contributor. The entries are written in payee order: the ledger's indexes
+    # lead with the payee (or the pool, then the payee), so each of their pages is visited once.
     # INSERT first, then the CTEs of its SELECT: SQLite reports the rows written only for
     # statements that begin with INSERT.
     return f"""
@@ -76,9 +77,10 @@ def split_sql(*, weights_sql, cents, into, negative=False):
                    floor_cents + CASE WHEN rnk <= {cents} - SUM(floor_cents) OVER () THEN 1 ELSE 0 END AS share
             FROM ranked
         )
-        SELECT contributor_id, organisation_id, {"-" if negative else ""}{_cents_to_amount("share")}, {values}
+        SELECT contributor_id, organisation_id, {"-" if negative else ""}{cents_to_amount_sql("share")}, {values}
         FROM shares
         WHERE share > 0
+        ORDER BY contributor_id, organisation_id
     """
 
 

@@ -10,6 +10,7 @@ from accounts.roles import FINANCE
 from licensing.forms.attribution import UsageReportForm
 from licensing.selectors.ai_models import model_visible_to, version_of
 from licensing.selectors.attribution import (
+    own_cents,
     report_for_staff,
     report_of_version,
     report_totals,
@@ -74,8 +75,10 @@ def contributor_usage_report(request, report_pk):
     share = share_of_contributor(contributor=contributor, report_pk=report_pk)
     report = share.report
     explanation = explain_output(report=report, contributor=contributor, line=share.top_line)
+    own = own_cents(share=share)
     return render(request, "contributor/usage_report.html", {
         "contributor": contributor, "share": share, "report": report, "explanation": explanation,
+        "own_cents": own, "others_cents": share.cents - own,
     })
 
 
