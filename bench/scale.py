@@ -8,6 +8,9 @@
   outbox jobs held back) of a research slice of a new licence: the median of REPEATS builds, each
   with its own seed (so each walks a part of the index no build before it read), after one
   warm-up build.
+- `select_10k_of_1m_s` … `select_100k_of_10m_s`: the selection statement alone (picked_sql, what the
+  build inserts from), rolled back, on the path the build takes: the part of the build that could
+  grow with the catalogue. The rest of a build writes and locks what it picked.
 - `slice_10k_of_10m_sort_s`: the selection statement of that slice on the sort path, which read
   and ordered the whole eligible catalogue before the walk existed: what the walk saves.
 - notes: for a few filters, the path selection_path() chooses, the planner's estimate of the
@@ -63,6 +66,7 @@ def run():
             figures.append(Figure(f"generate_{name}_rows_per_s", rate, "rows/s", [rate], "generate_catalog, whole"))
             notes.append(f"{name}: {said}")
             notes.append(f"{name}: {vacuum()}")
+            notes.append(f"{name}: {sizes()}")
             user = applicant_of_bench()
             for size_name, size in SIZES:
                 seconds, chosen = time_builds(user, size)
@@ -70,6 +74,10 @@ def run():
                 figures.append(Figure.median(f"slice_{size_name}_of_{name}_s", seconds, "s",
                                              f"slice_build, {', '.join(sorted(chosen))} path"))
                 print(f"  {size_name} of {name}: {', '.join(f'{s:.3f}' for s in seconds)} s ({', '.join(chosen)})")
+                selected = time_selections(user, size)
+                figures.append(Figure.median(f"select_{size_name}_of_{name}_s", selected, "s",
+                                             "the selection statement alone, rolled back"))
+                print(f"  selection alone: {', '.join(f'{s:.3f}' for s in selected)} s")
             notes.extend(f"{name}: {line}" for line in filter_paths(user))
             notes.append(f"{name}: {disk_free()} free on the disk with the catalogue in it")
         sort_seconds = time_sort_path(user, 10_000)
@@ -89,9 +97,16 @@ def targets(report):
         small, large = report.figure(f"slice_{size_name}_of_1m_s"), report.figure(f"slice_{size_name}_of_10m_s")
         found.append(Target(f"slice_{size_name}_10m_within_1_3x_1m", f"{size_name} slice of 10M within 1.3x of 1M",
                             f"{large / small:.2f}x ({large:.3f} s / {small:.3f} s)", large <= WITHIN * small))
+        small, large = report.figure(f"select_{size_name}_of_1m_s"), report.figure(f"select_{size_name}_of_10m_s")
+        found.append(Target(f"select_{size_name}_10m_within_1_3x_1m",
+                            f"{size_name} selection of 10M within 1.3x of 1M",
+                            f"{large / small:.2f}x ({large:.3f} s / {small:.3f} s)", large <= WITHIN * small))
     for name, _ in CATALOGUES:
         seconds = report.figure(f"slice_10k_of_{name}_s")
         found.append(Target(f"slice_10k_of_{name}_under_0_15s", f"10k slice of {name.upper()} under 0.15 s",
+                            f"{seconds:.3f} s", seconds < SMALL_SLICE_UNDER_S))
+        seconds = report.figure(f"select_10k_of_{name}_s")
+        found.append(Target(f"select_10k_of_{name}_under_0_15s", f"10k selection of {name.upper()} under 0.15 s",
                             f"{seconds:.3f} s", seconds < SMALL_SLICE_UNDER_S))
     rate = report.figure("generate_10m_rows_per_s")
     found.append(Target("generate_10m_at_least_150k_rows_per_s", "generate_catalog 10M at 150,000 rows/s or more",
@@ -127,6 +142,18 @@ def vacuum():
     return f"VACUUM (ANALYZE) of the catalogue {seconds:.1f} s"
 
 
+def sizes():
+    """How much room the catalogue takes: the asset table, all its indexes, the rank index alone."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_table_size('licensing_asset')), "
+                       "pg_size_pretty(pg_indexes_size('licensing_asset')), "
+                       "pg_size_pretty(pg_relation_size('asset_rank_idx'))")
+        table, indexes, rank = cursor.fetchone()
+    return f"asset table {table}, its indexes {indexes}, of which asset_rank_idx {rank}"
+
+
 def applicant_of_bench():
     from bench.licensees import applicant
 
@@ -152,18 +179,38 @@ def time_builds(user, size):
     return seconds, chosen
 
 
+def time_selections(user, size):
+    """Seconds of REPEATS selection statements alone (the path the build would take), each with a seed
+    no build used, rolled back."""
+    from bench.licensees import requested_slice
+
+    seconds = []
+    for n in range(REPEATS):
+        slice_ = requested_slice(user, size=size, seed=FIRST_SEED + 100 + n)
+        took, picked = _selection_seconds(slice_, None)
+        if picked != size:
+            raise RuntimeError(f"the selection picked {picked:,} works, not {size:,}")
+        seconds.append(took)
+    return seconds
+
+
 def _selection_seconds(slice_, path):
-    """The selection statement alone on `path`, rolled back: (seconds, works picked)."""
+    """The selection statement alone on `path` (or the one selection_path chooses), rolled back:
+    (seconds, works picked)."""
     from django.db import connection, transaction
 
     from bench.licensees import byte_budget
     from licensing.selectors.slices import picked_sql
 
-    sql, params = picked_sql(slice_, byte_budget(slice_.licence), path=path)
+    budget = byte_budget(slice_.licence)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '64MB'")
-        seconds, _ = timed(lambda: cursor.execute(sql, params))
-        picked = len(cursor.fetchall())
+
+        def select():  # the path's choice (planner estimates, when `path` is None) included
+            cursor.execute(*picked_sql(slice_, budget, path=path))
+            return len(cursor.fetchall())
+
+        seconds, picked = timed(select)
         transaction.set_rollback(True)
     return seconds, picked
 

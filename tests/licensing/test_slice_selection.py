@@ -55,13 +55,23 @@ def in_slice_order(assets, seed):
 
 
 def analyze():
+    """Statistics for the planner's estimates. ANALYZE writes the table's row count outside any
+    transaction, so tests that call it run in transaction=True mode: the flush after them resets it
+    and no other test inherits a catalogue of thousands of works."""
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Asset._meta.db_table}")
+
+
+@pytest.fixture
+def builds_held(monkeypatch):
+    """Requests commit here (transaction=True): keep their build jobs from running at once."""
+    monkeypatch.setattr("licensing.jobs.dispatch", lambda job_ids, **kwargs: 0)
 
 
 # Ranks
 
 
+@pytest.mark.django_db(transaction=True)  # generate_catalog ANALYZEs the table (see analyze())
 def test_every_new_work_gets_its_own_rank_in_the_range_and_keeps_it(alice):
     made = catalogue(50)
     call_command("generate_catalog", assets=200, contributors=5, seed=3)
@@ -175,7 +185,8 @@ def test_a_slice_stops_at_its_size_and_at_the_bytes_left_on_either_path(on_path,
 # Which path
 
 
-def test_a_filter_few_works_pass_takes_the_sort_and_a_broad_one_the_walk(org_a, alice):
+@pytest.mark.django_db(transaction=True)
+def test_a_filter_few_works_pass_takes_the_sort_and_a_broad_one_the_walk(builds_held, org_a, alice):
     catalogue(2_950, kind="image", tags=["city"])
     rare = catalogue(20, kind="video", mime_type="video/mp4", duration_seconds=30.0, tags=["aerial"])
     catalogue(30, kind="video", mime_type="video/mp4", duration_seconds=30.0, tags=["city"])
@@ -195,7 +206,8 @@ def test_a_filter_few_works_pass_takes_the_sort_and_a_broad_one_the_walk(org_a, 
     assert (selective.status, granted(selective)) == ("ready", in_slice_order(rare, 11)[:15])
 
 
-def test_what_the_licence_was_granted_before_counts_against_the_walk(org_a, alice, org_b, bob):
+@pytest.mark.django_db(transaction=True)
+def test_what_the_licence_was_granted_before_counts_against_the_walk(builds_held, org_a, alice, org_b, bob):
     works = catalogue(2_000)
     analyze()
     licence = research_licence(organisation=org_a, applicant=alice, max_assets=10_000)
@@ -302,3 +314,24 @@ def test_both_paths_pick_what_the_rules_say_for_any_catalogue(org_a, alice, work
         assert granted(slice_) == expected
         transaction.set_rollback(True)
 
+
+
+def test_a_feed_row_whose_tags_would_not_fit_the_walked_index_is_refused_and_the_rest_taken():
+    from django.core.files.base import ContentFile
+
+    from licensing.services.catalogue import ingest_run_create, ingest_run_execute
+
+    header = ("external_id,kind,title,tags,width,height,duration_seconds,bytes,mime_type,sha256,storage_key,"
+              "contributor_external_id,contributor_name,collection,rightsholders")
+    many = "|".join(f"keyword-{n:03d}-{'x' * 20}" for n in range(90))  # 90 tags, about 2,900 bytes
+    rows = [f"W-1,image,Harbour,{many},1920,1080,,1000,image/jpeg,{'a' * 64},,C-1,Ana,,",
+            f"W-2,image,Dawn,sea|dawn,1920,1080,,1000,image/jpeg,{'b' * 64},,C-1,Ana,,"]
+    content = (header + "\n" + "\n".join(rows) + "\n").encode()
+    run = ingest_run_create(upload=ContentFile(content, name="feed.csv"), by=None, file_name="feed.csv",
+                            schedule=False)
+    run = ingest_run_execute(run_id=run.pk)
+
+    assert (run.status, run.created, run.rejected) == ("done", 1, 1)
+    assert [(r.line, r.reason) for r in run.rejections.all()] == [
+        (2, "the tags take more than 2,000 bytes: give fewer")]
+    assert list(Asset.objects.values_list("external_id", flat=True)) == ["W-2"]
