@@ -28,6 +28,7 @@ BENCHMARKS = [
     "ingest",
     "catalogue",
     "attribution",
+    "scale",
 ]
 
 

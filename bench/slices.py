@@ -198,15 +198,17 @@ def naive_build(slice_, budget):
     from django.db import transaction
 
     from licensing.models import Asset, SliceItem
+    from licensing.selectors.slices import rank_start
 
-    seed, licence_id = slice_.seed, slice_.licence_id
+    start, licence_id = rank_start(slice_.seed), slice_.licence_id
     with transaction.atomic():
         granted = set(SliceItem.objects.filter(licence_id=licence_id).values_list("asset_id", flat=True))
-        candidates = [row for row in Asset.objects.filter(contributor__opted_out=False).values_list("id", "bytes")
-                      if row[0] not in granted]
-        candidates.sort(key=lambda row: (((row[0] ^ seed) * 2654435761) % 4294967291, row[0]))
+        candidates = [row for row in Asset.objects.filter(contributor__opted_out=False)
+                      .values_list("id", "bytes", "rank") if row[0] not in granted]
+        # The slice's order: by rank from the seed's point, then from 0.
+        candidates.sort(key=lambda row: (row[2] < start, row[2], row[0]))
         items, used = [], 0
-        for position, (asset_id, size) in enumerate(candidates[:slice_.size_requested], start=1):
+        for position, (asset_id, size, _) in enumerate(candidates[:slice_.size_requested], start=1):
             used += size
             if budget is not None and used > budget:
                 break

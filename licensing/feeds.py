@@ -258,7 +258,13 @@ def _tags(values):
             if "\x00" in tag or not tag.isascii():
                 _check_text(tag, "a tag")
             tags.append(tag)
+    if len(json.dumps(tags, ensure_ascii=False).encode()) > MAX_TAGS_BYTES:
+        raise _Bad(f"the tags take more than {MAX_TAGS_BYTES:,} bytes: give fewer")
     return tags
+
+
+# The tags travel in the index slices walk (asset_rank_idx), whose entries must fit a third of a page.
+MAX_TAGS_BYTES = 2_000
 
 
 def _tags_json(tags):

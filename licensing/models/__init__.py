@@ -29,6 +29,7 @@ from licensing.models.catalog import (
     IngestRejection,
     IngestRun,
     IngestStatus,
+    RANK_SPACE,
     MediaKind,
     TrainingSignal,
 )
@@ -124,4 +125,5 @@ __all__ = [
     "Slice",
     "SliceItem",
     "SliceStatus",
+    "RANK_SPACE",
 ]

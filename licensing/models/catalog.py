@@ -2,6 +2,32 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Every work's rank is drawn from [0, RANK_SPACE); a slice starts at a point of it (selectors/slices.py).
+RANK_SPACE = 2**63
+
+
+class CatalogueRank(models.Func):
+    """A whole number spread uniformly over [0, 2**63), as a column default: the rank of a new work.
+
+    Drawn by the database as the row is written, so every way a work enters the catalogue
+    (a feed's upsert, generate_catalog's COPY, the demo, a test factory) gives it one without
+    code of its own. On PostgreSQL it is a hash of the next value of a sequence of its own:
+    unrelated to the id and to every other column, so the works of any filter spread evenly
+    over the range, and, unlike random(), not volatile, which would make every COPY into the
+    table insert row by row. A fresh catalogue loaded in the same order gets the same ranks."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        # SQLite's random() is a signed 64-bit integer: its sign bit cleared, 63 uniform bits.
+        return "(random() & 9223372036854775807)", []
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return f"(hashint8extended(nextval('{RANK_SEQUENCE}'), 0) & 9223372036854775807)", []
+
+
+RANK_SEQUENCE = "licensing_asset_rank_seq"
+
 
 class MediaKind(models.TextChoices):
     """The kinds of work the catalogue holds: the one definition every layer uses."""
@@ -115,6 +141,8 @@ class Asset(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     verification_problems = models.TextField(blank=True, default="", db_default="",
                                              help_text=_("What the file says that the row does not."))
+    # The work's fixed place in the order slices draw from: random, and never changed.
+    rank = models.BigIntegerField(db_default=CatalogueRank(), editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -124,6 +152,15 @@ class Asset(models.Model):
             models.Index(fields=["contributor", "kind"], name="asset_contributor_kind_idx"),
             # What a royalty split reads of each granted work, without its row: an index-only scan.
             models.Index(fields=["id"], include=["contributor", "kind"], name="asset_payee_idx"),
+            # A seeded slice is a walk along this index from the seed's point (selectors/slices.py). It
+            # holds every column the walk filters on and returns, so the walk reads only index
+            # pages, which lie in rank order: k works cost about k entries however large the
+            # catalogue is. The filtered columns are keys, so the index checks them itself, entry
+            # by entry, without handing each entry up first. Works that can never be granted are
+            # left out of it.
+            models.Index(fields=["rank", "id", "kind", "width", "height", "duration_seconds"], name="asset_rank_idx",
+                         include=["bytes", "contributor", "collection", "tags"],
+                         condition=models.Q(taken_down_at__isnull=True, training_reserved=False)),
         ]
         constraints = [models.UniqueConstraint(fields=["external_id"], name="asset_external_id_unique")]
 

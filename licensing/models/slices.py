@@ -79,8 +79,11 @@ class SliceItem(models.Model):
     # only slow the slice build's INSERT. `licence` copies the slice's licence, which the slice's
     # key already guarantees. The asset key is checked by a trigger on asset deletes (migration
     # 0010) instead of on every granted row: the per-row check locked each picked asset and cost
-    # a 100,000-asset build more than its whole selection.
-    slice = models.ForeignKey(Slice, on_delete=models.CASCADE, related_name="items", db_index=False)
+    # a 100,000-asset build more than its whole selection. The slice key likewise, by a trigger on
+    # slice deletes (migration 0018): items are written only by the build of a slice it holds
+    # locked, and the check of each at commit cost a build as much as writing the items.
+    slice = models.ForeignKey(Slice, on_delete=models.CASCADE, related_name="items", db_index=False,
+                              db_constraint=False)
     licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="+", db_index=False,
                                 db_constraint=False)
     asset = models.ForeignKey("licensing.Asset", on_delete=models.PROTECT, related_name="grants", db_index=False,

@@ -1,4 +1,6 @@
 """Which slices a person may see, and a slice's items as its manifests list them."""
+import hashlib
+import json
 import re
 import weakref
 import zlib
@@ -20,6 +22,7 @@ from licensing.models import (
     Contributor,
     Licence,
     LicencePhase,
+    RANK_SPACE,
     OfferCoverage,
     Slice,
     SliceItem,
@@ -316,26 +319,69 @@ def slice_works(slice_, *, after_position=0, size=WORKS_PAGE):
 
 
 # --- Which works a slice takes: one read-only statement for the build and its preview ---------
+#
+# Every work has a fixed random rank (Asset.rank, drawn from [0, 2**63) as it enters the catalogue).
+# A slice of seed s is the first works, in rank order, from the point rank_start(s), wrapping
+# around from 0 past the top, that pass its filters and exclusions, up to its size and its bytes.
+# Its positions are that order. The same seed over the same catalogue gives the same slice, and
+# a slice of 20 begins with the slice of 12 of the same seed (the preview shows it).
+#
+# Two statements find those works, and give the same ones in the same order:
+# - RANGE walks asset_rank_idx from the seed's point: about size × (listed / matching) index
+#   entries, whatever the catalogue's size, for filters most works pass;
+# - SORT reads every work that passes the filters (through their own indexes) and keeps the first
+#   by the same order: the right one when few works match, where the walk would be long.
+# selection_path() chooses between them from the planner's estimates.
+
+RANGE, SORT = "range", "sort"
+
+# What reading one work that matches costs the sort (a heap page visited for it, the filters, a
+# place in the top-N sort), in index entries the walk steps over (the filters checked in the index
+# entry itself). Measured on a catalogue of 1,000,000 works (bench/scale.py notes both paths for a
+# few filters): the two cost the same where the walk reads 10 to 30 entries per matching work,
+# 10 for tags (checked on the entry, but not by the index), 30 for kinds, sizes and durations.
+# Either path gives the same works, so a choice near the crossing costs a little time, no more.
+SORT_ROW_IN_RANGE_ENTRIES = 10
+
+
+def rank_start(seed):
+    """The point of the rank range [0, 2**63) where the slice of `seed` begins: the same seed, the same
+    point; neighbouring seeds, points far apart."""
+    digest = hashlib.blake2b(int(seed).to_bytes(8, "big", signed=True), digest_size=8,
+                             person=b"slice-start").digest()
+    return int.from_bytes(digest, "big") % RANK_SPACE
+
 
 def candidates_sql(slice_, *, filters_only=False):
     """The WHERE of the assets a slice may take (filters, opt-outs, not yet granted to the licence),
     over `a`, the asset table, with its parameters. The build and the slice preview share it;
     `filters_only` leaves out opt-outs and earlier grants, to say how many works match at all."""
-    vendor = connection.vendor
     contributor, item = Contributor._meta.db_table, SliceItem._meta.db_table
     where = [] if filters_only else [
-        # The few who opted out, found through their partial index, rather than a join to everyone else.
-        f"NOT EXISTS (SELECT 1 FROM {contributor} c WHERE c.id = a.contributor_id AND c.opted_out = %(true)s)",
+        # The few who opted out, hashed once from their partial index: a probe per candidate of even
+        # that small index cost the walk more than reading the candidates.
+        f"a.contributor_id NOT IN (SELECT c.id FROM {contributor} c WHERE c.opted_out = %(true)s)",
         f"NOT EXISTS (SELECT 1 FROM {item} g WHERE g.licence_id = %(licence)s AND g.asset_id = a.id)",
-        # Taken down, or reserved by the file's own training-and-mining assertion.
-        "a.taken_down_at IS NULL",
-        "a.training_reserved = %(false)s",
+        *GRANTABLE,
     ]
     params = {"slice": slice_.pk, "licence": slice_.licence_id, "seed": slice_.seed, "size": slice_.size_requested,
               "true": True, "false": False, "no_reason": ""}
     held_elsewhere = exclusive_exclusion_sql(licence_id=slice_.licence_id)
     if held_elsewhere:
         where.append(held_elsewhere)
+    filters, filter_params = _work_filters(slice_)
+    params.update(filter_params)
+    return " AND ".join(where + filters) or "TRUE", params
+
+
+# Taken down, or reserved by the file's own training-and-mining assertion: never granted, and not in
+# asset_rank_idx (its condition is these two, which lets the planner use it).
+GRANTABLE = ("a.taken_down_at IS NULL", "a.training_reserved = %(false)s")
+
+
+def _work_filters(slice_):
+    """The slice's filters on the asset row itself: (clauses over `a`, parameters)."""
+    where, params = [], {}
     f = slice_.filters
     collections = f.get("collections") or _licence_collections(slice_)
     if collections is not None:
@@ -348,7 +394,7 @@ def candidates_sql(slice_, *, filters_only=False):
             where.append(clause)
             params[key] = f[key]
     if f.get("tags"):
-        if vendor == "postgresql":
+        if connection.vendor == "postgresql":
             where.append("a.tags ?| %(tags)s")
             params["tags"] = list(f["tags"])
         else:
@@ -357,43 +403,107 @@ def candidates_sql(slice_, *, filters_only=False):
                 params[f"tag{n}"] = tag
                 names.append(f"%(tag{n})s")
             where.append(f"EXISTS (SELECT 1 FROM json_each(a.tags) t WHERE t.value IN ({', '.join(names)}))")
-    return " AND ".join(where) or "TRUE", params
+    return where, params
 
 
+def selection_path(slice_):
+    """RANGE or SORT: which statement picks this slice's works, from the planner's estimates.
 
-def picked_sql(slice_, budget):
-    """The assets the slice takes, in its order: rows (id, rn, running bytes). Candidates are
-    ordered by a seeded hash of the asset id (the same seed over the same catalogue picks the
-    same assets) and cut at the size and at the remaining bytes. Only reads."""
-    asset = Asset._meta.db_table
-    xor = "(a.id # %(seed)s)" if connection.vendor == "postgresql" else "((a.id | %(seed)s) - (a.id & %(seed)s))"
+    The walk reads about size × listed / eligible entries of asset_rank_idx before it has `size`
+    works (ranks are random, so the eligible works are spread evenly along it); the sort reads the
+    eligible works themselves. `listed` is the planner's estimate of the works in the index,
+    `eligible` its estimate of those that pass the slice's filters, less what the licence was
+    granted before (a second slice of the same filters skips those). The walk is chosen when it
+    reads no more than SORT_ROW_IN_RANGE_ENTRIES entries per work the sort would read. Opted-out
+    contributors (about 1 %) and exclusive deals of other licences are not counted: they only
+    lengthen the walk a little, and either path gives the same works.
+
+    Both estimates come from EXPLAIN, which plans and does not run (well under a millisecond);
+    SQLite and whole-collection grants (no size) always sort."""
+    if connection.vendor != "postgresql" or is_whole_collection_grant(slice_):
+        return SORT
+    filters, params = _work_filters(slice_)
+    params["false"] = False
+    listed = _estimated_rows(GRANTABLE, params)
+    matching = _estimated_rows([*GRANTABLE, *filters], params) if filters else listed
+    granted_before = max(slice_.licence.used_assets - slice_.reserved_assets, 0)
+    eligible = max(matching - granted_before, 1)
+    walked = min(slice_.size_requested * listed / eligible, listed)
+    return RANGE if walked <= SORT_ROW_IN_RANGE_ENTRIES * eligible else SORT
+
+
+def _estimated_rows(where, params):
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {Asset._meta.db_table} a WHERE {' AND '.join(where)}",
+                       params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return plan[0]["Plan"]["Plan Rows"]
+
+
+def picked_sql(slice_, budget, *, path=None):
+    """The assets the slice takes, in its order: rows (id, rn, running bytes, contributor), cut at the size and at
+    the remaining bytes (`budget`, None for no cap). Only reads. `path` (RANGE or SORT) is chosen by
+    selection_path() unless given; both give the same rows."""
     where, params = candidates_sql(slice_)
-    cut = ""
+    params["start"] = rank_start(slice_.seed)
+    path = path or selection_path(slice_)
+    whole = is_whole_collection_grant(slice_)
+    if path == RANGE:
+        source = _walked_sql(where)
+    else:
+        source = _sorted_sql(where, limited=not whole)
+    cuts = [] if whole else ["ranked.rn <= %(size)s"]
     if budget is not None:
-        cut = "WHERE ranked.running <= %(budget)s"
+        cuts.append("ranked.running <= %(budget)s")
         params["budget"] = budget
     return f"""
-        SELECT ranked.id, ranked.rn, ranked.running
+        SELECT ranked.id, ranked.rn, ranked.running, ranked.contributor_id
         FROM (
-            SELECT p.id,
-                   row_number() OVER (ORDER BY p.k, p.id) AS rn,
-                   sum(p.bytes) OVER (ORDER BY p.k, p.id ROWS UNBOUNDED PRECEDING) AS running
-            FROM (
-                SELECT a.id, a.bytes, ({xor} * 2654435761) %% 4294967291 AS k
-                FROM {asset} a
-                WHERE {where}
-                ORDER BY k, a.id
-                {"" if is_whole_collection_grant(slice_) else "LIMIT %(size)s"}
-            ) p
+            SELECT p.id, p.contributor_id,
+                   row_number() OVER (ORDER BY p.lap, p.rank, p.id) AS rn,
+                   sum(p.bytes) OVER (ORDER BY p.lap, p.rank, p.id ROWS UNBOUNDED PRECEDING) AS running
+            FROM ({source}) p
         ) ranked
-        {cut}
+        {"WHERE " + " AND ".join(cuts) if cuts else ""}
     """, params
 
+
+def _walked_sql(where):
+    """RANGE: the first `size` candidates from the seed's point to the top of the range (lap 0) and,
+    only when those are too few, the first from 0 (lap 1); each an index-only walk of asset_rank_idx
+    that stops when it has enough. The second walk's one-time filter skips it when the first filled
+    the slice."""
+    asset = Asset._meta.db_table
+    return f"""
+        WITH upper_lap AS MATERIALIZED (
+            SELECT a.id, a.bytes, a.contributor_id, a.rank, 0 AS lap FROM {asset} a
+            WHERE a.rank >= %(start)s AND {where}
+            ORDER BY a.rank, a.id LIMIT %(size)s
+        ), lower_lap AS MATERIALIZED (
+            SELECT a.id, a.bytes, a.contributor_id, a.rank, 1 AS lap FROM {asset} a
+            WHERE a.rank < %(start)s AND {where} AND (SELECT COUNT(*) FROM upper_lap) < %(size)s
+            ORDER BY a.rank, a.id LIMIT %(size)s
+        )
+        SELECT * FROM upper_lap UNION ALL SELECT * FROM lower_lap
+    """
+
+
+def _sorted_sql(where, *, limited):
+    """SORT: every candidate, ordered by lap and rank, the first `size` kept (all, for a whole-collection
+    grant)."""
+    return f"""
+        SELECT a.id, a.bytes, a.contributor_id, a.rank, CASE WHEN a.rank >= %(start)s THEN 0 ELSE 1 END AS lap
+        FROM {Asset._meta.db_table} a
+        WHERE {where}
+        ORDER BY lap, a.rank, a.id
+        {"LIMIT %(size)s" if limited else ""}
+    """
 
 
 def is_whole_collection_grant(slice_):
     return bool(slice_.filters.get("whole_collections"))
-
 
 
 def _licence_collections(slice_):

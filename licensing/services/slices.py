@@ -216,9 +216,9 @@ def slice_build(*, slice_id):
             budget = None if bytes_cap is None else max(bytes_cap - licence.used_bytes, 0)
             if is_whole_collection_grant(slice_):
                 budget = None  # the deal is the collections, whole: no size cap, no byte cap
-            count, total_bytes = _insert_items(slice_, budget)
-            if _drop_contributors_who_opted_out_meanwhile(slice_):
-                count, total_bytes = _totals(slice_)
+            count, total_bytes, contributor_ids = _insert_items(slice_, budget)
+            dropped, dropped_bytes = _drop_contributors_who_opted_out_meanwhile(slice_, contributor_ids)
+            count, total_bytes = count - dropped, total_bytes - dropped_bytes
             if count == 0:
                 raise SliceBuildFailed(_why_nothing_was_granted(slice_, budget, bytes_cap))
             licence.used_assets += count - slice_.reserved_assets
@@ -243,11 +243,24 @@ def slice_build(*, slice_id):
                                               "The licensor has been told; ask again later.")
         raise
     if count >= 10_000 and connection.vendor == "postgresql":
-        # A large slice changes the table's statistics enough to mislead the manifest's plan.
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {SliceItem._meta.db_table}")
+        _analyze_items_if_outgrown(count)
     log.info("slice_built", slice=slice_id, assets=count, bytes=total_bytes)
     return slice_
+
+
+def _analyze_items_if_outgrown(count):
+    """ANALYZE the slice items when this slice alone is a tenth or more of what the statistics count.
+
+    A large slice changes the table's statistics enough to mislead the manifest's plan, but
+    only while the table is small beside it: autovacuum analyses the table again once a tenth
+    of it changed, and a slice below that is no surprise to the planner. ANALYZE reads a
+    sample of 30,000 rows, so running it after every large slice of a large table would cost
+    each build a fixed, and growing, time for nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [SliceItem._meta.db_table])
+        counted = cursor.fetchone()[0]
+        if counted < 0 or count >= counted / 10:
+            cursor.execute(f"ANALYZE {SliceItem._meta.db_table}")
 
 
 def _why_nothing_was_granted(slice_, budget, bytes_cap):
@@ -255,7 +268,7 @@ def _why_nothing_was_granted(slice_, budget, bytes_cap):
     if budget is not None:
         try:
             with transaction.atomic():
-                matching, _ = _insert_items(slice_, None)
+                matching, _, _ = _insert_items(slice_, None)
                 raise _Probe(matching)
         except _Probe as probe:
             if probe.args[0]:
@@ -308,7 +321,8 @@ def slice_event(slice_):
 
 def selection_sql(slice_, budget):
     """The statement that grants the slice: the picked assets (`picked_sql`) inserted as its
-    items. On PostgreSQL it also returns the count and bytes granted."""
+    items. On PostgreSQL it also returns the count and bytes granted, and the contributors of
+    the granted works (for `_drop_contributors_who_opted_out_meanwhile`)."""
     item = SliceItem._meta.db_table
     picked, params = picked_sql(slice_, budget)
     insert = f"INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at, withdrawal_reason) " \
@@ -316,10 +330,12 @@ def selection_sql(slice_, budget):
     if connection.vendor == "postgresql":
         # One statement grants the items and reports what was granted: the running total of the
         # last item is the bytes of the slice.
+        # RECURSIVE only lets the INSERT come before the selection it reads: pg_stat_activity keeps
+        # a statement's first kilobyte, and should show what this one does.
         return f"""
-            WITH picked AS MATERIALIZED ({picked}),
-            granted AS ({insert})
-            SELECT COUNT(*), COALESCE(MAX(running), 0) FROM picked
+            WITH RECURSIVE granted AS ({insert}),
+            picked AS MATERIALIZED ({picked})
+            SELECT COUNT(*), COALESCE(MAX(running), 0), array_agg(DISTINCT contributor_id) FROM picked
         """, params
     return f"WITH picked AS ({picked}) {insert}", params
 
@@ -353,48 +369,57 @@ def slice_grant_collections(*, licence_id):
 
 
 def _insert_items(slice_, budget):
-    """Grant the items; returns (count, bytes)."""
+    """Grant the items; returns (count, bytes, the contributors of the granted works or None)."""
     sql, params = selection_sql(slice_, budget)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Let the top-N sort of the candidates stay in memory.
             cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(sql, params)
-            count, total = cursor.fetchone()
-            return int(count), int(total)
+            count, total, contributors = cursor.fetchone()
+            return int(count), int(total), contributors or []
         cursor.execute(sql, params)
-    return _totals(slice_)
+    return *_totals(slice_), None
 
 
-def _drop_contributors_who_opted_out_meanwhile(slice_):
+def _drop_contributors_who_opted_out_meanwhile(slice_, contributor_ids):
     """Serialise the build with opt-outs, in both orders.
 
     The selection reads a snapshot: an opt-out that commits while it runs is not seen by it,
     and the opt-out's withdrawal cannot see this build's uncommitted items. So, before the
-    build commits, it takes a share lock on the contributors of its items. An opt-out that
-    committed before the lock is seen here (the lock reads the newest row) and its works
-    leave the slice; one that comes later waits on the lock for this commit and then
-    withdraws the items like any others. Returns how many items left. SQLite runs one
-    writing transaction at a time, so there the question does not arise."""
-    if connection.vendor != "postgresql":
-        return 0
+    build commits, it takes a share lock on the contributors of its items (`contributor_ids`,
+    as the selection returned them: found again through the items, they would cost a join
+    to the whole catalogue). An opt-out that committed before the lock is seen here (the lock
+    reads the newest row) and its works leave the slice; one that comes later waits on the
+    lock for this commit and then withdraws the items like any others. Returns (items, bytes)
+    that left. SQLite runs one writing transaction at a time, so there the question does not
+    arise."""
+    if connection.vendor != "postgresql" or not contributor_ids:
+        return 0, 0
     item, asset, contributor = SliceItem._meta.db_table, Asset._meta.db_table, Contributor._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"""
             WITH locked AS (
-                SELECT c.id, c.opted_out FROM {contributor} c
-                WHERE c.id IN (SELECT a.contributor_id FROM {item} i JOIN {asset} a ON a.id = i.asset_id
-                               WHERE i.slice_id = %(slice)s)
+                SELECT c.id, c.opted_out FROM {contributor} c WHERE c.id = ANY(%(ids)s::bigint[])
                 ORDER BY c.id
                 FOR SHARE
             )
-            DELETE FROM {item} i USING {asset} a, locked l
-            WHERE i.slice_id = %(slice)s AND a.id = i.asset_id AND a.contributor_id = l.id AND l.opted_out
-        """, {"slice": slice_.pk})
-        dropped = cursor.rowcount
-    if dropped:
-        log.info("slice_items_dropped_for_opt_out", slice=slice_.pk, items=dropped)
-    return dropped
+            SELECT array_agg(id) FILTER (WHERE opted_out) FROM locked
+        """, {"ids": contributor_ids})
+        leaving = cursor.fetchone()[0]
+        if not leaving:
+            return 0, 0
+        cursor.execute(f"""
+            WITH dropped AS (
+                DELETE FROM {item} i USING {asset} a
+                WHERE i.slice_id = %(slice)s AND a.id = i.asset_id AND a.contributor_id = ANY(%(leaving)s::bigint[])
+                RETURNING a.bytes
+            )
+            SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM dropped
+        """, {"slice": slice_.pk, "leaving": leaving})
+        dropped, dropped_bytes = cursor.fetchone()
+    log.info("slice_items_dropped_for_opt_out", slice=slice_.pk, items=dropped)
+    return int(dropped), int(dropped_bytes)
 
 
 def _totals(slice_):
