@@ -28,7 +28,7 @@ def test_seed_demo_is_idempotent_and_its_files_match_their_rows(media):
     counts = (User.objects.count(), Contributor.objects.count(), Asset.objects.count(), Membership.objects.count())
     call_command("seed_demo", force=True, assets=30, contributors=5, video_share=0.2)
     assert (User.objects.count(), Contributor.objects.count(), Asset.objects.count(), Membership.objects.count()) == counts
-    assert counts == (7, 5, 30, 3)
+    assert counts == (10, 5, 30, 6)
 
     for asset in Asset.objects.all():
         with default_storage.open(asset.storage_key) as handle:
@@ -121,3 +121,22 @@ def test_generate_catalog_is_deterministic_for_a_seed():
     Contributor.objects.all().delete()
     call_command("generate_catalog", assets=500, contributors=10, seed=3)
     assert list(Asset.objects.order_by("id").values_list("kind", "width", "bytes", "sha256")) == first
+
+
+@pytest.mark.parametrize("email, language, lang_attribute, words", [
+    ("antragsteller@demo.example", "de", 'lang="de" dir="ltr"', "Erkennung von Verkehrsschildern"),
+    ("richiedente@demo.example", "it", 'lang="it" dir="ltr"', "Riconoscimento di opere d'arte"),
+    ("mutaqaddim@demo.example", "ar", 'lang="ar" dir="rtl"', "التعرف على الخط العربي"),
+])
+def test_seed_demo_has_an_applicant_per_language_who_reads_tessera_in_it(media, client, email, language,
+                                                                        lang_attribute, words):
+    call_command("seed_demo", force=True, assets=2, contributors=2)
+    call_command("seed_demo", force=True, assets=2, contributors=2)
+    applicant = User.objects.get(email=email)
+    assert applicant.language == language and applicant.check_password("tessera-demo")
+    assert [licence.state for licence in applicant.membership.organisation.licences.all()] == ["submitted"]
+
+    client.force_login(applicant)
+    page = client.get("/licences/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert lang_attribute in page
+    assert words in page.replace("&#x27;", "'")

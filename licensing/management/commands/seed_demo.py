@@ -104,6 +104,7 @@ class Command(BaseCommand):
         studio_collection = self.seed_collections(users, contributor_rows)
         self.seed_studio_deal(users, studio_collection)
         self.seed_ai_model(users)
+        self.seed_language_applicants()
         self.stdout.write(
             f"Demo data ready: {User.objects.filter(email__endswith='@demo.example').count()} demo accounts, "
             f"{len(contributor_rows)} contributors, {created} new assets "
@@ -264,6 +265,47 @@ class Command(BaseCommand):
         services.licence_submit(licence=active, by=users["applicant"])
         services.licence_approve(licence=active, by=users["reviewer"], max_assets=500, max_bytes=200 * 1024**2,
                                  max_slices=5, duration_days=90, note="Welcome aboard.")
+
+    # One applicant per language Tessera speaks besides English (Alex Applicant's), each with a start-up
+    # of their own and an application written in their language, waiting for review: they see every
+    # page, e-mail and invoice in their language, and reviewers see applications as they arrive.
+    LANGUAGE_APPLICANTS = [
+        ("de", "antragsteller@demo.example", "Lena Wagner", "bildwerk-ki", "Bildwerk KI", "DE",
+         "Marienplatz 8\n80331 München\nDeutschland", "Erkennung von Verkehrsschildern",
+         "Verkehrsschilder auf Fotos aus Dashcams erkennen und einordnen."),
+        ("it", "richiedente@demo.example", "Giulia Romano", "visione-dati", "Visione Dati", "IT",
+         "Via Roma 12\n20121 Milano\nItalia", "Riconoscimento di opere d'arte",
+         "Riconoscere dipinti e sculture nelle foto dei visitatori dei musei."),
+        ("ar", "mutaqaddim@demo.example", "ليلى حداد", "ruya-data", "رؤية للبيانات", "AE",
+         "شارع الشيخ زايد ١٠\nدبي\nالإمارات العربية المتحدة", "التعرف على الخط العربي",
+         "التعرف على أنماط الخط العربي في صور اللافتات والمخطوطات."),
+    ]
+
+    def seed_language_applicants(self):
+        from licensing.services import licences as services
+
+        for language, email, name, slug, org_name, country, address, title, description in self.LANGUAGE_APPLICANTS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name)
+            if user.language != language:
+                user.language = language
+                user.save(update_fields=["language"])
+            EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+            organisation, _ = Organisation.objects.get_or_create(slug=slug, defaults={
+                "name": org_name, "legal_name": org_name, "country": country, "billing_address": address,
+                "website": f"https://{slug}.example", "kind": Organisation.Kind.STARTUP,
+            })
+            Membership.objects.get_or_create(user=user, defaults={"organisation": organisation,
+                                                                  "role": Membership.Role.OWNER})
+            if organisation.licences.exists():
+                continue
+            application = services.licence_create_draft(
+                organisation=organisation, by=user, accept_terms=True, project_title=title, description=description,
+                intended_use=description, model_type="classifier", media_kinds=["image"], estimated_volume=2000,
+                team_size=3, funding_stage="pre_seed",
+            )
+            services.licence_submit(licence=application, by=user)
 
     def seed_ai_model(self, users):
         """A public model trained on a slice of the active research licence, its version released: the
