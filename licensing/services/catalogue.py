@@ -410,7 +410,8 @@ def _upsert_parties(batches, now):
     _copy_rows(STAGING_COLLECTIONS, ("name", "contributor_ext"), firsts.items(), fresh=True)
     params = {"now": now, "false": False}
     with connection.cursor() as cursor:
-        cursor.execute(f"""
+        if names:  # once the feed's contributors are known, most chunks name none new
+            cursor.execute(f"""
             INSERT INTO {contributor} (external_id, display_name, opted_out, public_profile, created_at)
             SELECT n.external_id, n.display_name, %(false)s, %(false)s, %(now)s FROM {STAGING_CONTRIBUTORS} n
             WHERE NOT EXISTS (SELECT 1 FROM {contributor} o WHERE o.external_id = n.external_id)
