@@ -2,10 +2,11 @@
 
 from .croissant import SliceManifestMeta, croissant_chunks
 from .items import COLUMNS, ManifestItem
-from .lines import csv_header, csv_lines, jsonl_lines, manifest_sha256
+from .lines import MEDIA_TYPES, csv_header, csv_lines, jsonl_lines, manifest_sha256
 
 __all__ = [
     "COLUMNS",
+    "MEDIA_TYPES",
     "ManifestItem",
     "SliceManifestMeta",
     "croissant_chunks",

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from licensing import downloads
 from licensing.manifests import (
+    MEDIA_TYPES,
     SliceManifestMeta,
     croissant_chunks,
     csv_lines,
@@ -26,8 +27,8 @@ from licensing.terms import terms_document_url
 from licensing.views.delivery import stored_file_response
 
 FORMATS = {
-    "manifest.jsonl": ("application/x-ndjson", jsonl_lines),
-    "manifest.csv": ("text/csv; charset=utf-8", csv_lines),
+    "manifest.jsonl": (MEDIA_TYPES["manifest.jsonl"], jsonl_lines),
+    "manifest.csv": (MEDIA_TYPES["manifest.csv"], csv_lines),
 }
 
 

@@ -9,6 +9,9 @@ from .items import COLUMNS, ManifestItem, item_values
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
+# The item lists' file names and the media types they are served as, streamed or prebuilt.
+MEDIA_TYPES = {"manifest.jsonl": "application/x-ndjson", "manifest.csv": "text/csv; charset=utf-8"}
+
 
 def jsonl_lines(items: Iterable[ManifestItem]) -> Iterator[str]:
     """One JSON object per item, one item per line."""

@@ -25,7 +25,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from licensing import downloads, jobs
-from licensing.manifests import csv_header, csv_lines, jsonl_lines
+from licensing.manifests import MEDIA_TYPES, csv_header, csv_lines, jsonl_lines
 from licensing.manifests.shards import ShardMember, tar_overhead, write_shard
 from licensing.models import (
     Licence,
@@ -245,8 +245,6 @@ def _delete_files(keys):
 # timestamped but make every request rewrite every line in Python and give up sendfile, Range
 # and a stable ETag: the cost prebuilding is meant to remove.
 
-# The prebuilt formats, with the media types they are served as (as manifests/http serves them streamed).
-MANIFEST_FORMATS = {"manifest.jsonl": "application/x-ndjson", "manifest.csv": "text/csv; charset=utf-8"}
 
 
 def manifest_storage_key(slice_, version, fmt):
@@ -274,10 +272,10 @@ def slice_manifests_write(*, slice_id):
         old_keys = [k for k in (manifest.jsonl_key, manifest.csv_key) if k]
         version = manifest.version + 1
         written = {}
-        for fmt in MANIFEST_FORMATS:
+        for fmt in MEDIA_TYPES:
             storage_key = manifest_storage_key(slice_, version, fmt)
             written[fmt] = (storage_key, *_store(storage_key, lambda out, fmt=fmt: _write_text(
-                out, _manifest_chunks(slice_, fmt, prefix)), content_type=MANIFEST_FORMATS[fmt]))
+                out, _manifest_chunks(slice_, fmt, prefix)), content_type=MEDIA_TYPES[fmt]))
         if manifest.link_key:  # a rewrite: the previous links work for as long as a timestamped one would
             manifest.previous_link_key = manifest.link_key
             manifest.previous_link_key_until = now + timedelta(seconds=settings.SLICE_LINK_TTL_SECONDS)

@@ -2,11 +2,13 @@ from decimal import Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from licensing import formats
+from licensing.models.licences import LicencePhase
 
 register = template.Library()
 
@@ -139,15 +141,11 @@ def plural_verb(count, forms="has,have"):
 @register.filter
 def phase_label(phase):
     """A slice's recorded phase ("research") in the reader's words ("Forschung")."""
-    from licensing.models.licences import LicencePhase
-
     return LicencePhase(phase).label if phase in LicencePhase.values else phase
 
 
 @register.filter
 def in_sentence(label):
     """A label written inside a sentence: lower case, except in German, where nouns keep their capital."""
-    from django.utils.translation import get_language
-
     text = str(label)
     return text if (get_language() or "").startswith("de") else text.lower()

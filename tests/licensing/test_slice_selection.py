@@ -11,12 +11,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from licensing.models import RANK_SPACE, Asset, SliceItem
+from licensing.models import RANK_SPACE, Asset
 from licensing.selectors import slices as selection
 from licensing.selectors.slices import RANGE, SORT, rank_start
 from licensing.services.contributors import contributor_set_opt_out
 from licensing.services.slices import slice_build, slice_request
 from tests.licensing.factories import ContributorFactory, catalogue, commercial_licence, research_licence
+from tests.licensing.test_slices import build, granted
 
 pytestmark = pytest.mark.django_db
 
@@ -29,17 +30,6 @@ def on_path(monkeypatch):
     def force(path):
         monkeypatch.setattr(selection, "selection_path", lambda slice_: path)
     return force
-
-
-def build(licence, by, **request):
-    slice_ = slice_request(licence=licence, by=by, **request)
-    slice_build(slice_id=slice_.pk)
-    slice_.refresh_from_db()
-    return slice_
-
-
-def granted(slice_):
-    return list(SliceItem.objects.filter(slice=slice_).order_by("position").values_list("asset_id", flat=True))
 
 
 def set_ranks(assets, ranks):
