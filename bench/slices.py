@@ -35,13 +35,14 @@ REPEATS = 3
 
 
 def run():
-    from django.conf import settings
+    from django.test import override_settings
 
     shutil.rmtree(MEDIA, ignore_errors=True)
     before = os.environ.get("MEDIA_ROOT")
-    settings.MEDIA_ROOT = os.environ["MEDIA_ROOT"] = str(MEDIA)  # this process, gunicorn and the worker script
-    try:
-        return measure()
+    os.environ["MEDIA_ROOT"] = str(MEDIA)  # gunicorn and the worker script; this process by override_settings,
+    try:  # which tells the storage it opened to forget its location afterwards
+        with override_settings(MEDIA_ROOT=str(MEDIA)):
+            return measure()
     finally:
         shutil.rmtree(MEDIA, ignore_errors=True)
         if before is None:

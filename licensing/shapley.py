@@ -11,9 +11,9 @@ Its Shapley values have a closed form,
     phi_i = s_i * integral_0^1 prod_{j != i} (1 - u s_j) du,
 
 whose integrand is a polynomial of degree n - 1 in u, so Gauss-Legendre quadrature with
-ceil(n / 2) nodes integrates it exactly. The leave-one-out products come from prefix and
-suffix products rather than dividing the full product by (1 - u s_i), which loses every digit
-when u s_i is close to 1. Efficiency holds: the phi_i add up to v(N).
+ceil(n / 2) nodes integrates it exactly. The leave-one-out products are the full product divided
+by each one's own factor, except where the full product underflowed; there they come from prefix
+and suffix products. Efficiency holds: the phi_i add up to v(N).
 """
 import math
 
@@ -39,15 +39,29 @@ def shapley_values(scores):
         return np.zeros_like(s)
     if np.any(s < 0) or np.any(s > 1) or not np.all(np.isfinite(s)):
         raise ValueError("every score must be a number from 0 to 1")
-    outputs, players = s.shape
-    u, w = _nodes(players)
-    # factors[k, o, j] = 1 - u_k s_oj
+    u, w = _nodes(s.shape[1])
+    # factors[k, o, j] = 1 - u_k s_oj, never 0: the nodes lie strictly inside (0, 1).
     factors = 1.0 - u[:, None, None] * s[None, :, :]
-    ones = np.ones((len(u), outputs, 1))
-    before = np.cumprod(np.concatenate([ones, factors[:, :, :-1]], axis=2), axis=2)
-    after = np.cumprod(np.concatenate([ones, factors[:, :, :0:-1]], axis=2), axis=2)[:, :, ::-1]
-    leave_one_out = before * after
+    full = np.prod(factors, axis=2, keepdims=True)
+    # Dividing the full product by one's own factor is exact to a few ulps: the quotient divides out the very
+    # float that was multiplied in. Only a product that underflowed (hundreds of scores near 1, at nodes near
+    # u = 1) has lost its digits; those (node, output) rows take prefix and suffix products instead.
+    leave_one_out = full / factors
+    lost = full[:, :, 0] < _UNDERFLOW
+    if lost.any():
+        leave_one_out[lost] = _leave_one_out_by_prefixes(factors[lost])
     return s * np.tensordot(w, leave_one_out, axes=(0, 0))
+
+
+_UNDERFLOW = 1e-280  # far above the smallest normal float (2.2e-308), so the product kept all its digits
+
+
+def _leave_one_out_by_prefixes(factors):
+    """Per row of `factors`, the product of all the others of each entry, without dividing."""
+    ones = np.ones((len(factors), 1))
+    before = np.cumprod(np.concatenate([ones, factors[:, :-1]], axis=1), axis=1)
+    after = np.cumprod(np.concatenate([ones, factors[:, :0:-1]], axis=1), axis=1)[:, ::-1]
+    return before * after
 
 
 def explained(scores):

@@ -1,8 +1,10 @@
 """Usage reports and attribution royalties: uploading a report, processing it, and splitting its payments.
 
-A report is read as a stream, in batches of lines: each batch is parsed (orjson), checked, and its
-outputs' Shapley values computed in numpy (licensing/shapley.py), padded to the batch's most
-players. Only per-contributor sums survive a batch, so memory stays flat in the report's size
+A report is read as a stream, in batches of lines: each batch is parsed, checked, and its outputs'
+Shapley values computed in numpy (licensing/shapley.py), padded to the batch's most players. A
+JSONL chunk is decoded and checked in one pass by msgspec, straight into typed records with integer
+contributor ids and scores already bounded; a chunk msgspec refuses is read again line by line with
+orjson, so that every bad line is named with its reason. Only per-contributor sums survive a batch, so memory stays flat in the report's size
 (8 bytes per output are kept for the duplicate check). A report with any rejected line books
 nothing: the job lists every rejected line (the first REJECTIONS_KEPT of them) and stops there.
 
@@ -30,7 +32,10 @@ from contextlib import contextmanager
 from itertools import chain
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
+from typing import Annotated, Union
 
+import msgspec
 import numpy as np
 import orjson
 import structlog
@@ -194,10 +199,72 @@ def records(report, *, opened=None):
         yield from chunk
 
 
-def record_chunks(report, *, opened=None):
+Score = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Scores = Annotated[dict[int, Score], msgspec.Meta(max_length=MAX_SCORES)]
+
+
+class Record(msgspec.Struct, gc=False):
+    """A JSONL line in the form the fast path takes: everything `_check_record` and the score checks refuse
+    is refused here too, or sends the chunk to the careful path (an output id given as a number, a null
+    currency, a contributor id with spaces or leading zeros), which decides as it always did."""
+
+    output_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_OUTPUT_ID)]
+    revenue: Decimal
+    scores: Scores = {}
+    currency: Union[str, msgspec.UnsetType] = msgspec.UNSET
+    asset_scores: Union[Scores, msgspec.UnsetType] = msgspec.UNSET
+
+
+_RECORDS = msgspec.json.Decoder(Record)
+
+
+@dataclass
+class Columns:
+    """A JSONL chunk that passed every per-line check, by column; `ids` and `values` are its contributor
+    scores, record after record (`counts` of them per record)."""
+
+    lines: list
+    output_ids: list
+    revenues: list
+    ids: np.ndarray
+    values: np.ndarray
+    counts: list
+    asset_scores: list
+
+
+def _columns(numbers, lines, currency):
+    """The chunk decoded and checked in one pass, or None when any line needs the careful path."""
+    try:
+        decoded = _RECORDS.decode_lines(b"".join(lines))
+    except msgspec.DecodeError:  # ValidationError included
+        return None
+    if len(decoded) != len(lines):  # two objects on one line, or a line ended by a lone \r
+        return None
+    output_ids = list(map(_OUTPUT_ID, decoded))
+    revenues = list(map(_REVENUE, decoded))
+    if (not all(map(str.strip, output_ids)) or not all(map(Decimal.is_finite, revenues))
+            or min(revenues) < 0 or max(revenues) > MAX_REVENUE
+            or set(map(_CURRENCY, decoded)) - {currency, msgspec.UNSET}):
+        return None
+    scores = list(map(_SCORES, decoded))
+    try:
+        ids = np.fromiter(chain.from_iterable(scores), dtype=np.int64)
+    except OverflowError:  # an id no contributor has; the careful path names the line
+        return None
+    values = np.fromiter(chain.from_iterable(map(dict.values, scores)), dtype=np.float64, count=len(ids))
+    return Columns(lines=list(numbers), output_ids=output_ids, revenues=revenues, ids=ids, values=values,
+                   counts=list(map(len, scores)), asset_scores=list(map(_ASSET_SCORES, decoded)))
+
+
+_OUTPUT_ID, _REVENUE, _CURRENCY, _SCORES, _ASSET_SCORES = map(
+    attrgetter, ("output_id", "revenue", "currency", "scores", "asset_scores"))
+
+
+def record_chunks(report, *, opened=None, columns=False):
     """The file's records, (line number, record) as `records` gives them, in lists of a few MB of the file.
     A JSONL chunk's lines are parsed in one pass; a chunk with a line that does not parse is parsed
-    again line by line, for that line's error."""
+    again line by line, for that line's error. With `columns`, a JSONL chunk whose every line passes
+    the checks comes as one `Columns` instead."""
     with default_storage.open(report.file, "rb") as handle:
         if opened is not None:
             opened(handle)
@@ -212,6 +279,10 @@ def record_chunks(report, *, opened=None):
                 yield chunk
             return
         for numbers, lines in _jsonl_lines(handle):
+            decoded = _columns(numbers, lines, report.currency) if columns else None
+            if decoded is not None:
+                yield decoded
+                continue
             try:
                 parsed = list(map(orjson.loads, lines))
             except orjson.JSONDecodeError:
@@ -356,6 +427,17 @@ class Batch:
     asset_rows: list = field(default_factory=list)
     asset_keys: list = field(default_factory=list)
     asset_values: list = field(default_factory=list)
+    # A batch of decoded chunks holds their contributor ids and scores as arrays instead of `keys` and `values`.
+    id_parts: list = field(default_factory=list)
+    value_parts: list = field(default_factory=list)
+
+    @property
+    def columnar(self):
+        return bool(self.id_parts)
+
+    @property
+    def score_count(self):
+        return sum(map(len, self.id_parts)) if self.id_parts else len(self.values)
 
 
 @dataclass
@@ -455,11 +537,14 @@ class Catalogue:
     def positions_of_keys(self, keys):
         """Places of the contributors the keys name (ids as Python reads an integer); ValueError when one
         names no contributor."""
-        if not len(keys):
+        return self.positions_of_ids(np.fromiter(map(int, keys), dtype=np.int64, count=len(keys)))
+
+    def positions_of_ids(self, ids):
+        """Places of the contributors with these ids; ValueError when one is no contributor's."""
+        if not len(ids):
             return np.zeros(0, dtype=np.int64)
         if not len(self.known):
             raise ValueError("an unknown contributor")
-        ids = np.fromiter(map(int, keys), dtype=np.int64, count=len(keys))
         table = self._place_table()
         if table is not None:
             # Ten million scores looked up by index instead of by binary search: a tenth of the time.
@@ -501,11 +586,16 @@ def _read_batch(batch, catalogue, totals):
     revenues = batch.revenues
     counts = np.asarray(batch.counts, dtype=np.int64)
     try:
-        types = set(map(type, batch.values)) | set(map(type, batch.asset_values))
+        types = set(map(type, batch.asset_values))
+        if batch.columnar:
+            values = np.concatenate(batch.value_parts)
+            positions = catalogue.positions_of_ids(np.concatenate(batch.id_parts))
+        else:
+            types |= set(map(type, batch.values))
+            values = np.asarray(batch.values, dtype=np.float64)
+            positions = catalogue.positions_of_keys(batch.keys)
         if not types <= {int, float}:
             raise ValueError("a score is not a number")
-        values = np.asarray(batch.values, dtype=np.float64)
-        positions = catalogue.positions_of_keys(batch.keys)
         if len(values) and (not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1):
             raise ValueError("a score is outside [0, 1]")
         rows = np.repeat(np.arange(len(counts)), counts)
@@ -515,6 +605,9 @@ def _read_batch(batch, catalogue, totals):
             positions = np.concatenate([positions, catalogue.position(asset_ids)])
             values = np.concatenate([values, asset_values])
     except (ValueError, OverflowError, TypeError):
+        if batch.columnar:
+            batch.keys = list(map(str, np.concatenate(batch.id_parts).tolist()))
+            batch.values = np.concatenate(batch.value_parts).tolist()
         _reject_scores(batch, catalogue, totals)
         return None
     totals.revenue += sum(revenues, Decimal("0"))
@@ -733,6 +826,21 @@ def _add_records(batch, chunk, currency):
     return True
 
 
+def _add_columns(batch, columns):
+    first = len(batch.counts)
+    batch.lines.extend(columns.lines)
+    batch.output_ids.extend(columns.output_ids)
+    batch.revenues.extend(columns.revenues)
+    batch.counts.extend(columns.counts)
+    batch.id_parts.append(columns.ids)
+    batch.value_parts.append(columns.values)
+    for row, by_asset in enumerate(columns.asset_scores, start=first):
+        if by_asset:
+            batch.asset_rows.extend([row] * len(by_asset))
+            batch.asset_keys.extend(map(str, by_asset))
+            batch.asset_values.extend(by_asset.values())
+
+
 @contextmanager
 def _without_cycle_collection():
     """Python's cycle collector off while a report is read: parsing builds millions of objects, none in a
@@ -761,12 +869,20 @@ def usage_report_process(*, report_id):
     batch, lines, opened, waiting = Batch(), 0, [], []
     try:
         with _without_cycle_collection():
-            for chunk in record_chunks(report, opened=opened.append):
-                lines = chunk[-1][0]
-                if not _add_records(batch, chunk, report.currency):
-                    for number, record in chunk:
-                        _add_record(batch, totals, number, record, report.currency)
-                if len(batch.lines) >= BATCH_LINES or len(batch.values) >= BATCH_SCORES:
+            for chunk in record_chunks(report, opened=opened.append, columns=True):
+                decoded = isinstance(chunk, Columns)
+                if batch.lines and batch.columnar != decoded:  # a batch holds one kind of chunk
+                    _finish_batch(batch, catalogue, totals, rate, waiting)
+                    batch = Batch()
+                if decoded:
+                    lines = chunk.lines[-1]
+                    _add_columns(batch, chunk)
+                else:
+                    lines = chunk[-1][0]
+                    if not _add_records(batch, chunk, report.currency):
+                        for number, record in chunk:
+                            _add_record(batch, totals, number, record, report.currency)
+                if len(batch.lines) >= BATCH_LINES or batch.score_count >= BATCH_SCORES:
                     _finish_batch(batch, catalogue, totals, rate, waiting)
                     batch = Batch()
                     _progress(report, lines, opened[0])

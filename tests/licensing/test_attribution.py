@@ -202,3 +202,44 @@ def test_a_payment_in_part_pays_the_report_s_shares_in_proportion(world):
     shares = {s.contributor_id: s.cents for s in UsageShare.objects.filter(report=report)}
     for entry in entries.filter(reason="attribution"):
         assert abs(entry.amount * 100 - Decimal(shares[entry.contributor_id]) * pool.amount / report.pool) <= 1
+
+
+def test_lines_the_fast_decoder_leaves_to_the_careful_reader_book_the_same(world, monkeypatch):
+    """A chunk of canonical lines is decoded in one pass; a chunk with an output id given as a number or a
+    contributor id with a leading zero is read line by line. Both readings of the same report book alike,
+    whichever chunks take which path."""
+    from licensing.services import attribution
+
+    monkeypatch.setattr(attribution, "READ_BYTES", 200)  # a chunk of one or two lines
+    paths, decode = [], attribution._columns
+    monkeypatch.setattr(attribution, "_columns", lambda *args: paths.append(decode(*args) is not None) or decode(*args))
+    rng = np.random.default_rng(7)
+    lines = [output(f"{n}", f"{rng.integers(1, 5000) / 100:.2f}",
+                    {c: round(float(rng.uniform(0, 1)), 3) for c in (world.ann, world.ben, world.cat, world.dan)
+                     if rng.uniform() < 0.7}, asset_scores={str(world.cat.assets.first().pk): 0.9} if n % 5 == 0 else {})
+             for n in range(1, 41)]
+    canonical = upload(world, jsonl(lines), reference="canonical")
+    odd = jsonl(lines).replace(b'{"output_id":"7",', b'{"output_id":7,').replace(
+        f'"{world.ben.pk}":'.encode(), f'"0{world.ben.pk}":'.encode(), 3)
+    assert odd != jsonl(lines)
+    assert all(paths)
+    paths.clear()
+    careful = upload(world, odd, reference="careful")
+    assert True in paths and False in paths
+    assert canonical.status == careful.status == "processed", careful.rejected_lines
+    shares = lambda report: sorted(UsageShare.objects.filter(report=report).values_list(  # noqa: E731
+        "contributor_id", "cents", "outputs", "score_sum"))
+    assert [share[:3] for share in shares(canonical)] == [share[:3] for share in shares(careful)]
+    assert [share[3] for share in shares(canonical)] == pytest.approx([share[3] for share in shares(careful)])
+    assert len(shares(canonical)) == 3
+    assert (canonical.pool, canonical.attributed, canonical.zeroed_scores) == (
+        careful.pool, careful.attributed, careful.zeroed_scores)
+
+
+def test_a_bad_line_in_a_decoded_chunk_is_named_as_in_any_other(world):
+    body = jsonl([output("o-1", "10.00", {world.ann: 0.5}), output("o-2", "10.00", {999_999_999: 0.5}),
+                  output("o-3", "10.00", {world.ben: 1.5})])
+    report = upload(world, body)
+    assert report.status == "rejected"
+    assert [(r["line"], r["reason"]) for r in report.rejected_lines] == [
+        (2, "unknown contributor 999999999"), (3, "score outside [0, 1]: 1.5 for contributor " + str(world.ben.pk))]

@@ -86,3 +86,18 @@ def test_largest_remainder_cents_add_up_exactly_and_never_stray_a_cent_from_the_
     cents = largest_remainder(scaled, total)
     assert int(cents.sum()) == total
     assert all(abs(c - a) < 1 + 1e-6 for c, a in zip(cents, scaled))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=1, max_value=240), st.floats(min_value=0, max_value=1), st.integers(0, 2 ** 32 - 1))
+def test_dividing_out_ones_own_factor_agrees_with_products_of_all_the_others(players, low, seed):
+    """Hundreds of scores near 1 underflow the full product at the nodes near u = 1: there the values come
+    from products of the others, and everywhere they agree with taking those products throughout."""
+    from licensing.shapley import _leave_one_out_by_prefixes, _nodes
+
+    scores = np.random.default_rng(seed).uniform(low, 1, (3, players))
+    u, w = _nodes(players)
+    factors = 1.0 - u[:, None, None] * scores[None, :, :]
+    by_prefixes = np.stack([_leave_one_out_by_prefixes(node) for node in factors])
+    reference = scores * np.tensordot(w, by_prefixes, axes=(0, 0))
+    assert np.allclose(shapley_values(scores), reference, rtol=1e-12, atol=1e-15)
