@@ -75,16 +75,16 @@ class PhaseClock:
               "_upsert": "works upsert", "_replace_rightsholders": "rightsholders"}
 
     def __init__(self):
-        self.seconds = dict.fromkeys([*self.PHASES.values(), "foreign-key check"], 0.0)
+        self.seconds = dict.fromkeys([*self.PHASES.values(), "keys and indexes put back"], 0.0)
 
     def __enter__(self):
         from licensing.services import catalogue
 
         self.saved = {name: getattr(catalogue, name) for name in self.PHASES}
-        self.saved_exit = catalogue._ForeignKeysCheckedOnce.__exit__
+        self.saved_exit = catalogue._BulkLoad.__exit__
         for name, label in self.PHASES.items():
             setattr(catalogue, name, self._timed(label, self.saved[name]))
-        catalogue._ForeignKeysCheckedOnce.__exit__ = self._timed("foreign-key check", self.saved_exit)
+        catalogue._BulkLoad.__exit__ = self._timed("keys and indexes put back", self.saved_exit)
         return self
 
     def __exit__(self, *exc):
@@ -92,7 +92,7 @@ class PhaseClock:
 
         for name, function in self.saved.items():
             setattr(catalogue, name, function)
-        catalogue._ForeignKeysCheckedOnce.__exit__ = self.saved_exit
+        catalogue._BulkLoad.__exit__ = self.saved_exit
 
     def _timed(self, label, function):
         def timed(*args, **kwargs):
