@@ -120,6 +120,17 @@ class SliceFiltersSerializer(serializers.Serializer):
                                  required=False, max_length=MAX_TAGS)
 
 
+_DATETIME = serializers.DateTimeField()
+# SliceFiltersSerializer's fields, as its to_representation turns a stored value into JSON.
+_FILTER_VALUES = {"kind": str, "min_width": int, "min_height": int, "min_duration": float, "max_duration": float,
+                  "tags": lambda tags: [None if tag is None else str(tag) for tag in tags]}
+
+
+def _filters_representation(filters):
+    return {key: None if filters[key] is None else convert(filters[key])
+            for key, convert in _FILTER_VALUES.items() if key in filters}
+
+
 class SliceSerializer(ModelSerializer):
     licence = serializers.IntegerField(source="licence_id")
     filters = SliceFiltersSerializer()
@@ -129,6 +140,25 @@ class SliceSerializer(ModelSerializer):
         model = Slice
         fields = ["id", "licence", "number", "phase", "status", "progress", "size_requested", "filters", "seed",
                   "asset_count", "total_bytes", "failure_reason", "created_at", "started_at", "finished_at", "links"]
+
+    def to_representation(self, slice_):
+        """What the fields give (a test holds the two equal for slices of every kind of filter), written out:
+        a slice is what pipelines poll, and building and walking sixteen fields per read was a third of its
+        time. The fields stay declared for the schema and for `fields_representation`."""
+        when = _DATETIME.to_representation
+        return {
+            "id": slice_.pk, "licence": slice_.licence_id, "number": slice_.number, "phase": slice_.phase,
+            "status": slice_.status, "progress": slice_.progress, "size_requested": slice_.size_requested,
+            "filters": _filters_representation(slice_.filters), "seed": slice_.seed,
+            "asset_count": slice_.asset_count, "total_bytes": slice_.total_bytes,
+            "failure_reason": slice_.failure_reason,
+            "created_at": when(slice_.created_at), "started_at": slice_.started_at and when(slice_.started_at),
+            "finished_at": slice_.finished_at and when(slice_.finished_at), "links": self.get_links(slice_),
+        }
+
+    def fields_representation(self, slice_):
+        """The representation DRF's fields make."""
+        return super().to_representation(slice_)
 
     def get_links(self, slice_) -> SliceLinksSerializer:
         return {

@@ -156,3 +156,21 @@ def test_the_items_api_and_the_jsonl_manifest_list_each_item_alike_withdrawn_one
 
     assert [alike(item) for item in items] == [alike(line) for line in lines]
     assert items[0]["withdrawn"] is True and items[0]["download_url"].endswith(f"/assets/{first.asset_id}")
+
+
+@pytest.mark.parametrize("filters", [
+    {}, {"kind": "image"}, {"kind": "video", "min_width": 1920, "min_height": 1080, "min_duration": 2.5,
+                            "max_duration": 60}, {"tags": ["harbour", "night"]}, {"min_duration": 3}])
+def test_a_slice_reads_as_its_serializer_s_fields_would_write_it(world_a, filters):
+    from django.utils import timezone
+
+    from licensing.api.serializers import SliceSerializer
+
+    slice_ = world_a.slice
+    for started, failure in ((None, ""), (timezone.now(), "The licence became suspended before the slice was built.")):
+        Slice.objects.filter(pk=slice_.pk).update(filters=filters, started_at=started, failure_reason=failure)
+        slice_.refresh_from_db()
+        serializer = SliceSerializer(slice_)
+        assert serializer.data == serializer.fields_representation(slice_)
+        assert list(serializer.data) == list(serializer.fields_representation(slice_))
+        assert list(serializer.data["filters"]) == list(serializer.fields_representation(slice_)["filters"])
