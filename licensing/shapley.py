@@ -40,16 +40,19 @@ def shapley_values(scores):
     if np.any(s < 0) or np.any(s > 1) or not np.all(np.isfinite(s)):
         raise ValueError("every score must be a number from 0 to 1")
     u, w = _nodes(s.shape[1])
-    # factors[k, o, j] = 1 - u_k s_oj, never 0: the nodes lie strictly inside (0, 1).
-    factors = 1.0 - u[:, None, None] * s[None, :, :]
+    # factors[k, o, j] = 1 - u_k s_oj, never 0: the nodes lie strictly inside (0, 1). Computed in place:
+    # at hundreds of players these arrays are the whole cost, and fewer of them stay in the cache.
+    factors = np.multiply.outer(u, s)
+    np.subtract(1.0, factors, out=factors)
     full = np.prod(factors, axis=2, keepdims=True)
     # Dividing the full product by one's own factor is exact to a few ulps: the quotient divides out the very
     # float that was multiplied in. Only a product that underflowed (hundreds of scores near 1, at nodes near
     # u = 1) has lost its digits; those (node, output) rows take prefix and suffix products instead.
-    leave_one_out = full / factors
     lost = full[:, :, 0] < _UNDERFLOW
-    if lost.any():
-        leave_one_out[lost] = _leave_one_out_by_prefixes(factors[lost])
+    others = _leave_one_out_by_prefixes(factors[lost]) if lost.any() else None
+    leave_one_out = np.divide(full, factors, out=factors)
+    if others is not None:
+        leave_one_out[lost] = others
     return s * np.tensordot(w, leave_one_out, axes=(0, 0))
 
 
