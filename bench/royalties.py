@@ -190,6 +190,7 @@ def sql_floor(payment):
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from licensing.db import for_set_based_work
     from licensing.models import Payment, RoyaltyPool
     from licensing.models.billing import round_money
     from licensing.services.royalties import (
@@ -205,6 +206,7 @@ def sql_floor(payment):
         "licence_id": "%(licence)s", "pool_id": "%(pool)s", "credit_note_id": "NULL", "currency": "%(currency)s",
         "reason": "'payment'", "created_at": "%(now)s"})
     with transaction.atomic(), connection.cursor() as cursor:
+        for_set_based_work(cursor)  # the service's settings for the statement: the same statement, run alike
         now = timezone.now()
         cursor.execute(
             f"INSERT INTO {RoyaltyPool._meta.db_table} (payment_id, licence_id, currency, net_amount, share, amount, "

@@ -201,11 +201,12 @@ def _selection_seconds(slice_, path):
     from django.db import connection, transaction
 
     from bench.licensees import byte_budget
+    from licensing.db import for_set_based_work
     from licensing.selectors.slices import picked_sql
 
     budget = byte_budget(slice_.licence)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        for_set_based_work(cursor, work_mem="64MB")  # as the build runs it
 
         def select():  # the path's choice (planner estimates, when `path` is None) included
             cursor.execute(*picked_sql(slice_, budget, path=path))
@@ -234,6 +235,7 @@ def filter_paths(user, size=10_000):
     from django.db import connection, transaction
 
     from bench.licensees import byte_budget, requested_slice
+    from licensing.db import for_set_based_work
     from licensing.models import Slice
     from licensing.selectors import slices as selection
 
@@ -252,7 +254,7 @@ def filter_paths(user, size=10_000):
                 continue
             sql, params = selection.picked_sql(slice_, byte_budget(slice_.licence), path=path)
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+                for_set_based_work(cursor, work_mem="64MB")
                 seconds, _ = timed(lambda: cursor.execute(sql, params))  # noqa: B023
                 picked[path] = (seconds, [row[0] for row in cursor.fetchall()])
                 transaction.set_rollback(True)

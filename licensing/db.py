@@ -36,3 +36,14 @@ def reserve_ids(model, count):
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                        [model._meta.db_table, model._meta.pk.column, count])
         return [row[0] for row in cursor.fetchall()]
+
+
+def for_set_based_work(cursor, *, work_mem=None):
+    """Settings, for the rest of the transaction (PostgreSQL), of a statement over hundreds of thousands of
+    rows: no JIT, whose compiling cost 0.3-0.4 s of a 2.5 s royalty split and saved less than that, and, where
+    given, the memory for its sorts. More memory is not always faster: with 64 MB the split's planner
+    chose hash joins of a million rows over the merge joins its indexes give, and took half as long again."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL jit = off")
+        if work_mem:
+            cursor.execute(f"SET LOCAL work_mem = '{work_mem}'")

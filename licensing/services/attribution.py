@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from licensing import formats, jobs, shapley
+from licensing.db import for_set_based_work
 from licensing.models import (
     Asset,
     Contributor,
@@ -1032,6 +1033,7 @@ def attribution_pool_create(*, payment_id):
             params = {"licence": report.licence_id, "pool": pool.pk, "report": report.pk,
                       "currency": pool.currency, "now": now}
             with connection.cursor() as cursor:
+                for_set_based_work(cursor)
                 into = {**common, "reason": "'attribution'"}
                 cursor.execute(f"SELECT EXISTS ({owners_with_rightsholders_sql()})", params)
                 shared = cursor.fetchone()[0]

@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from licensing import formats
+from licensing.db import for_set_based_work
 from licensing.models import (
     Asset,
     Invoice,
@@ -136,6 +137,7 @@ def royalty_pool_create(*, payment_id):
             cents = int(amount * 100)
             if cents > 0:
                 with connection.cursor() as cursor:
+                    for_set_based_work(cursor)
                     cursor.execute(
                         split_sql(weights_sql=granted_payee_weights_sql(), cents=cents, into={
                             "licence_id": "%(licence)s", "pool_id": "%(pool)s", "credit_note_id": "NULL",
@@ -183,6 +185,7 @@ def royalties_reverse_for_credit_note(*, credit_note_id):
     })
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            for_set_based_work(cursor)
             cursor.execute(sql, {"invoice": invoice.pk, "licence": invoice.licence_id, "note": note.pk,
                                  "currency": note.currency, "now": timezone.now()})
             written = cursor.rowcount

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from licensing import formats, jobs, workflow
+from licensing.db import for_set_based_work
 from licensing.models import (
     Asset,
     Contributor,
@@ -373,8 +374,7 @@ def _insert_items(slice_, budget):
     sql, params = selection_sql(slice_, budget)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Let the top-N sort of the candidates stay in memory.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            for_set_based_work(cursor, work_mem="64MB")  # the top-N sort of the candidates in memory
             cursor.execute(sql, params)
             count, total, contributors = cursor.fetchone()
             return int(count), int(total), contributors or []
