@@ -31,6 +31,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from accounts.models import Organisation
 from licensing import feeds, jobs, rights
+from licensing.db import for_set_based_work
 from licensing.models import (
     Asset,
     Collection,
@@ -286,6 +287,7 @@ def _create_staging():
     text, real = ("text", "double precision") if pg else ("TEXT", "REAL")
     tags = "jsonb" if pg else "TEXT"
     with connection.cursor() as cursor:
+        for_set_based_work(cursor)  # for the whole ingest: its statements join a chunk with the catalogue
         # Dropped first too: inside an outer transaction (tests) ON COMMIT has not come yet.
         _drop_staging(cursor)
         # The feed's columns: text where the feed may leave them out (its tags are the feed's text, their
