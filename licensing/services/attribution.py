@@ -4,9 +4,10 @@ A report is read as a stream, in batches of lines: each batch is parsed, checked
 Shapley values computed in numpy (licensing/shapley.py), padded to the batch's most players. A
 JSONL chunk is decoded and checked in one pass by msgspec, straight into typed records with integer
 contributor ids and scores already bounded; a chunk msgspec refuses is read again line by line with
-orjson, so that every bad line is named with its reason. Only per-contributor sums survive a batch, so memory stays flat in the report's size
-(8 bytes per output are kept for the duplicate check). A report with any rejected line books
-nothing: the job lists every rejected line (the first REJECTIONS_KEPT of them) and stops there.
+orjson, so that every bad line is named with its reason. Only per-contributor sums survive a batch,
+so memory stays flat in the report's size (8 bytes per output are kept for the duplicate check). A
+report with any rejected line books nothing: the job lists every rejected line (the first
+REJECTIONS_KEPT of them) and stops there.
 
 Money: the report's pool is the attribution rate × its revenue, in cents. The part the scores
 explain, Σ pool_o × v_o(N), is split by Σ pool_o × φ_oi with the largest remainder over the whole

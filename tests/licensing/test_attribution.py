@@ -214,9 +214,10 @@ def test_lines_the_fast_decoder_leaves_to_the_careful_reader_book_the_same(world
     paths, decode = [], attribution._columns
     monkeypatch.setattr(attribution, "_columns", lambda *args: paths.append(decode(*args) is not None) or decode(*args))
     rng = np.random.default_rng(7)
+    by_asset = {str(world.cat.assets.first().pk): 0.9}
     lines = [output(f"{n}", f"{rng.integers(1, 5000) / 100:.2f}",
                     {c: round(float(rng.uniform(0, 1)), 3) for c in (world.ann, world.ben, world.cat, world.dan)
-                     if rng.uniform() < 0.7}, asset_scores={str(world.cat.assets.first().pk): 0.9} if n % 5 == 0 else {})
+                     if rng.uniform() < 0.7}, asset_scores=by_asset if n % 5 == 0 else {})
              for n in range(1, 41)]
     canonical = upload(world, jsonl(lines), reference="canonical")
     odd = jsonl(lines).replace(b'{"output_id":"7",', b'{"output_id":7,').replace(
