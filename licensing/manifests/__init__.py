@@ -2,13 +2,14 @@
 
 from .croissant import SliceManifestMeta, croissant_chunks
 from .items import COLUMNS, ManifestItem
-from .lines import MEDIA_TYPES, csv_header, csv_lines, jsonl_lines, manifest_sha256
+from .lines import MEDIA_TYPES, batched, csv_header, csv_lines, jsonl_lines, manifest_sha256
 
 __all__ = [
     "COLUMNS",
     "MEDIA_TYPES",
     "ManifestItem",
     "SliceManifestMeta",
+    "batched",
     "croissant_chunks",
     "csv_header",
     "csv_lines",

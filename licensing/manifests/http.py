@@ -14,6 +14,7 @@ from licensing import downloads
 from licensing.manifests import (
     MEDIA_TYPES,
     SliceManifestMeta,
+    batched,
     croissant_chunks,
     csv_lines,
     jsonl_lines,
@@ -30,22 +31,6 @@ FORMATS = {
     "manifest.jsonl": (MEDIA_TYPES["manifest.jsonl"], jsonl_lines),
     "manifest.csv": (MEDIA_TYPES["manifest.csv"], csv_lines),
 }
-
-
-def batched(chunks, size=64 * 1024):
-    """Join small chunks (text, or bytes as PostgreSQL sends them) into ~64 KiB UTF-8 writes: one write
-    per manifest line would dominate the time."""
-    buffer, length = [], 0
-    for chunk in chunks:
-        if isinstance(chunk, str):
-            chunk = chunk.encode()
-        buffer.append(chunk)
-        length += len(chunk)
-        if length >= size:
-            yield b"".join(buffer)
-            buffer, length = [], 0
-    if buffer:
-        yield b"".join(buffer)
 
 
 def _manifest_meta(slice_, token):

@@ -55,3 +55,19 @@ def manifest_sha256(chunks: Iterable[str]) -> str:
     for chunk in chunks:
         digest.update(chunk.encode("utf-8"))
     return digest.hexdigest()
+
+
+def batched(chunks, size=64 * 1024):
+    """Join small chunks (text, or bytes as PostgreSQL sends them) into ~64 KiB UTF-8 writes: one write
+    per manifest line would dominate the time."""
+    buffer, length = [], 0
+    for chunk in chunks:
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
+        buffer.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield b"".join(buffer)
+            buffer, length = [], 0
+    if buffer:
+        yield b"".join(buffer)

@@ -25,7 +25,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from licensing import downloads, jobs
-from licensing.manifests import MEDIA_TYPES, csv_header, csv_lines, jsonl_lines
+from licensing.manifests import MEDIA_TYPES, batched, csv_header, csv_lines, jsonl_lines
 from licensing.manifests.shards import ShardMember, tar_overhead, write_shard
 from licensing.models import (
     Licence,
@@ -307,21 +307,12 @@ def _manifest_chunks(slice_, fmt, prefix):
 
 def _write_text(out, chunks, size=1024 * 1024):
     """Write str or bytes chunks to `out` as UTF-8 in ~1 MiB writes; returns (bytes, sha256 hex)."""
-    digest, total, buffer, length = hashlib.sha256(), 0, [], 0
-    for chunk in chunks:
-        if isinstance(chunk, str):
-            chunk = chunk.encode()
-        buffer.append(chunk)
-        length += len(chunk)
-        if length >= size:
-            data = b"".join(buffer)
-            out.write(data)
-            digest.update(data)
-            total, buffer, length = total + len(data), [], 0
-    data = b"".join(buffer)
-    out.write(data)
-    digest.update(data)
-    return total + len(data), digest.hexdigest()
+    digest, total = hashlib.sha256(), 0
+    for data in batched(chunks, size):
+        out.write(data)
+        digest.update(data)
+        total += len(data)
+    return total, digest.hexdigest()
 
 
 def slice_manifest_links_revoke(*, licence, dedupe):
