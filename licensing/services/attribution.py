@@ -244,7 +244,8 @@ def _columns(numbers, lines, currency):
         return None
     output_ids = list(map(_OUTPUT_ID, decoded))
     revenues = list(map(_REVENUE, decoded))
-    if (not all(map(str.strip, output_ids)) or not all(map(Decimal.is_finite, revenues))
+    if (not all(map(str.strip, output_ids)) or "\x00" in "".join(output_ids)
+            or not all(map(Decimal.is_finite, revenues))
             or min(revenues) < 0 or max(revenues) > MAX_REVENUE
             or set(map(_CURRENCY, decoded)) - {currency, msgspec.UNSET}):
         return None
@@ -385,6 +386,8 @@ def _check_record(record, currency):
         output_id = str(output_id)
     if not 0 < len(output_id) <= MAX_OUTPUT_ID or not output_id.strip():
         return "no output_id" if not output_id.strip() else f"output_id longer than {MAX_OUTPUT_ID} characters"
+    if "\x00" in output_id:  # no database text holds one
+        return "output_id holds a NUL character"
     revenue = _revenue(revenue)
     if revenue is None:
         return "revenue is not a number"
@@ -802,7 +805,8 @@ def _add_records(batch, chunk, currency):
                 or not set(map(type, asset_scores)) <= {dict, type(None)}):
             return False
         lengths = np.fromiter(map(len, output_ids), dtype=np.int64, count=len(output_ids))
-        if lengths.min() < 1 or lengths.max() > MAX_OUTPUT_ID or not all(map(str.strip, output_ids)):
+        if (lengths.min() < 1 or lengths.max() > MAX_OUTPUT_ID or not all(map(str.strip, output_ids))
+                or "\x00" in "".join(output_ids)):
             return False
         revenues = list(map(Decimal, revenues))
         if not all(map(Decimal.is_finite, revenues)) or min(revenues) < 0 or max(revenues) > MAX_REVENUE:

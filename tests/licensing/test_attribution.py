@@ -244,3 +244,11 @@ def test_a_bad_line_in_a_decoded_chunk_is_named_as_in_any_other(world):
     assert report.status == "rejected"
     assert [(r["line"], r["reason"]) for r in report.rejected_lines] == [
         (2, "unknown contributor 999999999"), (3, "score outside [0, 1]: 1.5 for contributor " + str(world.ben.pk))]
+
+
+def test_an_output_id_with_a_nul_character_is_a_rejected_line_not_a_crash(world):
+    body = jsonl([output("o-1", "10.00", {world.ann: 0.5}), output("o-\x00-2", "10.00", {world.ben: 0.5})])
+    report = upload(world, body)
+    assert report.status == "rejected"
+    assert report.rejected_lines == [{"line": 2, "reason": "output_id holds a NUL character"}]
+    assert not UsageShare.objects.filter(report=report).exists()
