@@ -81,7 +81,9 @@ class UsageShare(models.Model):
     """One contributor's part of a processed report: enough to explain it without reading the file again,
     and the weights its payments are split by (cents of the whole pool, largest remainder over the report)."""
 
-    report = models.ForeignKey(UsageReport, on_delete=models.CASCADE, related_name="shares")
+    # Indexed by usage_share_once, which leads with the report: a second index would only slow the COPY of a
+    # report's shares.
+    report = models.ForeignKey(UsageReport, on_delete=models.CASCADE, related_name="shares", db_index=False)
     contributor = models.ForeignKey("licensing.Contributor", on_delete=models.PROTECT, related_name="usage_shares")
     outputs = models.PositiveIntegerField()
     score_sum = models.FloatField()

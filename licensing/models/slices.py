@@ -73,7 +73,9 @@ class Slice(models.Model):
 
 class SliceItem(models.Model):
     """One asset granted in a slice. `licence` repeats the slice's licence so that "already granted
-    to this licence" is one index probe per candidate asset."""
+    to this licence" is one index probe per candidate asset. A licence is granted a work once: every
+    selection leaves out what the licence holds (withdrawn items included), and builds of one licence
+    run one at a time under its row lock; the constraint says so to the database."""
 
     # The composite indexes below lead with each of these columns; a second index per key would
     # only slow the slice build's INSERT. `licence` copies the slice's licence, which the slice's
@@ -97,11 +99,13 @@ class SliceItem(models.Model):
     class Meta:
         ordering = ["slice", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["slice", "asset"], name="slice_item_unique_asset"),
+            # Also the index of "already granted to this licence", and of a slice's item by its work
+            # (with the slice's licence). Unique per licence rather than per slice, it implies the
+            # latter and spares the build a fifth index to write.
+            models.UniqueConstraint(fields=["licence", "asset"], name="slice_item_unique_licence_asset"),
             models.UniqueConstraint(fields=["slice", "position"], name="slice_item_unique_position"),
         ]
         indexes = [
-            models.Index(fields=["licence", "asset"], name="sliceitem_licence_asset_idx"),
             models.Index(fields=["asset"], name="sliceitem_asset_idx"),
             # The few withdrawn items of a slice, for the counts of what trained a model, and of a licence in
             # its withdrawals feed's cursor order. Building a slice inserts none (withdrawn_at is empty), so

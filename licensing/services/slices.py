@@ -243,25 +243,8 @@ def slice_build(*, slice_id):
         slice_fail(slice_id=slice_id, reason="The slice could not be built because of an internal error. "
                                               "The licensor has been told; ask again later.")
         raise
-    if count >= 10_000 and connection.vendor == "postgresql":
-        _analyze_items_if_outgrown(count)
     log.info("slice_built", slice=slice_id, assets=count, bytes=total_bytes)
     return slice_
-
-
-def _analyze_items_if_outgrown(count):
-    """ANALYZE the slice items when this slice alone is a tenth or more of what the statistics count.
-
-    A large slice changes the table's statistics enough to mislead the manifest's plan, but
-    only while the table is small beside it: autovacuum analyses the table again once a tenth
-    of it changed, and a slice below that is no surprise to the planner. ANALYZE reads a
-    sample of 30,000 rows, so running it after every large slice of a large table would cost
-    each build a fixed, and growing, time for nothing."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [SliceItem._meta.db_table])
-        counted = cursor.fetchone()[0]
-        if counted < 0 or count >= counted / 10:
-            cursor.execute(f"ANALYZE {SliceItem._meta.db_table}")
 
 
 def _why_nothing_was_granted(slice_, budget, bytes_cap):
