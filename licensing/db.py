@@ -1,4 +1,6 @@
 """Database rules that live in SQL, installed by migrations."""
+import zlib
+
 from django.db import connection, migrations
 
 
@@ -47,3 +49,16 @@ def for_set_based_work(cursor, *, work_mem=None):
         cursor.execute("SET LOCAL jit = off")
         if work_mem:
             cursor.execute(f"SET LOCAL work_mem = '{work_mem}'")
+
+
+CONSENT_LOCK = zlib.crc32(b"tessera-consent")
+
+
+def lock_consent(*, shared=False):
+    """How slice builds and contributors' opt-outs see each other (PostgreSQL; SQLite runs one writing
+    transaction at a time), held to the end of the transaction. An opt-out holds it alone from its first
+    statement; a build holds it shared from its last look at who opted out to its commit
+    (services/slices.py). Whichever commits second therefore sees what the other did."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}(%s)", [CONSENT_LOCK])

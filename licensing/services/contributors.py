@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from licensing.db import lock_consent
 from licensing.models import Contributor, ContributorConsentChange, SliceItem
 from licensing.rights import OPT_OUT
 from licensing.selectors.contributors import grants_an_opt_out_withdraws
@@ -17,6 +18,7 @@ log = structlog.get_logger(__name__)
 @transaction.atomic
 def contributor_set_opt_out(*, contributor, opted_out, by=None, note=""):
     """Record the contributor's choice; returns False when it was already their choice."""
+    lock_consent()  # first: a slice build about to commit either sees this choice or is seen by its withdrawal
     contributor = Contributor.objects.select_for_update().get(pk=contributor.pk)
     if contributor.opted_out == opted_out:
         return False
@@ -31,7 +33,7 @@ def contributor_set_opt_out(*, contributor, opted_out, by=None, note=""):
     if opted_out:
         # Research grants end at once; commercial licences keep theirs, as contracted. New slices exclude
         # the contributor because selection reads the flag set above; a build running now sees it through
-        # the contributor lock this transaction holds (services/slices.py).
+        # the consent lock this transaction holds (services/slices.py).
         withdrawable = grants_an_opt_out_withdraws(contributor_id=contributor.pk)
         # Each licence's timeline says which of its slices lost works, and how many.
         per_slice = list(withdrawable.values("slice_id", "slice__number", "licence__organisation_id")

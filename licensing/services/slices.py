@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from licensing import formats, jobs, workflow
-from licensing.db import for_set_based_work
+from licensing.db import for_set_based_work, lock_consent
 from licensing.models import (
     Asset,
     Contributor,
@@ -373,25 +373,22 @@ def _drop_contributors_who_opted_out_meanwhile(slice_, contributor_ids):
 
     The selection reads a snapshot: an opt-out that commits while it runs is not seen by it,
     and the opt-out's withdrawal cannot see this build's uncommitted items. So, before the
-    build commits, it takes a share lock on the contributors of its items (`contributor_ids`,
-    as the selection returned them: found again through the items, they would cost a join
-    to the whole catalogue). An opt-out that committed before the lock is seen here (the lock
-    reads the newest row) and its works leave the slice; one that comes later waits on the
-    lock for this commit and then withdraws the items like any others. Returns (items, bytes)
-    that left. SQLite runs one writing transaction at a time, so there the question does not
-    arise."""
+    build commits, it takes the consent lock shared (`lock_consent`), which an opt-out holds
+    alone for its whole transaction, and looks again at which contributors of its items
+    (`contributor_ids`, as the selection returned them) opted out. An opt-out that committed
+    before the lock is seen here and its works leave the slice; one still running is waited
+    for, then seen; one that comes later waits for this commit and then withdraws the items
+    like any others. The lock is held only from here to the commit, and the look reads the
+    contributors without writing them: a share lock on each, as builds took before, wrote
+    every contributor's row, one page each at 10 million works. Returns (items, bytes) that
+    left. SQLite runs one writing transaction at a time, so there the question does not arise."""
     if connection.vendor != "postgresql" or not contributor_ids:
         return 0, 0
     item, asset, contributor = SliceItem._meta.db_table, Asset._meta.db_table, Contributor._meta.db_table
+    lock_consent(shared=True)
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            WITH locked AS (
-                SELECT c.id, c.opted_out FROM {contributor} c WHERE c.id = ANY(%(ids)s::bigint[])
-                ORDER BY c.id
-                FOR SHARE
-            )
-            SELECT array_agg(id) FILTER (WHERE opted_out) FROM locked
-        """, {"ids": contributor_ids})
+        cursor.execute(f"SELECT array_agg(c.id) FROM {contributor} c WHERE c.opted_out AND c.id = ANY(%(ids)s::bigint[])",
+                       {"ids": contributor_ids})
         leaving = cursor.fetchone()[0]
         if not leaving:
             return 0, 0

@@ -80,7 +80,7 @@ def test_an_opt_out_committed_while_the_selection_runs_leaves_none_of_the_works_
     assert licence.used_assets == kept, "the cap counts only what the slice holds"
 
 
-def test_an_opt_out_arriving_while_the_build_holds_its_contributors_waits_and_then_withdraws_the_works(
+def test_an_opt_out_arriving_while_the_build_is_committing_waits_and_then_withdraws_the_works(
     org_a, alice, monkeypatch
 ):
     licence = research_licence(organisation=org_a, applicant=alice, max_assets=1000)
@@ -94,7 +94,7 @@ def test_an_opt_out_arriving_while_the_build_holds_its_contributors_waits_and_th
     opt_out, opted = in_thread(
         lambda: contributor_set_opt_out(contributor=Contributor.objects.get(pk=leaving.pk), opted_out=True, by=None))
     opt_out.join(timeout=1.5)
-    assert opt_out.is_alive(), "the opt-out waits for the build that holds the contributor"
+    assert opt_out.is_alive(), "the opt-out waits for the build that holds the consent lock"
     release.set()
     build.join(timeout=30)
     opt_out.join(timeout=30)
