@@ -54,11 +54,16 @@ def for_set_based_work(cursor, *, work_mem=None):
 CONSENT_LOCK = zlib.crc32(b"tessera-consent")
 
 
-def lock_consent(*, shared=False):
-    """How slice builds and contributors' opt-outs see each other (PostgreSQL; SQLite runs one writing
-    transaction at a time), held to the end of the transaction. An opt-out holds it alone from its first
-    statement; a build holds it shared from its last look at who opted out to its commit
-    (services/slices.py). Whichever commits second therefore sees what the other did."""
+def advisory_xact_lock(key, *, shared=False):
+    """A PostgreSQL advisory lock held to the end of the transaction. SQLite runs one writing transaction at a
+    time: nothing to do there."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}(%s)", [CONSENT_LOCK])
+            cursor.execute(f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}(%s)", [key])
+
+
+def lock_consent(*, shared=False):
+    """How slice builds and contributors' opt-outs see each other. An opt-out holds it alone from its first
+    statement; a build holds it shared from its last look at who opted out to its commit (services/slices.py).
+    Whichever commits second therefore sees what the other did."""
+    advisory_xact_lock(CONSENT_LOCK, shared=shared)

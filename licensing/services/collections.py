@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext
 
 from licensing import formats
+from licensing.db import advisory_xact_lock
 from licensing.models import (
     Asset,
     Collection,
@@ -43,10 +44,8 @@ class OfferConflict(Exception):
 
 
 def lock_exclusivity(*, shared=False):
-    """Within the current transaction. SQLite runs one writing transaction at a time: nothing to do there."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}(%s)", [EXCLUSIVITY_LOCK])
+    """Within the current transaction."""
+    advisory_xact_lock(EXCLUSIVITY_LOCK, shared=shared)
 
 
 def _describe(licence):
