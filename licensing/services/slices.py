@@ -387,8 +387,8 @@ def _drop_contributors_who_opted_out_meanwhile(slice_, contributor_ids):
     item, asset, contributor = SliceItem._meta.db_table, Asset._meta.db_table, Contributor._meta.db_table
     lock_consent(shared=True)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT array_agg(c.id) FROM {contributor} c WHERE c.opted_out AND c.id = ANY(%(ids)s::bigint[])",
-                       {"ids": contributor_ids})
+        cursor.execute(f"SELECT array_agg(c.id) FROM {contributor} c "
+                       f"WHERE c.opted_out AND c.id = ANY(%(ids)s::bigint[])", {"ids": contributor_ids})
         leaving = cursor.fetchone()[0]
         if not leaving:
             return 0, 0
