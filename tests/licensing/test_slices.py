@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from licensing.models import (
@@ -133,6 +134,19 @@ def test_a_second_slice_leaves_out_the_assets_already_granted_to_the_licence(org
     assert set(granted(first)) | set(granted(second)) == {a.pk for a in assets}
     assert not set(granted(first)) & set(granted(second))
     assert granted(elsewhere) == granted(first)  # another licence may be granted the same works
+
+
+def test_the_database_refuses_a_second_grant_of_a_work_to_the_same_licence(org_a, alice):
+    """What every selection keeps, the database keeps too: a licence pays for each work once."""
+    licence = research_licence(organisation=org_a, applicant=alice)
+    catalogue(3)
+    first = build(licence, alice, size=3, seed=1)
+    item = SliceItem.objects.filter(slice=first).first()
+    other = Slice.objects.create(licence=licence, number=2, phase=licence.phase, seed=2, size_requested=1)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SliceItem.objects.create(slice=other, licence=licence, asset_id=item.asset_id, position=0)
+    assert SliceItem.objects.filter(licence=licence, asset_id=item.asset_id).count() == 1
 
 
 def test_filters_pick_only_the_matching_kind_resolution_duration_and_tags(org_a, alice):
