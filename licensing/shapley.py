@@ -16,14 +16,24 @@ by each one's own factor, except where the full product underflowed; there they 
 and suffix products. Efficiency holds: the phi_i add up to v(N).
 """
 import math
+from functools import lru_cache
 
 import numpy as np
 
 
 def _nodes(n):
     """Gauss-Legendre nodes and weights on [0, 1], exact for polynomials of degree up to n - 1."""
-    points, weights = np.polynomial.legendre.leggauss(max(1, math.ceil(n / 2)))
-    return (points + 1) / 2, weights / 2
+    return _nodes_of_count(max(1, math.ceil(n / 2)))
+
+
+@lru_cache(maxsize=256)
+def _nodes_of_count(count):
+    # Found once per count: a report is split in thousands of chunks, and finding 100 nodes (the eigenvalues
+    # of a 100 x 100 matrix) took longer than the chunk's own products.
+    points, weights = np.polynomial.legendre.leggauss(count)
+    u, w = (points + 1) / 2, weights / 2
+    u.flags.writeable = w.flags.writeable = False
+    return u, w
 
 
 def shapley_values(scores):
