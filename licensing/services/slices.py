@@ -309,8 +309,8 @@ def selection_sql(slice_, budget):
     the granted works (for `_drop_contributors_who_opted_out_meanwhile`)."""
     item = SliceItem._meta.db_table
     picked, params = picked_sql(slice_, budget)
-    # Written in the works' order, not the slice's: three of the items' five indexes lead with the work (or
-    # the licence, then the work), and placing the rows in that order visits each of their pages once
+    # Written in the works' order, not the slice's: two of the four indexes a build writes lead with the work
+    # (or the licence, then the work), and placing the rows in that order visits each of their pages once
     # instead of at random (a third off a 100,000-work build). `position` keeps the slice's order.
     insert = f"INSERT INTO {item} (slice_id, licence_id, asset_id, position, withdrawn_at, withdrawal_reason) " \
              f"SELECT %(slice)s, %(licence)s, picked.id, picked.rn, NULL, %(no_reason)s FROM picked ORDER BY picked.id"
@@ -379,8 +379,8 @@ def _drop_contributors_who_opted_out_meanwhile(slice_, contributor_ids):
     before the lock is seen here and its works leave the slice; one still running is waited
     for, then seen; one that comes later waits for this commit and then withdraws the items
     like any others. The lock is held only from here to the commit, and the look reads the
-    contributors without writing them: a share lock on each, as builds took before, wrote
-    every contributor's row, one page each at 10 million works. Returns (items, bytes) that
+    contributors without writing them, where a share lock on each would write every
+    contributor's row, one page each at 10 million works. Returns (items, bytes) that
     left. SQLite runs one writing transaction at a time, so there the question does not arise."""
     if connection.vendor != "postgresql" or not contributor_ids:
         return 0, 0
