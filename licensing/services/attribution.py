@@ -236,18 +236,23 @@ class Columns:
 
 def _columns(numbers, lines, currency):
     """The chunk decoded and checked in one pass, or None when any line needs the careful path."""
+    joined = b"".join(lines)
     try:
-        decoded = _RECORDS.decode_lines(b"".join(lines))
+        decoded = _RECORDS.decode_lines(joined)
     except msgspec.DecodeError:  # ValidationError included
         return None
     if len(decoded) != len(lines):  # two objects on one line, or a line ended by a lone \r
         return None
     output_ids = list(map(_OUTPUT_ID, decoded))
     revenues = list(map(_REVENUE, decoded))
+    # A field no line names is not looked for record by record. A key may be spelt with \u escapes, so only a
+    # chunk without any says that by its bytes.
+    plain = b"\\u" not in joined
     if (not all(map(str.strip, output_ids)) or "\x00" in "".join(output_ids)
             or not all(map(Decimal.is_finite, revenues))
             or min(revenues) < 0 or max(revenues) > MAX_REVENUE
-            or set(map(_CURRENCY, decoded)) - {currency, msgspec.UNSET}):
+            or ((not plain or b'"currency"' in joined)
+                and set(map(_CURRENCY, decoded)) - {currency, msgspec.UNSET})):
         return None
     scores = list(map(_SCORES, decoded))
     try:
@@ -256,7 +261,8 @@ def _columns(numbers, lines, currency):
         return None
     values = np.fromiter(chain.from_iterable(map(dict.values, scores)), dtype=np.float64, count=len(ids))
     return Columns(lines=list(numbers), output_ids=output_ids, revenues=revenues, ids=ids, values=values,
-                   counts=list(map(len, scores)), asset_scores=list(map(_ASSET_SCORES, decoded)))
+                   counts=list(map(len, scores)),
+                   asset_scores=list(map(_ASSET_SCORES, decoded)) if not plain or b'"asset_scores"' in joined else [])
 
 
 _OUTPUT_ID, _REVENUE, _CURRENCY, _SCORES, _ASSET_SCORES = map(

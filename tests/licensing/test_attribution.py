@@ -83,6 +83,20 @@ def test_a_bad_line_rejects_the_whole_report_naming_every_line_and_reason(world)
     assert report.invoice is None and not UsageShare.objects.filter(report=report).exists()
 
 
+def test_fields_spelt_with_escapes_are_read_as_the_same_fields(world):
+    asset = world.ann.assets.first()
+    body = (f'{{"output_id": "o-1", "revenue": "10.00", "scores": {{"{world.ben.pk}": 0.1}}, '
+            f'"\\u0061sset_scores": {{"{asset.pk}": 0.5}}}}\n').encode()
+    report = upload(world, body)
+    assert report.status == "processed", report.rejected_lines
+    assert UsageShare.objects.get(report=report, contributor=world.ann).score_sum == 0.5
+    wrong = (f'{{"output_id": "o-1", "revenue": "10.00", "scores": {{"{world.ann.pk}": 0.5}}, '
+             '"curr\\u0065ncy": "USD"}\n').encode()
+    rejected = upload(world, wrong, reference="escaped")
+    assert rejected.status == "rejected"
+    assert rejected.rejected_lines[0]["reason"].startswith("wrong currency 'USD'")
+
+
 def test_a_report_sent_twice_or_processed_twice_books_once(world):
     body = jsonl([output("o-1", "10.00", {world.ann: 0.5})])
     report = upload(world, body)
