@@ -248,7 +248,8 @@ def _columns(numbers, lines, currency):
     # A field no line names is not looked for record by record. A key may be spelt with \u escapes, so only a
     # chunk without any says that by its bytes.
     plain = b"\\u" not in joined
-    if (not all(map(str.strip, output_ids)) or "\x00" in "".join(output_ids)
+    # Ids are never empty (min_length): blank is all white space, which isspace says without a copy as strip makes.
+    if (any(map(str.isspace, output_ids)) or "\x00" in "".join(output_ids)
             or not all(map(Decimal.is_finite, revenues))
             or min(revenues) < 0 or max(revenues) > MAX_REVENUE
             or ((not plain or b'"currency"' in joined)

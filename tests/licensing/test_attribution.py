@@ -83,6 +83,16 @@ def test_a_bad_line_rejects_the_whole_report_naming_every_line_and_reason(world)
     assert report.invoice is None and not UsageShare.objects.filter(report=report).exists()
 
 
+def test_an_output_id_of_white_space_alone_is_no_output_id(world):
+    report = upload(world, jsonl([
+        output("o-1", "1.00", {world.ann: 0.5}),
+        output("   ", "1.00", {world.ann: 0.5}),
+        output("\u2003\t", "1.00", {world.ann: 0.5}),
+    ]))
+    assert report.status == "rejected"
+    assert report.rejected_lines == [{"line": 2, "reason": "no output_id"}, {"line": 3, "reason": "no output_id"}]
+
+
 def test_fields_spelt_with_escapes_are_read_as_the_same_fields(world):
     asset = world.ann.assets.first()
     body = (f'{{"output_id": "o-1", "revenue": "10.00", "scores": {{"{world.ben.pk}": 0.1}}, '
