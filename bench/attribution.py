@@ -17,6 +17,7 @@ import os
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +36,18 @@ CATALOGUE = ["--assets", "1000000", "--contributors", "100000", "--opt-out-rate"
 ROUNDS = 3  # of the 1M report, each followed by its baseline
 REPORTS = [("attribution_1m_x10_s", 1_000_000, 10, 9973), ("attribution_100k_x200_s", 100_000, 200, 499)]
 BIG = REPORTS[0][0]
+
+
+@dataclass
+class Booked:
+    """One report booked: its steps' times (whole = process + payment + pool), the report, peak RSS."""
+
+    upload_s: float
+    process_s: float
+    pool_s: float
+    whole_s: float
+    report: object
+    peak_mb: float
 
 
 class PeakRss:
@@ -122,8 +135,7 @@ def run():
           "contributors; version declared trained on the slice")
     notes = [load_note("at the start")]
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    figures, peaks, ratios = [], {}, []
-    baseline = []
+    figures, peaks, baseline = [], {}, []
 
     def prorata_split(pool_amount):
         """The baseline once: royalty_pool_create of a payment whose pool is `pool_amount`, over the same grants."""
@@ -133,13 +145,11 @@ def run():
         payment = payment_record(invoice=invoice, by=None, amount=invoice.gross_total,
                                  received_on=timezone.now().date(), reference=f"BASE-{invoice.pk}")
         seconds, pool = timed(lambda: royalty_pool_create(payment_id=payment.pk))
-        baseline.append(seconds)
         print(f"  pro-rata split of {pool.amount:,} EUR over {pool.contributor_count:,} contributors: {seconds:.3f} s")
         return seconds
 
     def book(path, reference):
-        """Upload, process, pay and pool one report; (upload s, process s, pool s, whole s, report, peak RSS MB),
-        the whole being process, payment and pool."""
+        """Upload, process, pay and pool one report."""
         with open(path, "rb") as handle:
             upload_s, (report, _) = timed(lambda: usage_report_upload(
                 version=version, upload=File(handle, name=path.name), reference=reference,
@@ -160,7 +170,7 @@ def run():
         default_storage.delete(processed.file)  # hundreds of MB: the benchmark keeps none of its reports
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE licensing_royaltyentry")
-        return upload_s, process_s, pool_s, whole_s, processed, rss.peak
+        return Booked(upload_s, process_s, pool_s, whole_s, processed, rss.peak)
 
     # Jobs are run here, by hand, so that each step is timed alone. The big report and its baseline take turns,
     # ROUNDS times: on a shared machine, a neighbour's load then weighs on both sides alike.
@@ -170,33 +180,36 @@ def run():
             seconds, _ = timed(lambda: write_report(path, outputs, players, stride, contributor_ids, seed=outputs))
             size = path.stat().st_size / 2 ** 20
             print(f"  {outputs:,} outputs × {players} written ({size:.0f} MB) in {seconds:.1f} s")
-            rounds = ROUNDS if key == BIG else 1
-            totals, processes, pools_s, uploads, rss = [], [], [], [], []
-            for n in range(rounds):
-                upload_s, process_s, pool_s, total, processed, peak = book(path, f"{key}-{n + 1}")
-                totals.append(total), processes.append(process_s), pools_s.append(pool_s)
-                uploads.append(upload_s), rss.append(peak)
-                print(f"  {key} round {n + 1}: {total:.2f} s (process {process_s:.2f} s, pool {pool_s:.2f} s; "
-                      f"upload {upload_s:.2f} s), peak RSS {peak:.0f} MB, {processed.contributor_count:,} "
-                      f"contributors, entries add up to the pool {processed.pool:,}")
+            runs = []
+            for n in range(ROUNDS if key == BIG else 1):
+                run = book(path, f"{key}-{n + 1}")
+                runs.append(run)
+                print(f"  {key} round {n + 1}: {run.whole_s:.2f} s (process {run.process_s:.2f} s, pool "
+                      f"{run.pool_s:.2f} s; upload {run.upload_s:.2f} s), peak RSS {run.peak_mb:.0f} MB, "
+                      f"{run.report.contributor_count:,} contributors, entries add up to the pool {run.report.pool:,}")
                 if key == BIG:
-                    ratios.append(total / prorata_split(processed.pool))
+                    baseline.append(prorata_split(run.report.pool))
             path.unlink()
-            peaks[key] = max(rss)
-            figures.append(Figure.median(key, totals, "s", (
-                f"process (read, check, Shapley, {processed.contributor_count:,} shares, invoice) + payment + "
-                f"pool; pool {processed.pool:,} EUR, {processed.attributed:,} by attribution")))
-            figures.append(Figure.median(key.replace("_s", "_upload_s"), uploads, "s", "upload: sha256 + stored"))
-            figures.append(Figure.median(key.replace("_s", "_process_s"), processes, "s",
+            if key == BIG:
+                big_runs = runs
+            peaks[key] = max(run.peak_mb for run in runs)
+            booked = runs[-1].report
+            figures.append(Figure.median(key, [run.whole_s for run in runs], "s", (
+                f"process (read, check, Shapley, {booked.contributor_count:,} shares, invoice) + payment + "
+                f"pool; pool {booked.pool:,} EUR, {booked.attributed:,} by attribution")))
+            figures.append(Figure.median(key.replace("_s", "_upload_s"), [run.upload_s for run in runs], "s",
+                                         "upload: sha256 + stored"))
+            figures.append(Figure.median(key.replace("_s", "_process_s"), [run.process_s for run in runs], "s",
                                          "the job: read, check, Shapley, shares, invoice"))
-            figures.append(Figure.median(key.replace("_s", "_pool_s"), pools_s, "s",
+            figures.append(Figure.median(key.replace("_s", "_pool_s"), [run.pool_s for run in runs], "s",
                                          "the payment's pool: attribution entries + the pro-rata rest"))
     shutil.rmtree(DATA_DIR, ignore_errors=True)
     figures.append(Figure.median("prorata_split_s", baseline, "s",
                                  "royalty_pool_create of the same pool, each right after a round of the 1M report"))
     figures.append(Figure("attribution_peak_rss_mb", max(peaks.values()), "MB",
                           note=", ".join(f"{k}: {v:.0f} MB" for k, v in peaks.items())))
-    notes.append("1M report / the pro-rata split after it, by round: " + ", ".join(f"{r:.2f}x" for r in ratios))
+    notes.append("1M report / the pro-rata split after it, by round: "
+                 + ", ".join(f"{run.whole_s / split_s:.2f}x" for run, split_s in zip(big_runs, baseline)))
     notes.append(load_note("at the end"))
     report = Report(figures=figures, targets=[], notes=notes)
     big, prorata = report.figure("attribution_1m_x10_s"), report.figure("prorata_split_s")

@@ -812,7 +812,7 @@ def _add_records(batch, chunk, currency):
                 or not set(map(type, asset_scores)) <= {dict, type(None)}):
             return False
         lengths = np.fromiter(map(len, output_ids), dtype=np.int64, count=len(output_ids))
-        if (lengths.min() < 1 or lengths.max() > MAX_OUTPUT_ID or not all(map(str.strip, output_ids))
+        if (lengths.min() < 1 or lengths.max() > MAX_OUTPUT_ID or any(map(str.isspace, output_ids))
                 or "\x00" in "".join(output_ids)):
             return False
         revenues = list(map(Decimal, revenues))
