@@ -3,7 +3,7 @@
 A research licence is an Agreement between the licensor and the organisation. The
 commercial upgrade is first an Offer addressed to that organisation and, once it is
 paid, an Agreement with the same rules and the commercial dates. Every document these
-functions return must pass ../shared/standards/odrl/validate.py.
+functions return must pass tests/standards/odrl/validate.py.
 
 Three habits follow from that validator and from ODRL's own rules:
 - every rule names its assigner, assignee and target itself (the policy-level values

@@ -19,8 +19,9 @@ from licensing.terms import (
     territory_areas,
 )
 
-SHARED = Path(settings.BASE_DIR).parent / "shared"
-VALIDATOR = SHARED / "standards/odrl/validate.py"
+# The ODRL 2.2 validator and the W3C vocabulary and shapes it checks against, kept with the tests so that a
+# checkout anywhere runs them.
+VALIDATOR = Path(settings.BASE_DIR) / "tests/standards/odrl/validate.py"
 BASE = "https://tessera.example"
 
 APPROVED = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
