@@ -5,6 +5,7 @@ Celery tasks in-process and prints e-mail to the console. Production sets
 DATABASE_URL, REDIS_URL and CELERY_BROKER_URL; with DEBUG off the secret key and
 the allowed hosts must come from the environment.
 """
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -315,6 +316,11 @@ REST_FRAMEWORK = {
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 # Except a usage report: one line per output, a million outputs a few hundred MB.
 USAGE_REPORT_MAX_BYTES = env.int("USAGE_REPORT_MAX_BYTES", default=4 * 1024**3)
+# Processes that decode a large usage report's lines while the job books those already decoded; 0 decodes
+# everything in the job's own process. Two on two cores: the job's own work is about half the decoders'.
+ATTRIBUTION_DECODERS = env.int("ATTRIBUTION_DECODERS", default=2 if (os.cpu_count() or 1) > 1 else 0)
+# From this size on: below it, starting them costs more than they save.
+ATTRIBUTION_DECODERS_FROM_BYTES = env.int("ATTRIBUTION_DECODERS_FROM_BYTES", default=64 * 1024**2)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
     "DESCRIPTION": "Research and commercial licences for AI training data: licences, slices, manifests, invoices.\n\n"

@@ -132,6 +132,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     env = dict(os.environ)
     env["DATABASE_URL"] = live_database_url()
     env["CONN_MAX_AGE"] = "0"
+    # Every usage report the worker processes is decoded by decoder processes, as a large one is: a prefork
+    # pool child (a daemon) is seen to start them.
+    env["ATTRIBUTION_DECODERS"], env["ATTRIBUTION_DECODERS_FROM_BYTES"] = "2", "0"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "celery-worker.log", "ab")
     process = subprocess.Popen(

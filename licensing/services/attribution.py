@@ -4,7 +4,9 @@ A report is read as a stream, in batches of lines: each batch is parsed, checked
 Shapley values computed in numpy (licensing/shapley.py), padded to the batch's most players. A
 JSONL chunk is decoded and checked in one pass by msgspec, straight into typed records with integer
 contributor ids and scores already bounded; a chunk msgspec refuses is read again line by line with
-orjson, so that every bad line is named with its reason. Only per-contributor sums survive a batch,
+orjson, so that every bad line is named with its reason. A large report's blocks are decoded by decoder
+processes (licensing/usage_lines.py) on the other cores while this one checks, splits and books the blocks
+already decoded, in the file's order. Only per-contributor sums survive a batch,
 so memory stays flat in the report's size (8 bytes per output are kept for the duplicate check). A
 report with any rejected line books nothing: the job lists every rejected line (the first
 REJECTIONS_KEPT of them) and stops there.
@@ -33,10 +35,7 @@ from contextlib import contextmanager
 from itertools import chain
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from operator import attrgetter
-from typing import Annotated, Union
 
-import msgspec
 import numpy as np
 import orjson
 import structlog
@@ -46,7 +45,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from licensing import formats, jobs, shapley
+from licensing import formats, jobs, shapley, usage_lines
 from licensing.db import for_set_based_work
 from licensing.models import (
     Asset,
@@ -68,6 +67,7 @@ from licensing.services.audit import audit
 from licensing.services.billing import usage_invoice_issue
 from licensing.selectors.attribution import attributed_payee_weights_sql, owners_with_rightsholders_sql
 from licensing.services.royalties import cents_to_amount_sql, granted_payee_weights_sql, payment_net, split_sql
+from licensing.usage_lines import MAX_OUTPUT_ID, MAX_REVENUE, MAX_SCORES, Columns
 
 log = structlog.get_logger(__name__)
 
@@ -75,9 +75,6 @@ BATCH_LINES = 50_000
 BATCH_SCORES = 1_000_000  # a batch of wide outputs ends sooner: its lists of scores are Python objects
 # Quadrature arrays hold rows × players × nodes floats: a batch of wide outputs is cut into chunks.
 SHAPLEY_CHUNK_ELEMENTS = 1_000_000  # 8 MB: the in-place arrays stay nearer the cache
-MAX_REVENUE = Decimal("1000000000")  # per output
-MAX_OUTPUT_ID = 200
-MAX_SCORES = 10_000  # per output
 MAX_REPORT_BYTES = settings.USAGE_REPORT_MAX_BYTES
 
 
@@ -192,6 +189,7 @@ def usage_report_upload(*, version, upload, reference, period_start, period_end,
 
 READ_BYTES = 4 * 2 ** 20  # a JSONL report is read and parsed this much at a time
 CSV_CHUNK_RECORDS = 20_000
+_block_columns = usage_lines.block_columns
 
 
 def records(report, *, opened=None):
@@ -199,75 +197,6 @@ def records(report, *, opened=None):
     `opened(handle)` is told the binary file, for the progress its position gives."""
     for chunk in record_chunks(report, opened=opened):
         yield from chunk
-
-
-Score = Annotated[float, msgspec.Meta(ge=0, le=1)]
-Scores = Annotated[dict[int, Score], msgspec.Meta(max_length=MAX_SCORES)]
-
-
-class Record(msgspec.Struct, gc=False):
-    """A JSONL line in the form the fast path takes: everything `_check_record` and the score checks refuse
-    is refused here too, or sends the chunk to the careful path (an output id given as a number, a null
-    currency, a contributor id with spaces or leading zeros), which decides as it always did."""
-
-    output_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_OUTPUT_ID)]
-    revenue: Decimal
-    scores: Scores = {}
-    currency: Union[str, msgspec.UnsetType] = msgspec.UNSET
-    asset_scores: Union[Scores, msgspec.UnsetType] = msgspec.UNSET
-
-
-_RECORDS = msgspec.json.Decoder(Record)
-
-
-@dataclass
-class Columns:
-    """A JSONL chunk that passed every per-line check, by column; `ids` and `values` are its contributor
-    scores, record after record (`counts` of them per record)."""
-
-    lines: list
-    output_ids: list
-    revenues: list
-    ids: np.ndarray
-    values: np.ndarray
-    counts: list
-    asset_scores: list
-
-
-def _columns(numbers, lines, currency):
-    """The chunk decoded and checked in one pass, or None when any line needs the careful path."""
-    joined = b"".join(lines)
-    try:
-        decoded = _RECORDS.decode_lines(joined)
-    except msgspec.DecodeError:  # ValidationError included
-        return None
-    if len(decoded) != len(lines):  # two objects on one line, or a line ended by a lone \r
-        return None
-    output_ids = list(map(_OUTPUT_ID, decoded))
-    revenues = list(map(_REVENUE, decoded))
-    # A field no line names is not looked for record by record. A key may be spelt with \u escapes, so only a
-    # chunk without any says that by its bytes.
-    plain = b"\\u" not in joined
-    # Ids are never empty (min_length): blank is all white space, which isspace says without a copy as strip makes.
-    if (any(map(str.isspace, output_ids)) or "\x00" in "".join(output_ids)
-            or not all(map(Decimal.is_finite, revenues))
-            or min(revenues) < 0 or max(revenues) > MAX_REVENUE
-            or ((not plain or b'"currency"' in joined)
-                and set(map(_CURRENCY, decoded)) - {currency, msgspec.UNSET})):
-        return None
-    scores = list(map(_SCORES, decoded))
-    try:
-        ids = np.fromiter(chain.from_iterable(scores), dtype=np.int64)
-    except OverflowError:  # an id no contributor has; the careful path names the line
-        return None
-    values = np.fromiter(chain.from_iterable(map(dict.values, scores)), dtype=np.float64, count=len(ids))
-    return Columns(lines=list(numbers), output_ids=output_ids, revenues=revenues, ids=ids, values=values,
-                   counts=list(map(len, scores)),
-                   asset_scores=list(map(_ASSET_SCORES, decoded)) if not plain or b'"asset_scores"' in joined else [])
-
-
-_OUTPUT_ID, _REVENUE, _CURRENCY, _SCORES, _ASSET_SCORES = map(
-    attrgetter, ("output_id", "revenue", "currency", "scores", "asset_scores"))
 
 
 def record_chunks(report, *, opened=None, columns=False):
@@ -288,10 +217,12 @@ def record_chunks(report, *, opened=None, columns=False):
             if chunk:
                 yield chunk
             return
-        for numbers, lines in _jsonl_lines(handle):
-            decoded = _columns(numbers, lines, report.currency) if columns else None
+        for first, block, count, decoded in _decoded_blocks(handle, report, columns):
             if decoded is not None:
                 yield decoded
+                continue
+            numbers, lines = _block_lines(first, block)
+            if not lines:
                 continue
             try:
                 parsed = list(map(orjson.loads, lines))
@@ -309,26 +240,63 @@ def record_chunks(report, *, opened=None, columns=False):
             yield chunk
 
 
-def _jsonl_lines(handle):
-    """(line numbers, lines) of the non-blank lines, READ_BYTES of the file at a time. Lines end as a file
-    iterated in Python ends them: at \n, \r\n or \r."""
-    number, carry = 0, b""
+def _decoded_blocks(handle, report, columns):
+    """(first line number, block, line count, Columns or None) per block of a JSONL report: None for every
+    block without `columns`, and for a block with a line for the careful path."""
+    blocks = _jsonl_blocks(handle)
+    decoders = settings.ATTRIBUTION_DECODERS
+    if not columns:
+        for first, block, count, _ in blocks:
+            yield first, block, count, None
+    elif decoders and report.bytes >= settings.ATTRIBUTION_DECODERS_FROM_BYTES:
+        # Decoder processes (licensing/usage_lines.py) decode the next blocks while this one books.
+        with usage_lines.Decoders(decoders, path=_local_path(report.file)) as started:
+            yield from started.decoded(blocks, report.currency)
+    else:
+        for first, block, count, _ in blocks:
+            yield first, block, count, _block_columns(first, block, count, report.currency)
+
+
+def _local_path(name):
+    """The stored file's path on this machine's disk, which decoders read themselves; None for object storage,
+    whose blocks are sent to them."""
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:
+        return None
+
+
+def _jsonl_blocks(handle):
+    """(number of its first line, block, how many lines, its offset in the file) for the file READ_BYTES at a
+    time, each block ending
+    at the end of a line (but the file's last). Lines end as a file iterated in Python ends them: at \n, \r\n
+    or \r; a block is cut after a \n, so that a \r\n is never split."""
+    number, offset, carry = 0, 0, b""
     while True:
-        block = handle.read(READ_BYTES)
-        if not block:
+        read = handle.read(READ_BYTES)
+        if not read:
             break
-        pieces = (carry + block).splitlines(keepends=True)
-        # The last piece may go on in the next block (no line end yet, or a \r before its \n).
-        carry = pieces.pop() if pieces and not pieces[-1].endswith(b"\n") else b""
-        numbers = range(number + 1, number + 1 + len(pieces))
-        number += len(pieces)
-        if not all(map(bytes.strip, pieces)):  # blank lines are skipped, and keep their numbers
-            kept = [(n, piece) for n, piece in zip(numbers, pieces) if piece.strip()]
-            numbers, pieces = zip(*kept) if kept else ((), ())
-        if pieces:
-            yield list(numbers), pieces
-    if carry.strip():
-        yield [number + 1], [carry]
+        data = carry + read
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            carry = data
+            continue
+        block, carry = data[:cut], data[cut:]
+        count = block.count(b"\n") if b"\r" not in block else len(block.splitlines())
+        yield number + 1, block, count, offset
+        number, offset = number + count, offset + cut
+    if carry:
+        yield number + 1, carry, len(carry.splitlines()), offset
+
+
+def _block_lines(first, block):
+    """(line numbers, lines) of a block's non-blank lines: blank lines are skipped, and keep their numbers."""
+    pieces = block.splitlines(keepends=True)
+    numbers = range(first, first + len(pieces))
+    if not all(map(bytes.strip, pieces)):
+        kept = [(n, piece) for n, piece in zip(numbers, pieces) if piece.strip()]
+        numbers, pieces = zip(*kept) if kept else ((), ())
+    return list(numbers), list(pieces)
 
 
 def _csv_records(handle):
@@ -439,9 +407,12 @@ class Batch:
     asset_rows: list = field(default_factory=list)
     asset_keys: list = field(default_factory=list)
     asset_values: list = field(default_factory=list)
-    # A batch of decoded chunks holds their contributor ids and scores as arrays instead of `keys` and `values`.
+    # A batch of decoded chunks holds their contributor ids, scores and revenues as arrays instead of `keys`,
+    # `values` and `revenues` (and the revenues' exact sums).
     id_parts: list = field(default_factory=list)
     value_parts: list = field(default_factory=list)
+    revenue_parts: list = field(default_factory=list)
+    revenue_sums: list = field(default_factory=list)
 
     @property
     def columnar(self):
@@ -595,7 +566,6 @@ class Catalogue:
 def _read_batch(batch, catalogue, totals):
     """Check a batch of records; returns (rows, contributor positions, scores) of its outputs or None when
     a line is rejected (then every line of the batch has been checked and reported)."""
-    revenues = batch.revenues
     counts = np.asarray(batch.counts, dtype=np.int64)
     try:
         types = set(map(type, batch.asset_values))
@@ -622,11 +592,15 @@ def _read_batch(batch, catalogue, totals):
             batch.values = np.concatenate(batch.value_parts).tolist()
         _reject_scores(batch, catalogue, totals)
         return None
-    totals.revenue += sum(revenues, Decimal("0"))
+    if batch.columnar:
+        totals.revenue += sum(batch.revenue_sums, Decimal("0"))
+        revenues = np.concatenate(batch.revenue_parts)
+    else:
+        totals.revenue += sum(batch.revenues, Decimal("0"))
+        revenues = np.fromiter(map(float, batch.revenues), dtype=np.float64, count=len(batch.revenues))
     totals.output_count += len(counts)
     totals.score_count += len(values)
-    return Checked(rows=rows, positions=positions, values=values, outputs=len(counts),
-                   revenues=np.fromiter(map(float, revenues), dtype=np.float64, count=len(revenues)),
+    return Checked(rows=rows, positions=positions, values=values, outputs=len(counts), revenues=revenues,
                    lines=np.asarray(batch.lines, dtype=np.int64),
                    output_ids=np.asarray(batch.output_ids, dtype=object), by_asset=bool(batch.asset_keys))
 
@@ -843,7 +817,8 @@ def _add_columns(batch, columns):
     first = len(batch.counts)
     batch.lines.extend(columns.lines)
     batch.output_ids.extend(columns.output_ids)
-    batch.revenues.extend(columns.revenues)
+    batch.revenue_parts.append(columns.revenue_floats)
+    batch.revenue_sums.append(columns.revenue_sum)
     batch.counts.extend(columns.counts)
     batch.id_parts.append(columns.ids)
     batch.value_parts.append(columns.values)

@@ -235,8 +235,9 @@ def test_lines_the_fast_decoder_leaves_to_the_careful_reader_book_the_same(world
     from licensing.services import attribution
 
     monkeypatch.setattr(attribution, "READ_BYTES", 200)  # a chunk of one or two lines
-    paths, decode = [], attribution._columns
-    monkeypatch.setattr(attribution, "_columns", lambda *args: paths.append(decode(*args) is not None) or decode(*args))
+    paths, decode = [], attribution._block_columns
+    monkeypatch.setattr(attribution, "_block_columns",
+                        lambda *args: paths.append(decode(*args) is not None) or decode(*args))
     rng = np.random.default_rng(7)
     by_asset = {str(world.cat.assets.first().pk): 0.9}
     lines = [output(f"{n}", f"{rng.integers(1, 5000) / 100:.2f}",
