@@ -23,7 +23,7 @@ import subprocess
 import sys
 from collections import deque
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
@@ -38,6 +38,26 @@ log = structlog.get_logger(__name__)
 MAX_REVENUE = Decimal("1000000000")  # per output
 MAX_OUTPUT_ID = 200
 MAX_SCORES = 10_000  # per output
+# Decimal places a revenue may have: then a report's revenue, at most 1e9 an output, adds up exactly in 28 digits
+# however its lines are grouped, up to 10^11 lines.
+REVENUE_PLACES = 8
+_EXACTLY = Context(prec=28, traps=[Inexact, InvalidOperation])
+
+
+def exact_sum(revenues, start=Decimal("0")):
+    """The sum of revenues that passed the line checks, exactly (Inexact is raised otherwise)."""
+    with localcontext(_EXACTLY):
+        return sum(revenues, start)
+
+
+def revenue_sum(revenues):
+    """The exact sum of a block's revenues, or None when one has more than REVENUE_PLACES decimal places (the
+    careful path names it): an exact sum has the fewest places of its terms."""
+    try:
+        total = exact_sum(revenues)
+    except Inexact:
+        return None
+    return total if total.as_tuple().exponent >= -REVENUE_PLACES else None
 
 Score = Annotated[float, msgspec.Meta(ge=0, le=1)]
 Scores = Annotated[dict[int, Score], msgspec.Meta(max_length=MAX_SCORES)]
@@ -78,6 +98,9 @@ _OUTPUT_ID, _REVENUE, _CURRENCY, _SCORES, _ASSET_SCORES = map(
     attrgetter, ("output_id", "revenue", "currency", "scores", "asset_scores"))
 
 
+# Records are read as JSON values one after another, whatever the lines: two objects on one line and one over
+# two lines would still count one record a line. Without those, each record is on a line of its own.
+_TWO_ON_A_LINE = re.compile(rb"\}[ \t]*\{")
 _BLANK_INSIDE = re.compile(rb"\n[ \t\x0b\x0c]*\n")  # a line of white space alone, after another line
 
 
@@ -92,9 +115,9 @@ def _has_blank_line(block):
 
 def block_columns(first, block, count, currency):
     """A block of `count` whole lines, the first numbered `first`, decoded and checked in one pass; None when
-    a line needs the careful path, or when the block's lines are not one record each by their \n alone (a
-    blank line, a line ended by a lone \r)."""
-    if b"\r" in block or _has_blank_line(block):
+    a line needs the careful path, or when the block's lines might not be one record each by their \n alone
+    (a blank line, a line ended by a lone \r, a line where one object ends and another begins)."""
+    if b"\r" in block or _has_blank_line(block) or _TWO_ON_A_LINE.search(block):
         return None
     return _columns(range(first, first + count), block, count, currency)
 
@@ -118,13 +141,16 @@ def _columns(numbers, joined, count, currency):
             or ((not plain or b'"currency"' in joined)
                 and set(map(_CURRENCY, decoded)) - {currency, msgspec.UNSET})):
         return None
+    total = revenue_sum(revenues)
+    if total is None:
+        return None
     scores = list(map(_SCORES, decoded))
     try:
         ids = np.fromiter(chain.from_iterable(scores), dtype=np.int64)
     except OverflowError:  # an id no contributor has; the careful path names the line
         return None
     values = np.fromiter(chain.from_iterable(map(dict.values, scores)), dtype=np.float64, count=len(ids))
-    return Columns(lines=numbers, output_ids=output_ids, revenue_sum=sum(revenues, Decimal("0")),
+    return Columns(lines=numbers, output_ids=output_ids, revenue_sum=total,
                    revenue_floats=np.fromiter(map(float, revenues), dtype=np.float64, count=len(revenues)),
                    ids=ids, values=values, counts=list(map(len, scores)),
                    asset_scores=list(map(_ASSET_SCORES, decoded)) if not plain or b'"asset_scores"' in joined else [])
@@ -223,9 +249,9 @@ class Decoders:
 
     def _lose(self, decoder):
         self.decoders.remove(decoder)
-        log.warning("usage_report_decoder_lost", pid=decoder.process.pid, returncode=decoder.process.poll(),
-                    left=len(self.decoders))
         decoder.close()
+        log.warning("usage_report_decoder_lost", pid=decoder.process.pid, returncode=decoder.process.returncode,
+                    left=len(self.decoders))
 
     def decoded(self, blocks, currency):
         """(first, block, count, Columns or None) for each (first, block, count, offset) of `blocks`, in their
@@ -274,13 +300,19 @@ def _serve(stdin, stdout):
                 first, source, count, currency = _receive(stdin)
             except EOFError:
                 return
+            length = None
             if isinstance(source, tuple):
                 path, offset, length = source
                 if path not in files:
                     files[path] = open(path, "rb")
                 source = os.pread(files[path].fileno(), length, offset)
-            result = block_columns(first, source, count, currency)
-            _send(stdout, result)
+            # A short read (the file is not what the job read) leaves the block to the job.
+            whole = length is None or len(source) == length
+            result = block_columns(first, source, count, currency) if whole else None
+            try:
+                _send(stdout, result)
+            except BrokenPipeError:  # the job ended before it wanted this block
+                return
             del result, source
     finally:
         for handle in files.values():

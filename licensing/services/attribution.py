@@ -67,7 +67,7 @@ from licensing.services.audit import audit
 from licensing.services.billing import usage_invoice_issue
 from licensing.selectors.attribution import attributed_payee_weights_sql, owners_with_rightsholders_sql
 from licensing.services.royalties import cents_to_amount_sql, granted_payee_weights_sql, payment_net, split_sql
-from licensing.usage_lines import MAX_OUTPUT_ID, MAX_REVENUE, MAX_SCORES, Columns
+from licensing.usage_lines import MAX_OUTPUT_ID, MAX_REVENUE, MAX_SCORES, REVENUE_PLACES, Columns, exact_sum
 
 log = structlog.get_logger(__name__)
 
@@ -368,6 +368,8 @@ def _check_record(record, currency):
         return "revenue is not a number"
     if not 0 <= revenue <= MAX_REVENUE:
         return f"negative revenue ({revenue})" if revenue < 0 else f"revenue above {MAX_REVENUE:,} for one output"
+    if revenue.as_tuple().exponent < -REVENUE_PLACES:
+        return f"revenue {str(revenue)[:40]} has more than {REVENUE_PLACES} decimal places"
     if "currency" in record and record["currency"] != currency:
         return f"wrong currency {str(record.get('currency'))[:10]!r}: the licence is paid in {currency}"
     for column in ("scores", "asset_scores"):
@@ -592,11 +594,12 @@ def _read_batch(batch, catalogue, totals):
             batch.values = np.concatenate(batch.value_parts).tolist()
         _reject_scores(batch, catalogue, totals)
         return None
+    # Exact, so that the report's revenue does not depend on how its lines fell into blocks and batches.
     if batch.columnar:
-        totals.revenue += sum(batch.revenue_sums, Decimal("0"))
+        totals.revenue = exact_sum(batch.revenue_sums, totals.revenue)
         revenues = np.concatenate(batch.revenue_parts)
     else:
-        totals.revenue += sum(batch.revenues, Decimal("0"))
+        totals.revenue = exact_sum(batch.revenues, totals.revenue)
         revenues = np.fromiter(map(float, batch.revenues), dtype=np.float64, count=len(batch.revenues))
     totals.output_count += len(counts)
     totals.score_count += len(values)
@@ -790,7 +793,8 @@ def _add_records(batch, chunk, currency):
                 or "\x00" in "".join(output_ids)):
             return False
         revenues = list(map(Decimal, revenues))
-        if not all(map(Decimal.is_finite, revenues)) or min(revenues) < 0 or max(revenues) > MAX_REVENUE:
+        if (not all(map(Decimal.is_finite, revenues)) or min(revenues) < 0 or max(revenues) > MAX_REVENUE
+                or usage_lines.revenue_sum(revenues) is None):
             return False
     except (InvalidOperation, TypeError, ValueError):
         return False

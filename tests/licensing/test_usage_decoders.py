@@ -167,3 +167,33 @@ def test_a_real_worker_s_pool_child_decodes_a_report_with_decoder_processes(cele
         handle.seek(logged_before)
         logged = handle.read()
     assert b"usage_report_decoder" not in logged  # none failed to start, none was lost
+
+
+@pytest.mark.parametrize("decoders", [0, 2], ids=["in-the-job", "by-decoders"])
+def test_two_objects_on_one_line_are_not_taken_for_two_lines(world, settings, decoders):
+    """JSON values are read one after another whatever the lines: an object that ends a line early and one
+    spread over two lines would still make one record a line. The lines are named as the careful reader
+    names them, and nothing is booked."""
+    ann = world.ann.pk
+    body = (b'{"output_id":"o-1","revenue":"1.00","scores":{"%d":0.5}}{"output_id":"o-2",\n'
+            b'"revenue":"1.00","scores":{"%d":0.5}}\n'
+            b'{"output_id":"o-3","revenue":"1.00","scores":{"%d":0.5}}\n') % (ann, ann, ann)
+    report = booked_by(world, settings, body, decoders=decoders, reference="joined")
+    assert report.status == "rejected"
+    assert [r["line"] for r in report.rejected_lines] == [1, 2]
+    assert all(r["reason"].startswith("bad JSON") for r in report.rejected_lines)
+
+
+@pytest.mark.parametrize("decoders", [0, 2], ids=["in-the-job", "by-decoders"])
+def test_a_revenue_with_more_than_eight_decimal_places_is_a_rejected_line(world, settings, decoders):
+    """With at most eight places a report's revenue adds up exactly however its lines fall into blocks: one
+    revenue of 999,999,999.004999999999999999 and three of 0.0000000000000000004 would otherwise round
+    differently summed together or block by block."""
+    lines = report_lines(world, count=30)
+    lines[20] = output("o-21", "999999999.004999999999999999", {world.ann: 0.5})
+    report = booked_by(world, settings, jsonl(lines), decoders=decoders, reference="places")
+    assert report.status == "rejected"
+    assert report.rejected_lines == [
+        {"line": 21, "reason": "revenue 999999999.004999999999999999 has more than 8 decimal places"}]
+    lines[20] = output("o-21", "12.12345678", {world.ann: 0.5})  # eight places: taken
+    assert booked_by(world, settings, jsonl(lines), decoders=decoders, reference="eight").status == "processed"
