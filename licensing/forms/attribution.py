@@ -9,7 +9,8 @@ from licensing.services.attribution import MAX_REPORT_BYTES
 class UsageReportForm(forms.Form):
     file = forms.FileField(
         label=_("Usage report (JSONL or CSV)"),
-        help_text=_("One output per line: its output_id, revenue (in the licence's currency) and scores, "
+        help_text=_("One output per line: its output_id, revenue (in the licence's currency, at most eight decimal "
+                    "places) and scores, "
                     "an object of contributor id → score from 0 to 1 (asset_scores for works). CSV: the header "
                     "output_id,revenue,currency,scores with the scores as a JSON object."))
     reference = forms.CharField(label=_("Reference"), max_length=100,

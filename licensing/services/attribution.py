@@ -19,8 +19,9 @@ same proportions, in SQL, by the split the pro-rata royalties use.
 
 Formats (one output per record):
 - JSONL: {"output_id": "o-1", "revenue": "12.50", "currency": "EUR", "scores": {"<contributor id>": 0.62},
-  "asset_scores": {"<asset id>": 0.4}}; `currency` may be left out, `asset_scores` scores a work and
-  counts for its contributor (a contributor scored twice in one output keeps the higher score).
+  "asset_scores": {"<asset id>": 0.4}}; `currency` may be left out, a revenue has at most REVENUE_PLACES
+  decimal places, `asset_scores` scores a work and counts for its contributor (a contributor scored twice
+  in one output keeps the higher score).
 - CSV: a header `output_id,revenue,currency,scores[,asset_scores]`, the score columns holding the same
   JSON objects. One row per output, so a report reads the same in both formats.
 """
