@@ -2,16 +2,16 @@
 
 Decoding is most of the work of reading a large report, and it is Python objects all the way: on one
 core it is about half of a report's processing. `Decoders` starts a few `python -m licensing.usage_lines`
-processes and hands them the file's chunks in turn, so that they decode the next chunks on the other
+processes and hands them the file's blocks in turn, so that they decode the next blocks on the other
 cores while this process checks, splits and books the ones already decoded. They are plain child
 processes, not `multiprocessing` ones, which a Celery prefork worker (a daemon) may not start; they
 import nothing of Django and never see the database. Results come back in the order of the file, and
 what is done with them is the same whichever process decoded them, so a report's cents do not depend
 on how it was read.
 
-A chunk comes back as `Columns`, or None when a line needs the careful path (licensing/services/
+A block comes back as `Columns`, or None when a line needs the careful path (licensing/services/
 attribution.py reads it again, line by line). A decoder that cannot be started or stops answering is
-dropped, and its chunks are decoded in this process instead: nothing is lost and nothing is read twice.
+dropped, and its blocks are decoded in this process instead: nothing is lost and nothing is booked twice.
 """
 import fcntl
 import gc
@@ -65,7 +65,7 @@ Scores = Annotated[dict[int, Score], msgspec.Meta(max_length=MAX_SCORES)]
 
 class Record(msgspec.Struct, gc=False):
     """A JSONL line in the form the fast path takes: everything the careful path refuses is refused here
-    too, or sends the chunk to the careful path (an output id given as a number, a null currency, a
+    too, or sends the block to the careful path (an output id given as a number, a null currency, a
     contributor id with spaces or leading zeros), which decides as it always did."""
 
     output_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_OUTPUT_ID)]
@@ -80,7 +80,7 @@ _RECORDS = msgspec.json.Decoder(Record)
 
 @dataclass
 class Columns:
-    """A JSONL chunk that passed every per-line check, by column; `ids` and `values` are its contributor
+    """A JSONL block that passed every per-line check, by column; `ids` and `values` are its contributor
     scores, record after record (`counts` of them per record). Revenues come as their exact sum and as
     floats (for the split), which cross a pipe in a few bytes each where a Decimal takes microseconds."""
 
@@ -123,6 +123,8 @@ def block_columns(first, block, count, currency):
 
 
 def _columns(numbers, joined, count, currency):
+    """The block's `count` records, numbered `numbers`, decoded and checked in one pass; None when any line
+    needs the careful path."""
     try:
         decoded = _RECORDS.decode_lines(joined)
     except msgspec.DecodeError:  # ValidationError included
@@ -132,7 +134,7 @@ def _columns(numbers, joined, count, currency):
     output_ids = list(map(_OUTPUT_ID, decoded))
     revenues = list(map(_REVENUE, decoded))
     # A field no line names is not looked for record by record. A key may be spelt with \u escapes, so only a
-    # chunk without any says that by its bytes.
+    # block without any says that by its bytes.
     plain = b"\\u" not in joined
     # Ids are never empty (min_length): blank is all white space, which isspace says without a copy as strip makes.
     if (any(map(str.isspace, output_ids)) or "\x00" in "".join(output_ids)
@@ -210,7 +212,7 @@ class _Decoder:
     def receive(self):
         try:
             return _receive(self.process.stdout)
-        except Exception:  # noqa: BLE001 - whatever went wrong there, the chunk is decoded here
+        except Exception:  # noqa: BLE001 - whatever went wrong there, the block is decoded here
             return _LOST
 
     def close(self):

@@ -99,7 +99,8 @@ def test_a_bad_line_read_by_a_decoder_is_named_with_its_number(world, settings, 
     report = booked_by(world, settings, jsonl(lines), decoders=2, reference="bad")
     assert answered
     assert report.status == "rejected"
-    assert report.rejected_lines == [{"line": 100, "reason": f"score outside [0, 1]: 1.5 for contributor {world.ben.pk}"}]
+    assert report.rejected_lines == [
+        {"line": 100, "reason": f"score outside [0, 1]: 1.5 for contributor {world.ben.pk}"}]
     assert not UsageShare.objects.filter(report=report).exists()
 
 
