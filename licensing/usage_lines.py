@@ -129,7 +129,7 @@ def _columns(numbers, joined, count, currency):
         decoded = _RECORDS.decode_lines(joined)
     except msgspec.DecodeError:  # ValidationError included
         return None
-    if len(decoded) != count:  # two objects on one line, or a line ended by a lone \r
+    if len(decoded) != count:  # an object over two lines
         return None
     output_ids = list(map(_OUTPUT_ID, decoded))
     revenues = list(map(_REVENUE, decoded))
@@ -279,7 +279,7 @@ class Decoders:
             first, block, count, decoder = pending.popleft()
             result = _LOST if decoder is None else decoder.receive()
             if result is _LOST:
-                if decoder is not None and decoder in self.decoders:
+                if decoder is not None:
                     self._lose(decoder)
                 result = block_columns(first, block, count, currency)
             else:
@@ -295,7 +295,7 @@ def _serve(stdin, stdout):
     """A decoder's loop: a block in (its bytes, or where they are in the file), its columns (or None) out,
     until the parent closes the pipe."""
     gc.disable()  # millions of objects, none in a cycle
-    files = {}
+    report = None  # the file a decoder reads its blocks from: one report's, for its whole life
     try:
         while True:
             try:
@@ -305,9 +305,8 @@ def _serve(stdin, stdout):
             length = None
             if isinstance(source, tuple):
                 path, offset, length = source
-                if path not in files:
-                    files[path] = open(path, "rb")
-                source = os.pread(files[path].fileno(), length, offset)
+                report = report or open(path, "rb")
+                source = os.pread(report.fileno(), length, offset)
             # A short read (the file is not what the job read) leaves the block to the job.
             whole = length is None or len(source) == length
             result = block_columns(first, source, count, currency) if whole else None
@@ -317,8 +316,8 @@ def _serve(stdin, stdout):
                 return
             del result, source
     finally:
-        for handle in files.values():
-            handle.close()
+        if report is not None:
+            report.close()
 
 
 if __name__ == "__main__":

@@ -269,9 +269,8 @@ def _local_path(name):
 
 def _jsonl_blocks(handle):
     """(number of its first line, block, how many lines, its offset in the file) for the file READ_BYTES at a
-    time, each block ending
-    at the end of a line (but the file's last). Lines end as a file iterated in Python ends them: at \n, \r\n
-    or \r; a block is cut after a \n, so that a \r\n is never split."""
+    time, each block ending at the end of a line (but the file's last). Lines end as a file iterated in Python
+    ends them: at \n, \r\n or \r; a block is cut after a \n, so that a \r\n is never split."""
     number, offset, carry = 0, 0, b""
     while True:
         read = handle.read(READ_BYTES)

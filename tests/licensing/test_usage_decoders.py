@@ -134,7 +134,7 @@ def test_when_no_decoder_can_be_started_the_job_decodes_alone(world, settings, s
     same_booking(alone, decoded)
 
 
-def test_decoder_processes_end_with_the_job(world, settings, small_blocks):
+def test_decoder_processes_end_with_the_job(world, settings, small_blocks, monkeypatch):
     started = []
     original = usage_lines._Decoder.__init__
 
@@ -142,10 +142,8 @@ def test_decoder_processes_end_with_the_job(world, settings, small_blocks):
         original(decoder, path)
         started.append(decoder.process)
 
-    settings.ATTRIBUTION_DECODERS, settings.ATTRIBUTION_DECODERS_FROM_BYTES = 2, 0
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(usage_lines._Decoder, "__init__", keeping)
-        report = upload(world, jsonl(report_lines(world)), reference="ends")
+    monkeypatch.setattr(usage_lines._Decoder, "__init__", keeping)
+    report = booked_by(world, settings, jsonl(report_lines(world)), decoders=2, reference="ends")
     assert report.status == "processed"
     assert len(started) == 2 and all(process.poll() == 0 for process in started)
 
@@ -161,8 +159,8 @@ def test_a_real_worker_s_pool_child_decodes_a_report_with_decoder_processes(cele
     log = ARTIFACTS / "celery-worker.log"
     logged_before = log.stat().st_size
     tasks.process_usage_report.delay(report.pk)
-    wait_for(lambda: UsageReport.objects.get(pk=report.pk).status != "received" and
-             UsageReport.objects.get(pk=report.pk).status != "processing", timeout=60, message="the report's job")
+    wait_for(lambda: UsageReport.objects.get(pk=report.pk).status not in ("received", "processing"), timeout=60,
+             message="the report's job")
     same_booking(alone, UsageReport.objects.get(pk=report.pk))
     with log.open("rb") as handle:
         handle.seek(logged_before)
